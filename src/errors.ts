@@ -1,0 +1,46 @@
+/**
+ * Every failure biencoder reports on purpose is a BiencoderError with a stable `code`.
+ * Codes are part of the public API: match on `code`, never on `message`.
+ */
+export type ErrorCode =
+  /** An argument has the wrong type or shape (e.g. a non-string text, a bad option). */
+  | 'INVALID_ARGUMENT'
+  /** A text to embed is empty or whitespace only. */
+  | 'EMPTY_INPUT'
+  /** Two vectors or matrices disagree on their number of dimensions. */
+  | 'DIMENSION_MISMATCH'
+  /** A model could not be found locally, in the cache, or on the hub. */
+  | 'MODEL_NOT_FOUND'
+  /** A model directory exists but its files are missing, malformed or unsupported. */
+  | 'MODEL_INVALID'
+  /** Downloading a model file failed (network, HTTP status, size mismatch). */
+  | 'DOWNLOAD_FAILED'
+  /** The operation was cancelled through an AbortSignal. */
+  | 'ABORTED'
+  /** The encoder was used after close(). */
+  | 'CLOSED'
+  /** The inference runtime failed while running a model. */
+  | 'INFERENCE_FAILED';
+
+export class BiencoderError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BiencoderError';
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+export function isBiencoderError(error: unknown, code?: ErrorCode): error is BiencoderError {
+  return error instanceof BiencoderError && (code === undefined || error.code === code);
+}
+
+/** Throws ABORTED if the signal has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new BiencoderError('ABORTED', 'the operation was aborted', { cause: signal.reason });
+  }
+}
