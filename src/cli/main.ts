@@ -1,0 +1,38 @@
+import { Command, CommanderError } from 'commander';
+import { BiencoderError } from '../errors.ts';
+import { embedCommand } from './commands/embed.ts';
+import { modelsCommand } from './commands/models.ts';
+
+/** Exit codes of the CLI. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+export function buildProgram(): Command {
+  const program = new Command('biencoder')
+    .description('Bi-encoder semantic search: embeddings, vector indexes, collections.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.addCommand(embedCommand());
+  program.addCommand(modelsCommand());
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/** Runs the CLI on argv (process.argv layout) and returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (error instanceof BiencoderError) {
+      process.stderr.write(`biencoder: error [${error.code}]: ${error.message}\n`);
+      return EXIT.failure;
+    }
+    process.stderr.write(`biencoder: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    return EXIT.failure;
+  }
+}

@@ -1,0 +1,13 @@
+// The public API of biencoder.
+export { BiencoderError, isBiencoderError, type ErrorCode } from './errors.ts';
+export { createMatrix, matrixFrom, matrixFromRows, matrixRow, matrixRows, normalizeRows, type Matrix } from './matrix.ts';
+export type { Encoder, EncodeOptions, EncodeProgress, Embeddings, Metric, Prompts, Role } from './encoders/encoder.ts';
+export { BiEncoder, type BiEncoderOptions } from './encoders/bi-encoder.ts';
+export { similarity, similarityMatrix, pairwiseSimilarity, METRICS } from './encoders/similarity.ts';
+export { prepareTexts } from './encoders/text-input.ts';
+export { loadEncoder, DEFAULT_MODEL, type LoadEncoderOptions } from './encoders/load-encoder.ts';
+export { OnnxEncoder, loadOnnxEncoder, type OnnxEncoderOptions } from './encoders/onnx/onnx-encoder.ts';
+export { DTYPE_SUFFIX, type Dtype, type SentenceTransformerConfig } from './encoders/onnx/model-config.ts';
+export type { PoolingMode } from './encoders/onnx/pooling.ts';
+export { resolveModel, listCachedModels, parseHubId, type ModelSourceOptions, type ResolvedModel } from './encoders/onnx/model-source.ts';
+export { loadUseLite, UseLiteEncoder } from './encoders/use-lite/index.ts';
