@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { BiencoderError } from '../errors.ts';
 import { embedCommand } from './commands/embed.ts';
 import { modelsCommand } from './commands/models.ts';
+import { checkCommand } from './commands/check.ts';
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(embedCommand());
   program.addCommand(modelsCommand());
+  program.addCommand(checkCommand());
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
@@ -22,7 +24,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync([...argv]);
-    return EXIT.ok;
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return EXIT.ok;
