@@ -11,3 +11,4 @@ export { DTYPE_SUFFIX, type Dtype, type SentenceTransformerConfig } from './enco
 export type { PoolingMode } from './encoders/onnx/pooling.ts';
 export { resolveModel, listCachedModels, parseHubId, type ModelSourceOptions, type ResolvedModel } from './encoders/onnx/model-source.ts';
 export { loadUseLite, UseLiteEncoder } from './encoders/use-lite/index.ts';
+export * from './chunking/index.ts';
