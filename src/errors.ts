@@ -20,7 +20,27 @@ export type ErrorCode =
   /** The encoder was used after close(). */
   | 'CLOSED'
   /** The inference runtime failed while running a model. */
-  | 'INFERENCE_FAILED';
+  | 'INFERENCE_FAILED'
+  /** A vector holds NaN or an infinity (the message names the row). */
+  | 'INVALID_VECTOR'
+  /** An index file is truncated, corrupted, or does not match what was expected of it. */
+  | 'INDEX_CORRUPT'
+  /** A collection (or another named thing) does not exist. */
+  | 'NOT_FOUND'
+  /** A collection already exists where one was to be created. */
+  | 'ALREADY_EXISTS'
+  /** Another process (or another handle in this one) holds a collection's writer lock. */
+  | 'COLLECTION_LOCKED'
+  /** A collection's files are damaged or inconsistent (manifest, database, vectors). */
+  | 'COLLECTION_CORRUPT'
+  /** A collection was written by a newer, unknown format version. */
+  | 'UNSUPPORTED_FORMAT'
+  /** A collection was opened with another encoder (model, revision, dims, prompt) than the one that embedded it. */
+  | 'ENCODER_MISMATCH'
+  /** An operation needs an encoder (embedding texts) but the collection was opened without one. */
+  | 'ENCODER_REQUIRED'
+  /** A write was attempted on something opened read-only (a collection opened readOnly, an index view). */
+  | 'READ_ONLY';
 
 export class BiencoderError extends Error {
   readonly code: ErrorCode;

@@ -12,3 +12,8 @@ export type { PoolingMode } from './encoders/onnx/pooling.ts';
 export { resolveModel, listCachedModels, parseHubId, type ModelSourceOptions, type ResolvedModel } from './encoders/onnx/model-source.ts';
 export { loadUseLite, UseLiteEncoder } from './encoders/use-lite/index.ts';
 export * from './chunking/index.ts';
+export type { VectorIndex, IndexMetric, IndexMatches, IndexSearchOptions, Key, Keys } from './index/vector-index.ts';
+export { FlatIndex, type FlatIndexOptions } from './index/flat-index.ts';
+export { HnswIndex, type HnswIndexOptions, type HnswSearchOptions, type Quantization, type FilterStrategy } from './index/hnsw-index.ts';
+export { createIndex, loadIndex, resolveIndexSpec, DEFAULT_INDEX_SPEC, type IndexSpec, type IndexSpecInput } from './index/index-spec.ts';
+export { DEFAULT_RESCORE } from './quantize/rescore.ts';

@@ -41,4 +41,20 @@ export interface VectorIndex {
   search(queries: Matrix, k: number, options?: IndexSearchOptions): IndexMatches[];
   /** Writes the index to a file (atomically: a temporary file renamed into place). */
   save(path: string): Promise<void>;
+  /** Memory held by the index (optional: indexes that can estimate it). */
+  memoryUsage?(): IndexMemoryUsage;
+  /** Releases files and native memory early (optional; garbage collection does it otherwise). */
+  close?(): void;
+}
+
+/** What an index holds in memory, in bytes. */
+export interface IndexMemoryUsage {
+  /** Everything the index holds (allocated capacity included). */
+  readonly bytes: number;
+  /** bytes / size (the estimate for one vector when the index is empty). */
+  readonly bytesPerVector: number;
+  /** Bytes of one vector's searched representation (f32: 4*dims, f16: 2*dims, i8: dims, b1: dims/8). */
+  readonly vectorBytes: number;
+  /** Bytes kept on disk rather than in memory (a memory-mapped index's file, a view's f32 vectors). */
+  readonly mappedBytes?: number;
 }
