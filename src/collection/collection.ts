@@ -1,0 +1,998 @@
+/**
+ * A persistent collection: documents, metadata and vectors of one encoder in a directory.
+ *
+ *   DIR/manifest.json   format version, encoder identity, dims, metric, index spec, times
+ *   DIR/collection.db   SQLite (WAL, synchronous=FULL): documents, metadata, the authoritative f32
+ *                       vectors, the change sequence and tombstones (see store.ts)
+ *   DIR/index.bin       the vector index: derived state, saved on flush()/close() with the change
+ *                       sequence it reflects; caught up (or rebuilt) from collection.db on open
+ *   DIR/writer.lock     held by the one writer (see lock.ts)
+ *
+ * Crash safety: every upsert/delete is one SQLite transaction (document, metadata and vector
+ * together), committed with an fsync before the call returns. Nothing else is authoritative, so a
+ * crash at any moment leaves the last committed state; the index file is replaced atomically
+ * (temporary file, fsync, rename) and only then is its sequence recorded, so the recorded sequence
+ * is never ahead of the file. Texts are embedded before the transaction opens: a batch that fails
+ * to embed (or fails validation) writes nothing.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { BiencoderError, throwIfAborted } from '../errors.ts';
+import type { Encoder, Metric, Prompts } from '../encoders/encoder.ts';
+import type { Matrix } from '../matrix.ts';
+import type { IndexMetric, IndexSearchOptions, VectorIndex } from '../index/vector-index.ts';
+import { createIndex, resolveIndexSpec, type IndexSpec, type IndexSpecInput } from './index-backend.ts';
+import { parseFilter, compileFilterNode, type Metadata, type MetadataFilter, type FilterNode, type JsonValue } from './filter.ts';
+import { fsyncDir, fsyncPath } from './fs-util.ts';
+import { acquireWriterLock, type WriterLock } from './lock.ts';
+import {
+  DATABASE_FILE, FORMAT_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, describeIdentity, identityMismatch, readManifest, writeManifest,
+  type EncoderIdentity, type Manifest,
+} from './manifest.ts';
+import { addAll, indexFileGroup, indexFileName, isIndexTemporary, listIndexFiles, loadSavedIndex, replayChanges } from './index-sync.ts';
+import { Statements, blobToVector, createDatabase, openDatabase, readMetaState, vectorToBlob, type Db } from './store.ts';
+
+/** The default index of a collection: HNSW over f32 vectors with the index module's defaults (M 16, efConstruction 128, efSearch 64). */
+export const DEFAULT_COLLECTION_INDEX: IndexSpec = resolveIndexSpec({ kind: 'hnsw' });
+
+/** Describes the model of vectors computed elsewhere (for collections filled with upsertVectors only). */
+export interface EncoderDescriptor {
+  readonly modelId: string;
+  readonly revision?: string | null;
+  readonly dims: number;
+  /** Default false. */
+  readonly normalized?: boolean;
+  /** Default 'cosine'. */
+  readonly similarity?: Metric;
+  readonly prompts?: Prompts;
+}
+
+export interface OpenCollectionOptions {
+  /** The encoder for upsert() and text queries; it must be the model the collection was created with. */
+  readonly encoder?: Encoder;
+  /** Open without the writer lock, for reading alongside a writer (or other readers). Default false. */
+  readonly readOnly?: boolean;
+  /**
+   * Persist the index automatically once this many vector changes are unsaved (bounding the work
+   * of catching up after a crash). Default max(50,000, 25% of the collection). Infinity: only on
+   * flush() and close().
+   */
+  readonly autoFlushChanges?: number;
+}
+
+export interface CreateCollectionOptions extends Omit<OpenCollectionOptions, 'encoder' | 'readOnly'> {
+  /** The encoder whose vectors the collection holds, or a description of it for upsertVectors-only use. */
+  readonly encoder: Encoder | EncoderDescriptor;
+  /** Default DEFAULT_COLLECTION_INDEX (HNSW, f32). Missing HNSW parameters take their defaults; the full spec is stored in the manifest. */
+  readonly index?: IndexSpecInput;
+  /** Default: the encoder's similarity (cosine, dot or l2). */
+  readonly metric?: IndexMetric;
+}
+
+export interface DocumentInput {
+  /** A non-empty string of at most 1024 characters, unique within the collection. */
+  readonly id: string;
+  readonly text: string;
+  /** A plain JSON object; default {}. */
+  readonly metadata?: Metadata;
+}
+
+export interface VectorDocumentInput {
+  readonly id: string;
+  /** dims finite numbers (not all zero). */
+  readonly vector: Float32Array | readonly number[];
+  /** Default ''. */
+  readonly text?: string;
+  readonly metadata?: Metadata;
+}
+
+export interface StoredDocument {
+  readonly id: string;
+  readonly text: string;
+  readonly metadata: Metadata;
+  /** Present when get() was asked for vectors. */
+  readonly vector?: Float32Array;
+}
+
+export interface SearchHit {
+  readonly id: string;
+  /** The index similarity: higher is better (cosine, dot, or negated euclidean distance). */
+  readonly score: number;
+  readonly text: string;
+  readonly metadata: Metadata;
+}
+
+export interface SearchOptions {
+  /** Results per query; default 10. */
+  readonly k?: number;
+  /** Only documents whose metadata match (see filter.ts); k results are returned whenever k match. */
+  readonly filter?: MetadataFilter;
+  /** HNSW efSearch for this search. */
+  readonly ef?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface WriteOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface WriteResult {
+  /** New documents. */
+  readonly inserted: number;
+  /** Existing documents whose text, vector or metadata changed. */
+  readonly updated: number;
+  /** Documents that were already stored exactly so. */
+  readonly unchanged: number;
+  /** Texts embedded by this call (new or changed texts only). */
+  readonly embedded: number;
+}
+
+/** How the index was obtained when the collection was opened. */
+export interface IndexOpenStatus {
+  /** loaded: the file was current; caught-up: changes after the file were replayed; rebuilt: built from the stored vectors. */
+  readonly action: 'loaded' | 'caught-up' | 'rebuilt';
+  /** Changes replayed (caught-up) or vectors indexed (rebuilt). */
+  readonly replayed: number;
+  /** Why the index was rebuilt. */
+  readonly reason?: string;
+  readonly seconds: number;
+}
+
+export interface CollectionInfo {
+  readonly count: number;
+  /** The sequence number of the last committed write. */
+  readonly seq: number;
+  /** The sequence the saved index file reflects. */
+  readonly savedIndexSeq: number;
+  readonly indexSize: number;
+  /** Vector changes not yet in the saved index file. */
+  readonly unsavedChanges: number;
+}
+
+const MAX_ID_LENGTH = 1024;
+const MAX_K = 100_000;
+const MAX_METADATA_DEPTH = 64;
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+function identityOf(encoder: Encoder | EncoderDescriptor): EncoderIdentity {
+  const e = encoder as Partial<Encoder> & EncoderDescriptor;
+  if (typeof e !== 'object' || e === null || typeof e.modelId !== 'string' || e.modelId === '') {
+    throw new BiencoderError('INVALID_ARGUMENT', 'encoder must be an Encoder or { modelId, dims }');
+  }
+  if (!Number.isInteger(e.dims) || e.dims <= 0) throw new BiencoderError('INVALID_ARGUMENT', `encoder dims must be a positive integer, got ${String(e.dims)}`);
+  const prompts: Record<string, string> = {};
+  for (const [role, p] of Object.entries(e.prompts ?? {})) if (typeof p === 'string') prompts[role] = p;
+  return {
+    modelId: e.modelId,
+    revision: e.revision ?? null,
+    dims: e.dims,
+    normalized: e.normalized ?? false,
+    similarity: e.similarity ?? 'cosine',
+    prompts,
+  };
+}
+
+function isEncoder(e: unknown): e is Encoder {
+  return typeof e === 'object' && e !== null && typeof (e as Encoder).encode === 'function';
+}
+
+function metricFor(similarity: Metric): IndexMetric {
+  if (similarity === 'manhattan') {
+    throw new BiencoderError('INVALID_ARGUMENT', 'the encoder was trained for manhattan distance, which the indexes do not support; pass metric (cosine, dot or l2)');
+  }
+  return similarity;
+}
+
+function invalid(message: string, details?: Record<string, unknown>): BiencoderError {
+  return new BiencoderError('INVALID_ARGUMENT', message, details ? { details } : {});
+}
+
+function checkId(id: unknown, where: string): string {
+  if (typeof id !== 'string') throw invalid(`${where}: id must be a string, got ${id === null ? 'null' : typeof id}`);
+  if (id.length === 0) throw invalid(`${where}: id is empty`);
+  if (id.length > MAX_ID_LENGTH) throw invalid(`${where}: id is longer than ${MAX_ID_LENGTH} characters`);
+  if (!id.isWellFormed()) throw invalid(`${where}: id ${JSON.stringify(id)} contains a lone surrogate (not valid Unicode)`);
+  return id;
+}
+
+function checkIds(ids: unknown): string[] {
+  if (!Array.isArray(ids)) throw invalid(`ids must be an array of strings, got ${typeof ids}`);
+  return ids.map((id, i) => checkId(id, `ids[${i}]`));
+}
+
+function checkJson(v: unknown, where: string, depth: number): void {
+  if (depth > MAX_METADATA_DEPTH) throw invalid(`${where}: metadata nested deeper than ${MAX_METADATA_DEPTH} levels`);
+  if (v === null || typeof v === 'boolean') return;
+  if (typeof v === 'string') {
+    if (!v.isWellFormed()) throw invalid(`${where}: string contains a lone surrogate`);
+    return;
+  }
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw invalid(`${where}: ${v} is not a finite number (JSON has no NaN or Infinity)`);
+    return;
+  }
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => checkJson(x, `${where}[${i}]`, depth + 1));
+    return;
+  }
+  if (typeof v === 'object') {
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (proto !== Object.prototype && proto !== null) throw invalid(`${where}: ${(v as object).constructor?.name ?? 'object'} is not a plain JSON object`);
+    for (const [k, x] of Object.entries(v)) {
+      if (!k.isWellFormed()) throw invalid(`${where}: key contains a lone surrogate`);
+      checkJson(x, `${where}.${k}`, depth + 1);
+    }
+    return;
+  }
+  throw invalid(`${where}: ${typeof v} is not a JSON value`);
+}
+
+function metadataJson(metadata: unknown, where: string): string {
+  if (metadata === undefined) return '{}';
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw invalid(`${where}: metadata must be a plain object, got ${metadata === null ? 'null' : Array.isArray(metadata) ? 'an array' : typeof metadata}`);
+  }
+  checkJson(metadata, `${where}.metadata`, 0);
+  return JSON.stringify(metadata);
+}
+
+function checkText(text: unknown, where: string, allowEmpty: boolean): string {
+  if (typeof text !== 'string') throw invalid(`${where}: text must be a string, got ${text === null ? 'null' : typeof text}`);
+  if (!text.isWellFormed()) throw invalid(`${where}: text contains a lone surrogate (not valid Unicode)`);
+  if (!allowEmpty && text.trim() === '') throw new BiencoderError('EMPTY_INPUT', `${where}: text is empty or whitespace only`, { details: { at: where } });
+  return text;
+}
+
+/** Rejects duplicate ids within one batch (ambiguous: which version was meant?). */
+function checkUnique(ids: readonly string[]): void {
+  const seen = new Map<string, number>();
+  ids.forEach((id, i) => {
+    const j = seen.get(id);
+    if (j !== undefined) throw invalid(`id ${JSON.stringify(id)} appears twice in one batch (positions ${j} and ${i}); each id may appear once per call`, { id, positions: [j, i] });
+    seen.set(id, i);
+  });
+}
+
+function checkVector(v: unknown, dims: number, where: string, metric: IndexMetric): Float32Array {
+  if (!(v instanceof Float32Array) && !Array.isArray(v)) throw invalid(`${where}: vector must be a Float32Array or an array of numbers`);
+  const arr = v as ArrayLike<number>;
+  if (arr.length !== dims) throw new BiencoderError('DIMENSION_MISMATCH', `${where}: vector has ${arr.length} dims, the collection holds ${dims}-d vectors`);
+  const out = Float32Array.from(arr);
+  let nonZero = false;
+  for (let i = 0; i < dims; i++) {
+    if (!Number.isFinite(out[i])) throw invalid(`${where}: vector[${i}] is ${String(arr[i])}, not a finite f32`);
+    if (out[i] !== 0) nonZero = true;
+  }
+  if (!nonZero && metric === 'cosine') throw invalid(`${where}: the zero vector has no cosine similarity`);
+  return out;
+}
+
+function checkEmbeddings(m: Matrix, rows: number, dims: number): void {
+  if (m.rows !== rows || m.dims !== dims || m.data.length < rows * dims) {
+    throw new BiencoderError('DIMENSION_MISMATCH', `the encoder returned ${m.rows}x${m.dims} vectors for ${rows} texts, expected ${rows}x${dims}`);
+  }
+  for (let i = 0; i < rows * dims; i++) {
+    if (!Number.isFinite(m.data[i])) throw new BiencoderError('INFERENCE_FAILED', `the encoder returned a non-finite value for text ${Math.floor(i / dims)}`);
+  }
+}
+
+function removeTemporaries(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    if (isIndexTemporary(name) || name.startsWith(`${MANIFEST_FILE}.tmp-`)) rmSync(join(dir, name), { force: true });
+  }
+}
+
+interface PreparedDoc {
+  readonly id: string;
+  readonly text: string;
+  readonly hash: Buffer;
+  readonly metadata: string;
+  /** Set for vectors given or computed. */
+  vector?: Float32Array;
+}
+
+interface FilterBits {
+  readonly gen: number;
+  readonly bits: Uint8Array;
+  readonly count: number;
+}
+
+export class Collection {
+  readonly dir: string;
+  readonly manifest: Manifest;
+  readonly readOnly: boolean;
+  readonly dims: number;
+  readonly metric: IndexMetric;
+  /** How the index was obtained at open. */
+  indexStatus: IndexOpenStatus;
+
+  readonly #db: Db;
+  readonly #st: Statements;
+  readonly #lock: WriterLock | undefined;
+  readonly #encoder: Encoder | undefined;
+  readonly #autoFlushChanges: number | undefined;
+  #index: VectorIndex;
+  /** The last committed write sequence (writer: authoritative; reader: as of the last refresh). */
+  #seq = 0;
+  /** The sequence the in-memory index reflects. */
+  #indexSeq = 0;
+  /** The sequence recorded for the saved index file. */
+  #savedIndexSeq = 0;
+  #unsaved = 0;
+  #dataChanged = false;
+  /** Bumped at every committed write (and reader refresh) to invalidate cached filter results. */
+  #gen = 0;
+  #dataVersion = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+  #inFlight = new Set<Promise<unknown>>();
+  #closed = false;
+  #filterCache = new Map<string, FilterBits>();
+
+  private constructor(init: {
+    dir: string; manifest: Manifest; readOnly: boolean; db: Db; lock: WriterLock | undefined; encoder: Encoder | undefined;
+    autoFlushChanges: number | undefined; index: VectorIndex; status: IndexOpenStatus;
+  }) {
+    this.dir = init.dir;
+    this.manifest = init.manifest;
+    this.readOnly = init.readOnly;
+    this.dims = init.manifest.dims;
+    this.metric = init.manifest.metric;
+    this.#db = init.db;
+    this.#st = new Statements(init.db);
+    this.#lock = init.lock;
+    this.#encoder = init.encoder;
+    this.#autoFlushChanges = init.autoFlushChanges;
+    this.#index = init.index;
+    this.indexStatus = init.status;
+  }
+
+  /**
+   * Creates a collection in `dir` (which must not exist, or be empty) and opens it for writing.
+   * The files are written into a sibling temporary directory and renamed into place, so a crash
+   * never leaves a half-created collection at `dir`.
+   */
+  static async create(dir: string, options: CreateCollectionOptions): Promise<Collection> {
+    if (typeof dir !== 'string' || dir === '') throw invalid('dir must be a non-empty path');
+    if (typeof options !== 'object' || options === null) throw invalid('options must be an object with an encoder');
+    const identity = identityOf(options.encoder);
+    const metric = options.metric ?? metricFor(identity.similarity);
+    if (!['cosine', 'dot', 'l2'].includes(metric)) throw invalid(`metric must be cosine, dot or l2, got ${String(metric)}`);
+    const spec = resolveIndexSpec(options.index ?? DEFAULT_COLLECTION_INDEX);
+    createIndex(spec, { dims: identity.dims, metric }); // validates the spec against dims and metric
+    const target = resolve(dir);
+    if (existsSync(target)) {
+      if (!statSync(target).isDirectory()) throw invalid(`${target} exists and is not a directory`);
+      if (existsSync(join(target, MANIFEST_FILE))) throw new BiencoderError('ALREADY_EXISTS', `a collection already exists at ${target}; use Collection.open`, { details: { dir: target } });
+      if (readdirSync(target).length > 0) throw invalid(`${target} is not empty and is not a collection`);
+    }
+    const parent = dirname(target);
+    mkdirSync(parent, { recursive: true });
+    const tmp = join(parent, `.${basename(target)}.creating-${process.pid}-${randomBytes(4).toString('hex')}`);
+    mkdirSync(tmp);
+    try {
+      createDatabase(join(tmp, DATABASE_FILE), identity.dims);
+      const now = new Date().toISOString();
+      const manifest: Manifest = {
+        format: MANIFEST_FORMAT,
+        formatVersion: FORMAT_VERSION,
+        encoder: identity,
+        dims: identity.dims,
+        metric,
+        normalized: identity.normalized,
+        index: spec,
+        createdAt: now,
+        updatedAt: now,
+      };
+      writeManifest(tmp, manifest);
+      fsyncPath(join(tmp, DATABASE_FILE));
+      fsyncDir(tmp);
+      try {
+        renameSync(tmp, target); // replaces an empty directory atomically on POSIX
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new BiencoderError('ALREADY_EXISTS', `${target} was created concurrently`, { details: { dir: target } });
+        throw error;
+      }
+      fsyncDir(parent);
+    } catch (error) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw error;
+    }
+    return Collection.open(target, { encoder: isEncoder(options.encoder) ? options.encoder : undefined, autoFlushChanges: options.autoFlushChanges });
+  }
+
+  /**
+   * Opens an existing collection. Writers take the writer lock (COLLECTION_LOCKED if another
+   * writer holds it; a lock left by a dead process is recovered); readOnly opens take no lock.
+   * The index is loaded and caught up with writes made after it was saved, or rebuilt from the
+   * stored vectors when its file is missing or unreadable. No text is ever re-embedded.
+   */
+  static async open(dir: string, options: OpenCollectionOptions = {}): Promise<Collection> {
+    if (typeof dir !== 'string' || dir === '') throw invalid('dir must be a non-empty path');
+    const target = resolve(dir);
+    const manifest = readManifest(target);
+    const readOnly = options.readOnly ?? false;
+    if (options.encoder !== undefined) {
+      if (!isEncoder(options.encoder)) throw invalid('encoder must be an Encoder (with encode())');
+      const given = identityOf(options.encoder);
+      const why = identityMismatch(manifest.encoder, given);
+      if (why !== undefined) {
+        throw new BiencoderError(
+          'ENCODER_MISMATCH',
+          `the collection at ${target} holds vectors of ${describeIdentity(manifest.encoder)}, but it was opened with ${describeIdentity(given)} (different ${why}); vectors of two models are never mixed: open it with the same model, or create a new collection and re-embed`,
+          { details: { dir: target, collection: manifest.encoder, given, differences: why } },
+        );
+      }
+    }
+    const autoFlush = options.autoFlushChanges;
+    if (autoFlush !== undefined && !(autoFlush > 0)) throw invalid(`autoFlushChanges must be a positive number or Infinity, got ${autoFlush}`);
+    const lock = readOnly ? undefined : acquireWriterLock(target);
+    let db: Db | undefined;
+    try {
+      if (!readOnly) removeTemporaries(target);
+      db = openDatabase(join(target, DATABASE_FILE), { readOnly, dims: manifest.dims });
+      const placeholder = createIndex(manifest.index, { dims: manifest.dims, metric: manifest.metric });
+      const c = new Collection({
+        dir: target, manifest, readOnly, db, lock, encoder: options.encoder, autoFlushChanges: autoFlush,
+        index: placeholder, status: { action: 'loaded', replayed: 0, seconds: 0 },
+      });
+      await c.#loadIndex();
+      if (!readOnly && c.indexStatus.action === 'rebuilt' && c.#unsaved > 0) await c.#saveIndex();
+      return c;
+    } catch (error) {
+      db?.close();
+      lock?.release();
+      throw error;
+    }
+  }
+
+  /** The encoder given at open or create, if any. */
+  get encoder(): Encoder | undefined {
+    return this.#encoder;
+  }
+
+  // ---------------------------------------------------------------- index lifecycle
+
+  /**
+   * Loads the saved index and replays the writes after its sequence, or rebuilds it. Runs inside
+   * one read transaction so the sequence, tombstones and documents are one snapshot (a writer may
+   * commit meanwhile); the checkpoint is read before the file, and the file is never behind it.
+   */
+  async #loadIndex(): Promise<void> {
+    const t0 = performance.now();
+    const db = this.#db;
+    db.exec('BEGIN');
+    try {
+      const meta = readMetaState(db);
+      let index: VectorIndex | undefined;
+      let reason: string | undefined;
+      if (meta.indexSeq > meta.seq) {
+        reason = `the index checkpoint ${meta.indexSeq} is ahead of the database sequence ${meta.seq}`;
+      } else if (meta.prunedThrough > meta.indexSeq) {
+        reason = 'the deletions after the index checkpoint were pruned';
+      } else {
+        const saved = await loadSavedIndex(this.dir, this.manifest.index, meta.indexSeq, { dims: this.dims, metric: this.metric });
+        if (saved.index !== undefined) index = saved.index;
+        else if (saved.missing && this.#st.count.get()!.n === 0) index = createIndex(this.manifest.index, { dims: this.dims, metric: this.metric }); // an empty index has no file
+        else reason = saved.reason;
+      }
+      let replayed = 0;
+      let action: IndexOpenStatus['action'] = 'loaded';
+      if (index !== undefined) {
+        replayed = this.#replay(index, meta.indexSeq);
+        if (replayed > 0) action = 'caught-up';
+        const count = this.#st.count.get()!.n;
+        if (index.size !== count) {
+          reason = `the index holds ${index.size} vectors after catching up, the database ${count} documents`;
+          index = undefined;
+        }
+      }
+      if (index === undefined) {
+        index = createIndex(this.manifest.index, { dims: this.dims, metric: this.metric });
+        replayed = addAll(index, this.#st, this.dims);
+        action = 'rebuilt';
+      }
+      this.#index = index;
+      this.#seq = meta.seq;
+      this.#indexSeq = meta.seq;
+      this.#savedIndexSeq = action === 'rebuilt' ? -1 : meta.indexSeq;
+      this.#unsaved = action === 'loaded' ? 0 : Math.max(replayed, 1);
+      this.#dataVersion = this.#readDataVersion();
+      this.#gen++;
+      this.#filterCache.clear();
+      this.indexStatus = { action, replayed, ...(reason !== undefined && action === 'rebuilt' ? { reason } : {}), seconds: (performance.now() - t0) / 1000 };
+    } finally {
+      db.exec('COMMIT');
+    }
+  }
+
+  #replay(index: VectorIndex, fromSeq: number): number {
+    return replayChanges(index, this.#st, fromSeq, this.dims);
+  }
+
+  /** Brings the in-memory index up to the database (after a failed index update, or a reader seeing new commits). */
+  async #catchUp(): Promise<void> {
+    if (this.readOnly) {
+      const dv = this.#readDataVersion();
+      if (dv === this.#dataVersion) return;
+      const db = this.#db;
+      db.exec('BEGIN');
+      let reload = false;
+      try {
+        const meta = readMetaState(db);
+        if (meta.prunedThrough > this.#indexSeq) {
+          reload = true; // deletions we have not seen were pruned: start over from the saved file
+        } else {
+          this.#replay(this.#index, this.#indexSeq);
+          this.#seq = meta.seq;
+          this.#indexSeq = meta.seq;
+          this.#dataVersion = dv;
+          this.#gen++;
+          this.#filterCache.clear();
+        }
+      } finally {
+        db.exec('COMMIT');
+      }
+      if (reload) await this.#loadIndex();
+      return;
+    }
+    if (this.#indexSeq !== this.#seq) {
+      this.#replay(this.#index, this.#indexSeq);
+      this.#indexSeq = this.#seq;
+    }
+  }
+
+  #readDataVersion(): number {
+    return this.#db.pragma('data_version', { simple: true }) as number;
+  }
+
+  /** Saves the index atomically, fsyncs it, then records its sequence and prunes the tombstones it covers. */
+  async #saveIndex(): Promise<void> {
+    await this.#catchUp();
+    const seq = this.#indexSeq;
+    const name = indexFileName(seq);
+    if (this.#index.size > 0) {
+      // The name is not recorded yet, so a crash mid-save leaves an unused (or half-paired) file, never
+      // a damaged current index. The index writes its file(s) atomically; make them durable too.
+      await this.#index.save(join(this.dir, name));
+      for (const f of indexFileGroup(this.dir, name)) fsyncPath(join(this.dir, f));
+      fsyncDir(this.dir);
+    } // else: an empty index is saved as no file at all
+    // Only now are the files durable under their name: record it, then drop what it supersedes.
+    this.#db.transaction(() => {
+      this.#st.setMeta.run(seq, 'index_seq');
+      this.#st.pruneTombstones.run(seq);
+      this.#st.setMeta.run(seq, 'pruned_through');
+    })();
+    for (const f of listIndexFiles(this.dir)) {
+      if (f.name !== name) for (const g of indexFileGroup(this.dir, f.name)) rmSync(join(this.dir, g), { force: true });
+    }
+    this.#savedIndexSeq = seq;
+    this.#unsaved = 0;
+    if (this.#dataChanged) {
+      writeManifest(this.dir, { ...this.manifest, updatedAt: new Date().toISOString() });
+      this.#dataChanged = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  #assertOpen(): void {
+    if (this.#closed) throw new BiencoderError('CLOSED', `the collection at ${this.dir} is closed`);
+  }
+
+  #assertWritable(): void {
+    this.#assertOpen();
+    if (this.readOnly) throw new BiencoderError('READ_ONLY', `the collection at ${this.dir} was opened read-only`);
+  }
+
+  /** Runs writes (and flushes) one at a time, in call order. */
+  #exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    const run = this.#queue.then(() => {
+      this.#assertOpen();
+      return fn();
+    });
+    this.#queue = run.catch(() => undefined);
+    return this.#track(run);
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#inFlight.add(p);
+    const done = (): void => {
+      this.#inFlight.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  #maybeAutoFlush(): Promise<void> | undefined {
+    const threshold = this.#autoFlushChanges ?? Math.max(50_000, Math.floor(this.#index.size / 4));
+    if (this.#unsaved >= threshold) return this.#saveIndex();
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Inserts or replaces documents by id. Only new texts and texts whose sha256 changed are
+   * embedded; an unchanged text keeps its vector (a metadata change is written without embedding).
+   * Atomic: validation and embedding happen before the one transaction that writes the batch; on
+   * any error nothing of the batch is written. Ids must be unique within a batch.
+   */
+  upsert(docs: readonly DocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
+    try {
+      this.#assertWritable();
+      if (!Array.isArray(docs)) throw invalid('upsert expects an array of { id, text, metadata? }');
+      const prepared: PreparedDoc[] = docs.map((d: DocumentInput, i) => {
+        const where = `docs[${i}]`;
+        if (typeof d !== 'object' || d === null) throw invalid(`${where} must be an object { id, text, metadata? }`);
+        const id = checkId(d.id, where);
+        const text = checkText(d.text, `${where} (id ${JSON.stringify(id)})`, false);
+        return { id, text, hash: sha256(text), metadata: metadataJson(d.metadata, where) };
+      });
+      checkUnique(prepared.map((p) => p.id));
+      if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
+      return this.#exclusive(async () => {
+        const existing = this.#lookup(prepared);
+        const toEmbed = prepared.filter((p) => {
+          const old = existing.get(p.id);
+          return old === undefined || !old.hash.equals(p.hash);
+        });
+        if (toEmbed.length > 0) {
+          const encoder = this.#encoder;
+          if (encoder === undefined) {
+            throw new BiencoderError('ENCODER_REQUIRED', `upsert needs to embed ${toEmbed.length} texts but the collection at ${this.dir} was opened without an encoder (pass { encoder } to Collection.open, or use upsertVectors)`);
+          }
+          throwIfAborted(options.signal);
+          const m = await encoder.encode(toEmbed.map((p) => p.text), { role: 'document', signal: options.signal });
+          checkEmbeddings(m, toEmbed.length, this.dims);
+          toEmbed.forEach((p, i) => {
+            p.vector = m.data.slice(i * this.dims, (i + 1) * this.dims);
+          });
+          this.#assertOpen();
+        }
+        throwIfAborted(options.signal);
+        const result = this.#write(prepared, existing, false);
+        await this.#maybeAutoFlush();
+        return { ...result, embedded: toEmbed.length };
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Inserts or replaces documents with precomputed vectors (from this collection's model: for
+   * bulk loads and migrations). The vectors are stored as given.
+   */
+  upsertVectors(docs: readonly VectorDocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
+    try {
+      this.#assertWritable();
+      if (!Array.isArray(docs)) throw invalid('upsertVectors expects an array of { id, vector, text?, metadata? }');
+      const prepared: PreparedDoc[] = docs.map((d: VectorDocumentInput, i) => {
+        const where = `docs[${i}]`;
+        if (typeof d !== 'object' || d === null) throw invalid(`${where} must be an object { id, vector, text?, metadata? }`);
+        const id = checkId(d.id, where);
+        const text = checkText(d.text ?? '', `${where} (id ${JSON.stringify(id)})`, true);
+        const vector = checkVector(d.vector, this.dims, `${where} (id ${JSON.stringify(id)})`, this.metric);
+        return { id, text, hash: sha256(text), metadata: metadataJson(d.metadata, where), vector };
+      });
+      checkUnique(prepared.map((p) => p.id));
+      if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
+      return this.#exclusive(async () => {
+        throwIfAborted(options.signal);
+        const result = this.#write(prepared, this.#lookup(prepared), true);
+        await this.#maybeAutoFlush();
+        return { ...result, embedded: 0 };
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #lookup(docs: readonly PreparedDoc[]): Map<string, { key: number; hash: Buffer; metadata: string }> {
+    const out = new Map<string, { key: number; hash: Buffer; metadata: string }>();
+    for (const row of this.#st.lookupByIds.all(JSON.stringify(docs.map((d) => d.id)))) out.set(row.id, row);
+    return out;
+  }
+
+  /** One transaction for the whole batch; then the in-memory index. */
+  #write(docs: readonly PreparedDoc[], existing: Map<string, { key: number; hash: Buffer; metadata: string }>, compareVectors: boolean): Omit<WriteResult, 'embedded'> {
+    const st = this.#st;
+    const seq = this.#seq + 1;
+    const changedKeys: number[] = [];
+    const changedVectors: Float32Array[] = [];
+    let inserted = 0;
+    let updated = 0;
+    let unchanged = 0;
+    this.#db.transaction(() => {
+      for (const d of docs) {
+        const old = existing.get(d.id);
+        if (old === undefined) {
+          const key = Number(st.insertDoc.run(d.id, d.text, d.hash, d.metadata, seq).lastInsertRowid);
+          if (!Number.isSafeInteger(key)) throw new BiencoderError('COLLECTION_CORRUPT', `document key ${key} is beyond 2^53`);
+          st.insertVector.run(key, vectorToBlob(d.vector!));
+          changedKeys.push(key);
+          changedVectors.push(d.vector!);
+          inserted++;
+          continue;
+        }
+        let vectorChanged = d.vector !== undefined;
+        if (vectorChanged && compareVectors && old.hash.equals(d.hash)) {
+          const stored = st.selectVector.get(old.key);
+          vectorChanged = stored === undefined || !stored.vector.equals(vectorToBlob(d.vector!));
+        }
+        if (vectorChanged) {
+          st.updateDoc.run(d.text, d.hash, d.metadata, seq, old.key);
+          st.upsertVector.run(old.key, vectorToBlob(d.vector!));
+          changedKeys.push(old.key);
+          changedVectors.push(d.vector!);
+          updated++;
+        } else if (!old.hash.equals(d.hash)) {
+          throw new Error('unreachable: a changed text without a vector');
+        } else if (old.metadata !== d.metadata) {
+          st.updateMetadata.run(d.metadata, old.key);
+          updated++;
+        } else {
+          unchanged++;
+        }
+      }
+      if (inserted + updated > 0) st.setMeta.run(seq, 'seq');
+    })();
+    if (inserted + updated === 0) return { inserted, updated, unchanged };
+    this.#dataChanged = true;
+    this.#gen++;
+    this.#filterCache.clear();
+    const prev = this.#seq;
+    this.#seq = seq;
+    if (changedKeys.length > 0) {
+      this.#unsaved += changedKeys.length;
+      if (this.#indexSeq === prev) {
+        const data = new Float32Array(changedKeys.length * this.dims);
+        changedVectors.forEach((v, i) => data.set(v, i * this.dims));
+        try {
+          this.#index.add(BigUint64Array.from(changedKeys, (k) => BigInt(k)), { data, rows: changedKeys.length, dims: this.dims });
+          this.#indexSeq = seq;
+        } catch {
+          // The write is committed; the index stays behind and catches up from the database before the next search.
+        }
+      }
+    } else if (this.#indexSeq === prev) {
+      this.#indexSeq = seq; // metadata only: the index is unaffected
+    }
+    return { inserted, updated, unchanged };
+  }
+
+  /** Deletes documents by id (unknown ids are ignored). Returns how many were deleted. Atomic. */
+  delete(ids: readonly string[]): Promise<number> {
+    try {
+      this.#assertWritable();
+      const list = checkIds(ids);
+      if (list.length === 0) return Promise.resolve(0);
+      return this.#exclusive(async () => {
+        const st = this.#st;
+        const rows = st.lookupByIds.all(JSON.stringify([...new Set(list)]));
+        if (rows.length === 0) return 0;
+        const seq = this.#seq + 1;
+        this.#db.transaction(() => {
+          for (const r of rows) {
+            st.deleteDoc.run(r.key);
+            st.deleteVector.run(r.key);
+            st.insertTombstone.run(r.key, seq);
+          }
+          st.setMeta.run(seq, 'seq');
+        })();
+        const prev = this.#seq;
+        this.#seq = seq;
+        this.#dataChanged = true;
+        this.#gen++;
+        this.#filterCache.clear();
+        this.#unsaved += rows.length;
+        if (this.#indexSeq === prev) {
+          try {
+            this.#index.remove(BigUint64Array.from(rows, (r) => BigInt(r.key)));
+            this.#indexSeq = seq;
+          } catch {
+            // caught up before the next search
+          }
+        }
+        await this.#maybeAutoFlush();
+        return rows.length;
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Saves the index (if it changed since it was last saved) so that reopening needs no catch-up. */
+  flush(): Promise<void> {
+    try {
+      this.#assertOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.readOnly) return Promise.resolve();
+    return this.#exclusive(async () => {
+      const fileMissing = this.#index.size > 0 && !existsSync(join(this.dir, indexFileName(this.#savedIndexSeq)));
+      if (this.#unsaved > 0 || this.#savedIndexSeq !== this.#seq || fileMissing) await this.#saveIndex();
+    });
+  }
+
+  /** Flushes (writers), closes the database and releases the writer lock. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    let error: unknown;
+    if (!this.readOnly) {
+      try {
+        await this.flush();
+      } catch (e) {
+        error = e;
+      }
+    }
+    this.#closed = true;
+    await Promise.allSettled([...this.#inFlight]);
+    try {
+      this.#db.close();
+    } finally {
+      this.#lock?.release();
+    }
+    if (error !== undefined) throw error;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** The documents with these ids, in the same order; undefined where an id is not stored. */
+  get(ids: readonly string[], options: { vectors?: boolean } = {}): Promise<(StoredDocument | undefined)[]> {
+    try {
+      this.#assertOpen();
+      const list = checkIds(ids);
+      const byId = new Map<string, StoredDocument>();
+      for (const r of this.#st.getByIds.all(JSON.stringify(list))) {
+        const doc: StoredDocument = { id: r.id, text: r.text, metadata: JSON.parse(r.metadata) as Metadata };
+        if (options.vectors) {
+          if (r.vector === null) throw new BiencoderError('COLLECTION_CORRUPT', `document ${JSON.stringify(r.id)} has no stored vector`);
+          byId.set(r.id, { ...doc, vector: blobToVector(r.vector, this.dims, r.key) });
+        } else {
+          byId.set(r.id, doc);
+        }
+      }
+      return Promise.resolve(list.map((id) => byId.get(id)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Number of documents. */
+  count(): number {
+    this.#assertOpen();
+    return this.#st.count.get()!.n;
+  }
+
+  info(): CollectionInfo {
+    this.#assertOpen();
+    return { count: this.count(), seq: this.#seq, savedIndexSeq: this.#savedIndexSeq, indexSize: this.#index.size, unsavedChanges: this.#unsaved };
+  }
+
+  /** The k nearest documents to a text (embedded as a query) or a vector. */
+  async search(query: string | Float32Array, options: SearchOptions = {}): Promise<SearchHit[]> {
+    if (typeof query !== 'string' && !(query instanceof Float32Array)) throw invalid('query must be a string or a Float32Array');
+    return (await this.searchBatch([query], options))[0];
+  }
+
+  /** search() for many queries at once (texts are embedded in one call): one result list per query. */
+  searchBatch(queries: readonly (string | Float32Array)[] | Matrix, options: SearchOptions = {}): Promise<SearchHit[][]> {
+    try {
+      this.#assertOpen();
+      const k = options.k ?? 10;
+      if (!Number.isInteger(k) || k < 0 || k > MAX_K) throw invalid(`k must be an integer in 0..${MAX_K}, got ${String(k)}`);
+      if (options.ef !== undefined && (!Number.isInteger(options.ef) || options.ef <= 0)) throw invalid(`ef must be a positive integer, got ${String(options.ef)}`);
+      const filter = options.filter === undefined ? undefined : parseFilter(options.filter);
+      return this.#track(this.#searchBatch(queries, k, filter, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #searchBatch(queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions): Promise<SearchHit[][]> {
+    const matrix = await this.#queryMatrix(queries, options.signal);
+    this.#assertOpen();
+    if (matrix.rows === 0) return [];
+    await this.#catchUp();
+    this.#assertOpen();
+    if (k === 0) return Array.from({ length: matrix.rows }, () => []);
+    const searchOptions: { filter?: IndexSearchOptions['filter']; ef?: number } = {};
+    if (options.ef !== undefined) searchOptions.ef = options.ef;
+    if (filter !== undefined) {
+      const { bits, count } = this.#filterBits(filter, options.filter!);
+      if (count === 0) return Array.from({ length: matrix.rows }, () => []);
+      const size = bits.length * 8;
+      searchOptions.filter = (key: bigint): boolean => {
+        const n = Number(key);
+        return n < size && (bits[Math.floor(n / 8)] & (1 << n % 8)) !== 0;
+      };
+    }
+    const matches = this.#index.search(matrix, k, searchOptions);
+    const keys = new Set<number>();
+    for (const m of matches) for (let i = 0; i < m.count; i++) keys.add(Number(m.keys[i]));
+    const rows = new Map<number, { id: string; text: string; metadata: string }>();
+    for (const r of this.#st.getByKeys.all(JSON.stringify([...keys]))) rows.set(r.key, r);
+    const parsed = new Map<number, Metadata>();
+    return matches.map((m) => {
+      const hits: SearchHit[] = [];
+      for (let i = 0; i < m.count; i++) {
+        const key = Number(m.keys[i]);
+        const row = rows.get(key);
+        if (row === undefined) continue; // a reader's index may briefly hold a key deleted since its snapshot
+        let metadata = parsed.get(key);
+        if (metadata === undefined) {
+          metadata = JSON.parse(row.metadata) as Metadata;
+          parsed.set(key, metadata);
+        }
+        hits.push({ id: row.id, score: m.scores[i], text: row.text, metadata });
+      }
+      return hits;
+    });
+  }
+
+  async #queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, signal: AbortSignal | undefined): Promise<Matrix> {
+    const dims = this.dims;
+    if (!Array.isArray(queries)) {
+      const m = queries as Matrix;
+      if (typeof m !== 'object' || m === null || !(m.data instanceof Float32Array)) throw invalid('queries must be an array of strings / Float32Arrays, or a Matrix');
+      if (m.dims !== dims || m.data.length !== m.rows * dims) throw new BiencoderError('DIMENSION_MISMATCH', `query matrix is ${m.rows}x${m.dims}, the collection holds ${dims}-d vectors`);
+      for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i])) throw invalid(`query matrix value ${i} is not finite`);
+      return m;
+    }
+    const list = queries as readonly (string | Float32Array)[];
+    const data = new Float32Array(list.length * dims);
+    const texts: string[] = [];
+    const textRows: number[] = [];
+    list.forEach((q, i) => {
+      if (typeof q === 'string') {
+        checkText(q, `queries[${i}]`, false);
+        texts.push(q);
+        textRows.push(i);
+      } else if (q instanceof Float32Array) {
+        data.set(checkVector(q, dims, `queries[${i}]`, 'dot'), i * dims);
+      } else {
+        throw invalid(`queries[${i}] must be a string or a Float32Array`);
+      }
+    });
+    if (texts.length > 0) {
+      const encoder = this.#encoder;
+      if (encoder === undefined) {
+        throw new BiencoderError('ENCODER_REQUIRED', `text queries need an encoder but the collection at ${this.dir} was opened without one (pass { encoder } to Collection.open, or search with vectors)`);
+      }
+      const m = await encoder.encode(texts, { role: 'query', signal });
+      checkEmbeddings(m, texts.length, dims);
+      textRows.forEach((row, i) => data.set(m.data.subarray(i * dims, (i + 1) * dims), row * dims));
+    }
+    return { data, rows: list.length, dims };
+  }
+
+  /** The keys matching a filter, as a bitset over keys, cached until the next write. */
+  #filterBits(node: FilterNode, original: MetadataFilter): FilterBits {
+    const cacheKey = JSON.stringify(original);
+    const cached = this.#filterCache.get(cacheKey);
+    if (cached !== undefined && cached.gen === this.#gen) return cached;
+    const { sql, params } = compileFilterNode(node, 'metadata');
+    const max = this.#st.maxKey.get()!.m ?? 0;
+    const bits = new Uint8Array(Math.floor(max / 8) + 1);
+    let count = 0;
+    const stmt = this.#db.prepare(`SELECT key FROM docs WHERE ${sql}`).pluck();
+    for (const key of stmt.iterate(params) as Iterable<number>) {
+      bits[Math.floor(key / 8)] |= 1 << key % 8;
+      count++;
+    }
+    const entry = { gen: this.#gen, bits, count };
+    if (this.#filterCache.size >= 16) this.#filterCache.delete(this.#filterCache.keys().next().value!);
+    this.#filterCache.set(cacheKey, entry);
+    return entry;
+  }
+}
+
+export type { Metadata, MetadataFilter, JsonValue };

@@ -1,0 +1,85 @@
+import type { EncodeOptions, Embeddings, Encoder } from '../../src/encoders/encoder.ts';
+import { loadOnnxEncoder } from '../../src/encoders/onnx/onnx-encoder.ts';
+import { syntheticModel } from '../helpers/synthetic.ts';
+
+/** A seeded PRNG (mulberry32) returning floats in [0, 1). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A deterministic unit vector for (seed, i). */
+export function unitVector(dims: number, seed: number, i: number): Float32Array {
+  const r = prng(seed * 1_000_003 + i);
+  const v = new Float32Array(dims);
+  let s = 0;
+  for (let j = 0; j < dims; j++) {
+    v[j] = r() * 2 - 1;
+    s += v[j] * v[j];
+  }
+  const inv = 1 / Math.sqrt(s);
+  for (let j = 0; j < dims; j++) v[j] *= inv;
+  return v;
+}
+
+/** Loads a tiny synthetic ONNX model (32-d, hundreds of texts per second). */
+export async function tinyEncoder(root: string, name = 'tiny', seed = 42): Promise<Encoder> {
+  return loadOnnxEncoder(await syntheticModel(root, name, { tiny: true, seed }));
+}
+
+/** Wraps an encoder, counting the texts it embeds per role; texts containing `failOn` make encode() throw. */
+export class CountingEncoder implements Encoder {
+  readonly inner: Encoder;
+  documents = 0;
+  queries = 0;
+  calls = 0;
+  failOn: string | undefined;
+
+  constructor(inner: Encoder) {
+    this.inner = inner;
+  }
+
+  get modelId(): string {
+    return this.inner.modelId;
+  }
+  get revision(): string | undefined {
+    return this.inner.revision;
+  }
+  get dims(): number {
+    return this.inner.dims;
+  }
+  get normalized(): boolean {
+    return this.inner.normalized;
+  }
+  get maxTokens(): number {
+    return this.inner.maxTokens;
+  }
+  get prompts(): Encoder['prompts'] {
+    return this.inner.prompts;
+  }
+  get similarity(): Encoder['similarity'] {
+    return this.inner.similarity;
+  }
+
+  async encode(texts: readonly string[], options?: EncodeOptions): Promise<Embeddings> {
+    this.calls++;
+    if (this.failOn !== undefined && texts.some((t) => t.includes(this.failOn!))) throw new Error(`refusing to embed a text containing ${this.failOn}`);
+    if (options?.role === 'query') this.queries += texts.length;
+    else this.documents += texts.length;
+    return this.inner.encode(texts, options);
+  }
+
+  countTokens(texts: readonly string[]): number[] {
+    return this.inner.countTokens(texts);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
