@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Chunk, TokenCounter } from '../../src/chunking/index.ts';
 import { isSpace } from '../../src/chunking/segment.ts';
-
+import { rng } from '../helpers/prng.ts';
+export { rng };
 export interface Expectations {
   readonly maxTokens: number;
   readonly prompt?: string;
@@ -49,17 +50,6 @@ export function overlapTokens(source: string, previous: Chunk, next: Chunk, coun
   return counter.countTokens([source.slice(next.start, previous.end)])[0] - special;
 }
 
-/** A deterministic pseudo-random generator (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = (
   'the of and to in a is that for it as was with be by on not he this are or his from at which but have an they you were ' +

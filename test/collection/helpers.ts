@@ -1,18 +1,8 @@
 import type { EncodeOptions, Embeddings, Encoder } from '../../src/encoders/encoder.ts';
 import { loadOnnxEncoder } from '../../src/encoders/onnx/onnx-encoder.ts';
 import { syntheticModel } from '../helpers/synthetic.ts';
-
-/** A seeded PRNG (mulberry32) returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng as prng } from '../helpers/prng.ts';
+export { prng };
 
 /** A deterministic unit vector for (seed, i). */
 export function unitVector(dims: number, seed: number, i: number): Float32Array {

@@ -1,18 +1,8 @@
 /** Deterministic synthetic vectors for the index tests. */
 import { matrixFrom, type Matrix } from '../../src/matrix.ts';
 import type { IndexMatches } from '../../src/index/vector-index.ts';
-
-/** mulberry32: a small seeded PRNG in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/prng.ts';
+export { rng };
 
 export function gaussian(next: () => number): () => number {
   return () => {

@@ -7,6 +7,7 @@ import { locateUseLiteFiles } from '../../../src/encoders/use-lite/model-files.t
 import { SentencePieceTokenizer } from '../../../src/encoders/use-lite/sentencepiece.ts';
 import type { SentencePieceVocabulary } from '../../../src/encoders/use-lite/sentencepiece.ts';
 import { VARIED_SENTENCES } from '../../fixtures/sentences.ts';
+import { rng } from '../../helpers/prng.ts';
 
 interface ReferenceTokenizer {
   encode(text: string): number[];
@@ -30,17 +31,6 @@ function loadReferenceTokenizer(vocabulary: SentencePieceVocabulary): ReferenceT
   return new Tokenizer(vocabulary);
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPECIAL: string[] = [
   '',
