@@ -17,3 +17,17 @@ export { FlatIndex, type FlatIndexOptions } from './index/flat-index.ts';
 export { HnswIndex, type HnswIndexOptions, type HnswSearchOptions, type Quantization, type FilterStrategy } from './index/hnsw-index.ts';
 export { createIndex, loadIndex, resolveIndexSpec, DEFAULT_INDEX_SPEC, type IndexSpec, type IndexSpecInput } from './index/index-spec.ts';
 export { DEFAULT_RESCORE } from './quantize/rescore.ts';
+export {
+  Collection,
+  DEFAULT_COLLECTION_INDEX,
+  type CreateCollectionOptions,
+  type OpenCollectionOptions,
+  type DocumentInput,
+  type VectorDocumentInput,
+  type StoredDocument,
+  type SearchHit,
+  type SearchOptions,
+  type EncoderDescriptor,
+} from './collection/collection.ts';
+export { checkCollection, type CheckReport, type CheckProblem } from './collection/check.ts';
+export { parseFilter, matchesFilter, type MetadataFilter, type Metadata, type JsonValue } from './collection/filter.ts';
