@@ -22,7 +22,7 @@
 import { closeSync, openSync, readSync, fstatSync, renameSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { BiencoderError } from '../errors.ts';
 import type { IndexMetric } from './vector-index.ts';
 
@@ -47,6 +47,14 @@ export interface StoreHeader {
 
 function pad8(n: number): number {
   return (n + 7) & ~7;
+}
+
+/**
+ * CRC-32 continuing from `init`. Node's zlib.crc32 returns 0, not `init`, for an empty view of an empty
+ * ArrayBuffer (an empty index's keys), so empty input is handled here.
+ */
+function crc32(data: Uint8Array, init = 0): number {
+  return data.length === 0 ? init : zlibCrc32(data, init);
 }
 
 function bytesOf(a: ArrayBufferView, length = a.byteLength): Buffer {

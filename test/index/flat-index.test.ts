@@ -1,8 +1,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, truncateSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlatIndex } from '../../src/index/flat-index.ts';
+import { HnswIndex } from '../../src/index/hnsw-index.ts';
 import { exactSearch } from '../../src/index/exact-search.ts';
 import { matrixFrom, matrixFromRows, type Matrix } from '../../src/matrix.ts';
 import { isBiencoderError } from '../../src/errors.ts';
@@ -273,4 +275,20 @@ describe('FlatIndex: save and load', () => {
       cleanup();
     }
   });
+});
+
+test('an empty index saves and loads (flat and the HNSW f32 store)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'biencoder-empty-'));
+  try {
+    await new FlatIndex({ dims: 4, metric: 'cosine' }).save(join(dir, 'flat.bin'));
+    assert.equal(FlatIndex.load(join(dir, 'flat.bin')).size, 0);
+    const h = new HnswIndex({ dims: 4, metric: 'cosine' });
+    await h.save(join(dir, 'hnsw.bin'));
+    h.close();
+    const loaded = HnswIndex.load(join(dir, 'hnsw.bin'));
+    assert.equal(loaded.size, 0);
+    loaded.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
