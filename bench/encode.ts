@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { makeSyntheticModel } from '../scripts/synthetic-model.ts';
 import { loadOnnxEncoder } from '../src/encoders/onnx/onnx-encoder.ts';
 import { loadUseLite } from '../src/encoders/use-lite/index.ts';
-import { rowCosine, scifactDocs } from '../test/helpers/synthetic.ts';
+import { scifactDocs } from '../test/helpers/synthetic.ts';
+import { rowCosine } from '../test/helpers/vector-math.ts';
 
 const { values } = parseArgs({
   options: {

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { loadOnnxEncoder } from '../../src/encoders/onnx/onnx-encoder.ts';
-import { maxAbsDiff, syntheticModel, tempDir } from '../helpers/synthetic.ts';
+import { syntheticModel, tempDir } from '../helpers/synthetic.ts';
+import { maxAbsDiff } from '../helpers/vector-math.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/biencoder.js', import.meta.url));
 const tmp = tempDir('cli');

@@ -26,24 +26,3 @@ export function scifactDocs(n: number, skip = 0): string[] {
     return `${d.title} ${d.text}`;
   });
 }
-
-/** Cosine of row i of a and row i of b (flat row-major buffers). */
-export function rowCosine(a: ArrayLike<number>, b: ArrayLike<number>, dims: number, i: number): number {
-  let s = 0;
-  let na = 0;
-  let nb = 0;
-  for (let j = 0; j < dims; j++) {
-    const x = a[i * dims + j];
-    const y = b[i * dims + j];
-    s += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  return s / Math.sqrt(na * nb);
-}
-
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}

@@ -11,6 +11,7 @@ import onnxProto from 'onnx-proto';
 import { isBiencoderError } from '../../src/errors.ts';
 import { makeSyntheticModel, syntheticModelDims } from '../../scripts/synthetic-model.ts';
 import type { SyntheticModelOptions } from '../../scripts/synthetic-model.ts';
+import { cosine } from '../helpers/vector-math.ts';
 
 const { onnx } = onnxProto;
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -58,18 +59,6 @@ function meanPool(data: Float32Array, dims: readonly number[], mask: number[][])
     rows.push(sum.map((v) => v / count));
   }
   return rows;
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 function assertAllFinite(data: ArrayLike<number>): void {

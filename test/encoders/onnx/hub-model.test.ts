@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { loadOnnxEncoder } from '../../../src/encoders/onnx/onnx-encoder.ts';
 import { listCachedModels } from '../../../src/encoders/onnx/model-source.ts';
 import { isBiencoderError } from '../../../src/errors.ts';
-import { maxAbsDiff, syntheticModel, tempDir } from '../../helpers/synthetic.ts';
+import { syntheticModel, tempDir } from '../../helpers/synthetic.ts';
+import { maxAbsDiff } from '../../helpers/vector-math.ts';
 
 const tmp = tempDir('hub-model');
 after(() => tmp.cleanup());

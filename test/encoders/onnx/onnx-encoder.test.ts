@@ -4,7 +4,8 @@ import { loadOnnxEncoder, type OnnxEncoder } from '../../../src/encoders/onnx/on
 import { BiEncoder } from '../../../src/encoders/bi-encoder.ts';
 import { isBiencoderError } from '../../../src/errors.ts';
 import { VARIED_SENTENCES } from '../../fixtures/sentences.ts';
-import { maxAbsDiff, rowCosine, scifactDocs, syntheticModel, tempDir } from '../../helpers/synthetic.ts';
+import { scifactDocs, syntheticModel, tempDir } from '../../helpers/synthetic.ts';
+import { maxAbsDiff, rowCosine } from '../../helpers/vector-math.ts';
 
 type Extractor = (texts: string[], options: { pooling: string; normalize: boolean }) => Promise<{ data: Float32Array; dims: number[] }>;
 

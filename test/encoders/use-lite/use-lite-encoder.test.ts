@@ -6,6 +6,7 @@ import { loadUseLite } from '../../../src/encoders/use-lite/index.ts';
 import type { UseLiteEncoder } from '../../../src/encoders/use-lite/index.ts';
 import { MEANING_TRIPLES } from '../../fixtures/meaning-triples.ts';
 import { VARIED_SENTENCES } from '../../fixtures/sentences.ts';
+import { cosine, maxAbsDiff } from '../../helpers/vector-math.ts';
 
 const DIMS = 512;
 
@@ -23,25 +24,6 @@ function scifactDocs(n: number): string[] {
 
 function row(data: Float32Array, i: number): Float32Array {
   return data.subarray(i * DIMS, (i + 1) * DIMS);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
