@@ -1,7 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlatIndex } from '../../src/index/flat-index.ts';
 import { HnswIndex } from '../../src/index/hnsw-index.ts';
@@ -278,7 +277,7 @@ describe('FlatIndex: save and load', () => {
 });
 
 test('an empty index saves and loads (flat and the HNSW f32 store)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'biencoder-empty-'));
+  const { dir, cleanup } = tempDir('empty');
   try {
     await new FlatIndex({ dims: 4, metric: 'cosine' }).save(join(dir, 'flat.bin'));
     assert.equal(FlatIndex.load(join(dir, 'flat.bin')).size, 0);
@@ -289,6 +288,6 @@ test('an empty index saves and loads (flat and the HNSW f32 store)', async () =>
     assert.equal(loaded.size, 0);
     loaded.close();
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    cleanup();
   }
 });
