@@ -61,18 +61,9 @@ export class TopK {
 
   /** The kept ids, best first (ties: lower id first). Leaves the heap empty. */
   drainSorted(): { ids: Int32Array; scores: Float64Array } {
-    const n = this.size;
-    const order = Array.from({ length: n }, (_, i) => i);
-    const { scores, ids } = this;
-    order.sort((a, b) => scores[b] - scores[a] || ids[a] - ids[b]);
-    const outIds = new Int32Array(n);
-    const outScores = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      outIds[i] = ids[order[i]];
-      outScores[i] = scores[order[i]];
-    }
+    const sorted = sortByScore(this.ids.subarray(0, this.size), this.scores.subarray(0, this.size));
     this.size = 0;
-    return { ids: outIds, scores: outScores };
+    return sorted;
   }
 }
 
