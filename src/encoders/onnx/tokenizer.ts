@@ -32,6 +32,8 @@ export class TextTokenizer {
   readonly prefix: readonly number[];
   readonly suffix: readonly number[];
   readonly #tokenizer: Tokenizer;
+  /** Content token counts of the prompts seen, so a prompt is tokenized once, not once per text. */
+  readonly #promptLengths = new Map<string, number>();
 
   private constructor(tokenizer: Tokenizer, padId: number, prefix: number[], suffix: number[]) {
     this.#tokenizer = tokenizer;
@@ -59,6 +61,15 @@ export class TextTokenizer {
     const at = indexOfSequence(withSpecial, bare);
     if (at < 0) throw new BiencoderError('MODEL_INVALID', `the tokenizer of ${dir} does not keep a text's tokens contiguous`);
     return new TextTokenizer(tokenizer, padId, withSpecial.slice(0, at), withSpecial.slice(at + bare.length));
+  }
+
+  #promptLength(prompt: string): number {
+    let n = this.#promptLengths.get(prompt);
+    if (n === undefined) {
+      n = this.contentIds(prompt).length;
+      this.#promptLengths.set(prompt, n);
+    }
+    return n;
   }
 
   /** Content token ids, without special tokens. */
@@ -91,7 +102,7 @@ export class TextTokenizer {
       ids.set(this.suffix, this.prefix.length + kept);
       ids = ids.subarray(0, this.prefix.length + kept + this.suffix.length);
     }
-    const promptTokens = prompt === '' ? 0 : Math.min(this.prefix.length + this.contentIds(prompt).length, ids.length);
+    const promptTokens = prompt === '' ? 0 : Math.min(this.prefix.length + this.#promptLength(prompt), ids.length);
     return { ids, truncated, promptTokens };
   }
 }
