@@ -3,6 +3,14 @@ import { BiencoderError } from '../errors.ts';
 import { embedCommand } from './commands/embed.ts';
 import { modelsCommand } from './commands/models.ts';
 import { checkCommand } from './commands/check.ts';
+import { indexCommand } from './commands/index.ts';
+import { searchCommand } from './commands/search.ts';
+import { demoCommand } from './commands/demo.ts';
+import { infoCommand } from './commands/info.ts';
+import { deleteCommand } from './commands/delete.ts';
+import { serveCommand } from './commands/serve.ts';
+import { evalCommand } from './commands/eval.ts';
+import { migrateCommand } from './commands/migrate.ts';
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -15,6 +23,14 @@ export function buildProgram(): Command {
   program.addCommand(embedCommand());
   program.addCommand(modelsCommand());
   program.addCommand(checkCommand());
+  program.addCommand(indexCommand());
+  program.addCommand(searchCommand());
+  program.addCommand(demoCommand());
+  program.addCommand(infoCommand());
+  program.addCommand(deleteCommand());
+  program.addCommand(serveCommand());
+  program.addCommand(evalCommand());
+  program.addCommand(migrateCommand());
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
