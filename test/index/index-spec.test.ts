@@ -22,7 +22,7 @@ test('resolveIndexSpec fills in defaults and survives JSON', () => {
   assert.deepEqual(DEFAULT_INDEX_SPEC, { kind: 'flat' });
   const h = resolveIndexSpec({ kind: 'hnsw' });
   assert.deepEqual(h, { kind: 'hnsw', connectivity: 16, expansionAdd: 128, expansionSearch: 64, quantization: 'f32', rescore: 1 });
-  assert.deepEqual(resolveIndexSpec({ kind: 'hnsw', quantization: 'i8' }), { ...h, quantization: 'i8', rescore: 4 });
+  assert.deepEqual(resolveIndexSpec({ kind: 'hnsw', quantization: 'i8' }), { ...h, quantization: 'i8', rescore: 4, expansionSearch: 128 });
   assert.deepEqual(resolveIndexSpec({ kind: 'hnsw', quantization: 'b1' }), { ...h, quantization: 'b1', rescore: 32 });
   const custom = resolveIndexSpec({ kind: 'hnsw', connectivity: 32, expansionSearch: 100, rescore: 8, quantization: 'f16' });
   assert.deepEqual(resolveIndexSpec(JSON.parse(JSON.stringify(custom))), custom);
