@@ -73,8 +73,8 @@ export function syntheticModelDims(tiny = false): SyntheticDims {
 
 const POOLINGS: readonly SyntheticPooling[] = ['mean', 'cls', 'max', 'lasttoken'];
 const VARIANTS: readonly SyntheticVariant[] = ['fp16', 'quantized'];
-const OPSET = 17; // LayerNormalization needs opset 17
-const IR_VERSION = 8;
+export const OPSET = 17; // LayerNormalization needs opset 17
+export const IR_VERSION = 8;
 const LAYER_NORM_EPS = 1e-12;
 /** torch.finfo(torch.float32).min, the value transformers uses for masked attention positions. */
 const FLOAT32_MIN = -3.4028234663852886e38;
@@ -83,7 +83,7 @@ const FLOAT32_MIN = -3.4028234663852886e38;
 // Seeded PRNG: mulberry32 + Box-Muller. Math.log/cos/sin are V8's fdlibm ports, so the stream is
 // reproducible; every value is rounded to float32 anyway.
 
-class Rng {
+export class Rng {
   private state: number;
   private spare: number | undefined;
 
@@ -125,7 +125,7 @@ class Rng {
 // ---------------------------------------------------------------------------------------------
 // Parameters
 
-interface Param {
+export interface Param {
   name: string;
   dims: number[];
   data: Float32Array;
@@ -139,7 +139,7 @@ interface Param {
  * Matrices and embeddings ~ N(0, 0.02) like BERT's init; LayerNorm gamma ~ 1 + N(0, 0.05),
  * beta and biases ~ N(0, 0.02), so outputs are non-degenerate and depend on every weight.
  */
-function makeParams(dims: SyntheticDims, seed: number): Map<string, Param> {
+export function makeParams(dims: SyntheticDims, seed: number): Map<string, Param> {
   const rng = new Rng(seed);
   const params = new Map<string, Param>();
   const H = dims.hiddenSize;
@@ -180,7 +180,7 @@ function makeParams(dims: SyntheticDims, seed: number): Map<string, Param> {
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 
-function rawBytes(view: Float32Array | BigInt64Array | Uint16Array | Int8Array): Uint8Array {
+export function rawBytes(view: Float32Array | BigInt64Array | Uint16Array | Int8Array): Uint8Array {
   const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
   if (LITTLE_ENDIAN || view.BYTES_PER_ELEMENT === 1) return bytes;
   const swapped = new Uint8Array(bytes.length);
@@ -191,9 +191,9 @@ function rawBytes(view: Float32Array | BigInt64Array | Uint16Array | Int8Array):
   return swapped;
 }
 
-const DataType = onnx.TensorProto.DataType;
+export const DataType = onnx.TensorProto.DataType;
 
-function floatTensor(name: string, dims: number[], data: Float32Array): ITensorProto {
+export function floatTensor(name: string, dims: number[], data: Float32Array): ITensorProto {
   return { name, dims, dataType: DataType.FLOAT, rawData: rawBytes(data) };
 }
 
@@ -251,15 +251,15 @@ function quantizeInt8(data: Float32Array): { q: Int8Array; scale: number } {
 
 const AttrType = onnx.AttributeProto.AttributeType;
 
-type AttrValue = { int: number } | { ints: number[] } | { float: number };
+export type AttrValue = { int: number } | { ints: number[] } | { float: number };
 
-function attribute(name: string, value: AttrValue): IAttributeProto {
+export function attribute(name: string, value: AttrValue): IAttributeProto {
   if ('int' in value) return { name, type: AttrType.INT, i: value.int };
   if ('ints' in value) return { name, type: AttrType.INTS, ints: value.ints };
   return { name, type: AttrType.FLOAT, f: value.float };
 }
 
-class GraphBuilder {
+export class GraphBuilder {
   readonly nodes: INodeProto[] = [];
   readonly constants: ITensorProto[] = [];
   private readonly constantNames = new Set<string>();
@@ -295,7 +295,7 @@ class GraphBuilder {
 }
 
 /** The BERT encoder graph; parameters are referenced by name (initializers added per variant). */
-function buildGraph(dims: SyntheticDims, tokenTypeIds: boolean): GraphBuilder {
+export function buildGraph(dims: SyntheticDims, tokenTypeIds: boolean): GraphBuilder {
   const g = new GraphBuilder();
   const H = dims.hiddenSize;
   const heads = dims.numHeads;
@@ -382,7 +382,7 @@ function buildGraph(dims: SyntheticDims, tokenTypeIds: boolean): GraphBuilder {
   return g;
 }
 
-function valueInfo(name: string, elemType: number, dims: Array<string | number>): IValueInfoProto {
+export function valueInfo(name: string, elemType: number, dims: Array<string | number>): IValueInfoProto {
   return {
     name,
     type: {

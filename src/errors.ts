@@ -40,7 +40,13 @@ export type ErrorCode =
   /** An operation needs an encoder (embedding texts) but the collection was opened without one. */
   | 'ENCODER_REQUIRED'
   /** A write was attempted on something opened read-only (a collection opened readOnly, an index view). */
-  | 'READ_ONLY';
+  | 'READ_ONLY'
+  /** The operation or option is not supported by this store or configuration (e.g. keyword search on pgvector). */
+  | 'UNSUPPORTED'
+  /** A database server (PostgreSQL) could not be reached or failed a statement (the message carries its error). */
+  | 'STORE_FAILED'
+  /** An input file or record to index is unreadable or malformed (the message names file:line). */
+  | 'INVALID_INPUT';
 
 export class BiencoderError extends Error {
   readonly code: ErrorCode;

@@ -31,3 +31,28 @@ export {
 } from './collection/collection.ts';
 export { checkCollection, type CheckReport, type CheckProblem } from './collection/check.ts';
 export { parseFilter, matchesFilter, type MetadataFilter, type Metadata, type JsonValue } from './collection/filter.ts';
+export {
+  CHUNK_METADATA_KEY,
+  groupByDocument,
+  searchDocuments,
+  chunkMetadataOf,
+  parentMetadata,
+  type ChunkMetadata,
+  type DocumentHit,
+  type SearchDocumentsOptions,
+} from './chunking/group-by-document.ts';
+export * from './rerank/index.ts';
+export * from './retriever/index.ts';
+export { SEARCH_MODES, type SearchMode } from './collection/collection.ts';
+export { keywordTerms, keywordMatchExpression, ENGLISH_STOPWORDS, KEYWORD_TOKENIZER, type KeywordQueryOptions, type KeywordStopwords } from './collection/keyword-index.ts';
+export {
+  reciprocalRankFusion, convexFusion, minMaxNormalize, fuseRankings, resolveHybridOptions,
+  DEFAULT_CONVEX_WEIGHT, DEFAULT_FUSION, DEFAULT_RRF_K, DEFAULT_HYBRID_CANDIDATES,
+  type HybridOptions, type ResolvedHybridOptions, type FusionMethod, type Scored,
+} from './retriever/fusion.ts';
+export * from './eval/index.ts';
+export type { CollectionApi, CollectionApiInfo } from './collection/collection-api.ts';
+export { openCollection, createCollection, isPostgresTarget, readTargetManifest, type OpenTargetOptions, type CreateTargetOptions } from './collection/open-collection.ts';
+export { PgvectorCollection, type PgvectorOpenOptions, type PgvectorCreateOptions, type PgvectorInfo, type BuildIndexOptions } from './collection/pgvector/pgvector-collection.ts';
+export { migrateCollection, type MigrateOptions, type MigrateProgress, type MigrateReport, type MigrateVerification } from './collection/pgvector/migrate.ts';
+export { parsePgTarget, type PgTarget } from './collection/pgvector/target.ts';

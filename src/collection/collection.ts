@@ -32,6 +32,12 @@ import {
 } from './manifest.ts';
 import { addAll, indexFileGroup, indexFileName, isIndexTemporary, listIndexFiles, loadSavedIndex, replayChanges } from './index-sync.ts';
 import { Statements, blobToVector, createDatabase, openDatabase, readMetaState, vectorToBlob, type Db } from './store.ts';
+import { hasKeywordIndex, keywordSearch, keywordTerms, type KeywordMatch, type KeywordQueryOptions } from './keyword-index.ts';
+import { fuseRankings, resolveHybridOptions, type HybridOptions } from '../retriever/fusion.ts';
+
+/** How search() ranks: dense vectors (default), BM25 over the texts, or both fused. */
+export type SearchMode = 'dense' | 'keyword' | 'hybrid';
+export const SEARCH_MODES: readonly SearchMode[] = ['dense', 'keyword', 'hybrid'];
 
 /** The default index of a collection: HNSW over f32 vectors with the index module's defaults (M 16, efConstruction 128, efSearch 64). */
 export const DEFAULT_COLLECTION_INDEX: IndexSpec = resolveIndexSpec({ kind: 'hnsw' });
@@ -111,6 +117,17 @@ export interface SearchOptions {
   /** HNSW efSearch for this search. */
   readonly ef?: number;
   readonly signal?: AbortSignal;
+  /**
+   * 'dense' (default): vector similarity. 'keyword': BM25 (SQLite FTS5) over the document texts;
+   * scores are -bm25, higher is better. 'hybrid': dense and keyword candidates fused (see `hybrid`);
+   * scores are the fused scores. keyword and hybrid take text queries only (a vector query is
+   * INVALID_ARGUMENT). Metadata filters apply in every mode.
+   */
+  readonly mode?: SearchMode;
+  /** Hybrid fusion: { fusion: 'convex' (default) | 'rrf', weight? (dense share for convex, default 0.2), rrfK? (60), candidates? (per side, default max(k, 100)) }. */
+  readonly hybrid?: HybridOptions;
+  /** Keyword query analysis: { stopwords: 'english' (default) | 'none' }. */
+  readonly keyword?: KeywordQueryOptions;
 }
 
 export interface WriteOptions {
@@ -891,6 +908,19 @@ export class Collection {
       if (!Number.isInteger(k) || k < 0 || k > MAX_K) throw invalid(`k must be an integer in 0..${MAX_K}, got ${String(k)}`);
       if (options.ef !== undefined && (!Number.isInteger(options.ef) || options.ef <= 0)) throw invalid(`ef must be a positive integer, got ${String(options.ef)}`);
       const filter = options.filter === undefined ? undefined : parseFilter(options.filter);
+      const mode = options.mode ?? 'dense';
+      if (!SEARCH_MODES.includes(mode)) throw invalid(`mode must be one of ${SEARCH_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
+      if (mode !== 'dense') {
+        if (!Array.isArray(queries) || queries.some((q) => typeof q !== 'string')) {
+          throw invalid(`${mode} search takes text queries only (BM25 needs words); use mode 'dense' to search with vectors`);
+        }
+        const texts = queries as readonly string[];
+        texts.forEach((q, i) => checkText(q, `queries[${i}]`, false));
+        keywordTerms('', options.keyword); // validates the keyword options
+        const hybrid = mode === 'hybrid' ? resolveHybridOptions(options.hybrid, k) : undefined;
+        this.#assertKeywordIndex();
+        return this.#track(this.#keywordOrHybrid(texts, k, filter, options, hybrid));
+      }
       return this.#track(this.#searchBatch(queries, k, filter, options));
     } catch (error) {
       return Promise.reject(error);
@@ -936,6 +966,51 @@ export class Collection {
       }
       return hits;
     });
+  }
+
+  #hasKeywordIndex = false;
+
+  #assertKeywordIndex(): void {
+    if (this.#hasKeywordIndex) return;
+    this.#hasKeywordIndex = hasKeywordIndex(this.#db);
+    if (!this.#hasKeywordIndex) {
+      throw new BiencoderError(
+        'UNSUPPORTED',
+        `the collection at ${this.dir} was created by an older biencoder and has no keyword (BM25) index yet; open it once for writing (not readOnly) to add it. Dense search works as before.`,
+        { details: { dir: this.dir, missing: 'keyword-index' } },
+      );
+    }
+  }
+
+  async #keywordOrHybrid(
+    texts: readonly string[], k: number, filter: FilterNode | undefined, options: SearchOptions, hybrid: ReturnType<typeof resolveHybridOptions> | undefined,
+  ): Promise<SearchHit[][]> {
+    throwIfAborted(options.signal);
+    if (texts.length === 0) return [];
+    if (k === 0) return texts.map(() => []);
+    const compiled = filter === undefined ? undefined : compileFilterNode(filter, 'metadata');
+    const want = hybrid === undefined ? k : hybrid.candidates;
+    const keyword = this.#keywordHits(texts.map((t) => keywordSearch(this.#db, t, want, { ...options.keyword, filter: compiled })));
+    if (hybrid === undefined) return keyword;
+    const dense = await this.#searchBatch(texts, want, filter, { ...options, mode: 'dense' });
+    this.#assertOpen();
+    return texts.map((_, qi) => {
+      const byId = new Map<string, SearchHit>();
+      for (const h of dense[qi]) byId.set(h.id, h);
+      for (const h of keyword[qi]) if (!byId.has(h.id)) byId.set(h.id, h);
+      return fuseRankings(dense[qi], keyword[qi], hybrid, k).map((f) => ({ ...byId.get(f.id)!, score: f.score }));
+    });
+  }
+
+  #keywordHits(matches: readonly KeywordMatch[][]): SearchHit[][] {
+    const keys = new Set<number>();
+    for (const list of matches) for (const m of list) keys.add(m.key);
+    const rows = new Map<number, { id: string; text: string; metadata: Metadata }>();
+    for (const r of this.#st.getByKeys.all(JSON.stringify([...keys]))) rows.set(r.key, { id: r.id, text: r.text, metadata: JSON.parse(r.metadata) as Metadata });
+    return matches.map((list) => list.flatMap((m) => {
+      const row = rows.get(m.key);
+      return row === undefined ? [] : [{ ...row, score: m.score }];
+    }));
   }
 
   async #queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, signal: AbortSignal | undefined): Promise<Matrix> {

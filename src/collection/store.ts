@@ -7,6 +7,11 @@
  *   docs(key INTEGER PRIMARY KEY AUTOINCREMENT, id UNIQUE, text, hash, metadata, seq)
  *   vectors(key INTEGER PRIMARY KEY, vector BLOB)    little-endian f32, dims*4 bytes
  *   tombstones(key INTEGER PRIMARY KEY, seq)          keys deleted at seq
+ *   docs_fts (FTS5 over docs.text) and its triggers     the BM25 keyword index (keyword-index.ts)
+ *
+ * Schema versions: 1 = without docs_fts; 2 = with it. A version-1 database is migrated on its first
+ * writable open (docs_fts created and filled from docs in one transaction); read-only opens leave it
+ * as it is and only keyword search is unavailable until then.
  *
  * Keys are AUTOINCREMENT rowids, so a key is never reused, even after its document is deleted:
  * an index entry can never silently point at another document. Every write transaction bumps
@@ -16,8 +21,9 @@
  */
 import Database from 'better-sqlite3';
 import { BiencoderError } from '../errors.ts';
+import { createKeywordIndex, hasKeywordIndex } from './keyword-index.ts';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 /** 8 KiB pages: five 384-d f32 vectors per page (94% full) instead of two per 4 KiB page (75%). */
 export const PAGE_SIZE = 8192;
 
@@ -51,6 +57,7 @@ export function createDatabase(path: string, dims: number): void {
       CREATE TABLE tombstones (key INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
       CREATE INDEX tombstones_by_seq ON tombstones(seq);
     `);
+    createKeywordIndex(db);
     const put = db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)');
     db.transaction(() => {
       put.run('schema_version', SCHEMA_VERSION);
@@ -93,12 +100,23 @@ export function openDatabase(path: string, options: { readOnly: boolean; dims: n
     if (dims !== options.dims) {
       throw new BiencoderError('COLLECTION_CORRUPT', `${path} stores ${dims}-d vectors but the manifest says ${options.dims}`);
     }
+    if (version < SCHEMA_VERSION && !options.readOnly) migrate(db, version);
     return db;
   } catch (error) {
     db.close();
     if (error instanceof BiencoderError) throw error;
     throw new BiencoderError('COLLECTION_CORRUPT', `the collection database ${path} is unreadable: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** Upgrades a database in place, in one transaction (a crash leaves it at its old version). */
+function migrate(db: Db, from: number): void {
+  db.transaction(() => {
+    if (readMetaNumber(db, 'schema_version') !== from) return; // another writer got here first
+    if (from < 2 && !hasKeywordIndex(db)) createKeywordIndex(db);
+    db.prepare('UPDATE meta SET value = ? WHERE name = ?').run(SCHEMA_VERSION, 'schema_version');
+  }).immediate();
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }
 
 export function readMetaNumber(db: Db, name: string): number {

@@ -1,12 +1,179 @@
-import { Command } from 'commander';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
 import { BiencoderError } from '../../errors.ts';
+import type { Encoder } from '../../encoders/encoder.ts';
+import { DEFAULT_MODEL, loadEncoder } from '../../encoders/load-encoder.ts';
+import { modelOptions, encoderOptionsFrom, type ModelCliOptions } from '../model-options.ts';
+import { loadBeirDataset } from '../../eval/beir.ts';
+import { EVAL_MODES, INDEX_KINDS, runDataset, tuneConvexWeight, type EvalMode, type HybridVariant, type IndexKind, type WeightTuning } from '../../eval/runner.ts';
+import { buildReport, formatTable, versions } from '../../eval/report.ts';
+import { metricsChartSvg } from '../../eval/chart.ts';
+import { runTatoeba, runXquad } from '../../eval/crosslingual.ts';
+import { DEFAULT_CONVEX_WEIGHT, DEFAULT_RRF_K } from '../../retriever/fusion.ts';
 
-// Placeholder registered so that parallel work on each command touches only its own file.
+interface EvalCliOptions extends ModelCliOptions {
+  dataset?: string;
+  split: string;
+  index: string;
+  mode: string;
+  fusion: string;
+  weight?: string;
+  tuneOn?: string;
+  rrfK?: string;
+  stopwords: 'english' | 'none';
+  k: string;
+  out?: string;
+  chart?: string;
+  collection?: string;
+  perQuery?: boolean;
+  ignoreIdenticalIds?: boolean;
+  task?: 'beir' | 'xquad' | 'tatoeba';
+  lang?: string;
+  docLang?: string;
+}
+
+const TABLE_METRICS = ['ndcg@10', 'recall@100', 'mrr@10', 'map@10', 'precision@10'];
+const CHART_METRICS = ['ndcg@10', 'recall@100', 'mrr@10'];
+
+function list<T extends string>(value: string, allowed: readonly T[], what: string, all = false): T[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (all && items.length === 1 && items[0] === 'all') return [...allowed];
+  const bad = items.filter((s) => !allowed.includes(s as T));
+  if (items.length === 0 || bad.length > 0) {
+    throw new BiencoderError('INVALID_ARGUMENT', `--${what} takes a comma-separated list of ${allowed.join(', ')}${all ? ' (or all)' : ''}; got ${JSON.stringify(value)}`);
+  }
+  return [...new Set(items as T[])];
+}
+
+function number(value: string | undefined, what: string, check: (n: number) => boolean, expected: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !check(n)) throw new BiencoderError('INVALID_ARGUMENT', `--${what} must be ${expected}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function writeOut(path: string, text: string): void {
+  mkdirSync(dirname(resolve(path)), { recursive: true });
+  writeFileSync(path, text);
+}
+
+function modelSlug(model: string): string {
+  return basename(model.replace(/[\\/]+$/, '')).replace(/[^\w.-]+/g, '_') || 'model';
+}
+
 export function evalCommand(): Command {
-  return new Command('eval')
-    .description('Evaluate retrieval on a BEIR-format dataset (not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new BiencoderError('INVALID_ARGUMENT', 'eval is not built yet');
-    });
+  const cmd = new Command('eval')
+    .description(
+      'Evaluate retrieval: dense (per index kind), BM25 and hybrid on a BEIR-format dataset (nDCG, MRR, Recall, MAP, P at 1/3/5/10/100),\n' +
+        'or the cross-lingual tasks --task xquad (Recall@1/@10) and --task tatoeba (bitext mining accuracy, both directions).\n' +
+        'Prints a table; --out writes a JSON report, --chart an SVG bar chart of the metrics per retriever.',
+    )
+    .option('--dataset <dir>', 'BEIR dataset directory (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv); for --task xquad|tatoeba the data directory (default ../shared/data/TASK)')
+    .option('--split <name>', 'qrels split: test, train, dev', 'test')
+    .option('--index <kinds>', `dense index kinds, comma-separated: ${INDEX_KINDS.join(', ')} or all`, 'flat')
+    .option('--mode <modes>', `retrievers, comma-separated: ${EVAL_MODES.join(', ')}`, EVAL_MODES.join(','))
+    .option('--fusion <methods>', 'hybrid fusion(s), comma-separated: rrf, convex', 'rrf,convex')
+    .option('--weight <w>', `convex fusion: weight of the dense scores in [0, 1] (default ${DEFAULT_CONVEX_WEIGHT}, tuned on scifact train)`)
+    .option('--tune-on <split>', 'tune the convex weight on this split of the dataset (e.g. train; grid 0..1 step 0.05, best nDCG@10), then evaluate --split with it')
+    .option('--rrf-k <n>', `reciprocal-rank fusion constant (default ${DEFAULT_RRF_K})`)
+    .addOption(new Option('--stopwords <set>', 'stopwords dropped from BM25 queries').choices(['english', 'none']).default('english'))
+    .option('--k <n>', 'results retrieved per query (and hybrid candidates per side)', '100')
+    .option('--out <file>', 'write the JSON report here')
+    .option('--chart <file>', 'write an SVG chart of nDCG@10, Recall@100 and MRR@10 per retriever here')
+    .option('--collection <dir>', 'where the collections of this dataset and model live (default .cache/eval/DATASET-MODEL); reused when present')
+    .option('--per-query', 'include per-query metrics in the JSON report')
+    .option('--ignore-identical-ids', "BEIR's rule for ArguAna/Quora-like sets: drop a hit whose id equals the query id")
+    .addOption(new Option('--task <task>', 'beir (default), xquad or tatoeba').choices(['beir', 'xquad', 'tatoeba']).default('beir'))
+    .option('--lang <code>', 'xquad: question language (default en); tatoeba: the non-English language (default deu)')
+    .option('--doc-lang <code>', 'xquad: paragraph language (default: same as --lang)');
+  modelOptions(cmd);
+  return cmd.action(async (opts: EvalCliOptions) => {
+    const model = opts.model ?? DEFAULT_MODEL;
+    if (opts.task === 'xquad' || opts.task === 'tatoeba') {
+      const dir = opts.dataset ?? join('..', 'shared', 'data', opts.task);
+      const encoder = await loadEncoder(model, encoderOptionsFrom(opts));
+      try {
+        await crossLingual(opts, encoder, dir);
+      } finally {
+        await encoder.close();
+      }
+      return;
+    }
+    if (opts.dataset === undefined) throw new BiencoderError('INVALID_ARGUMENT', 'eval needs --dataset DIR (a BEIR-format directory), or --task xquad|tatoeba');
+    const indexes = list<IndexKind>(opts.index, INDEX_KINDS, 'index', true);
+    const modes = list<EvalMode>(opts.mode, EVAL_MODES, 'mode');
+    const fusions = list(opts.fusion, ['rrf', 'convex'] as const, 'fusion');
+    const k = number(opts.k, 'k', (n) => Number.isInteger(n) && n >= 1 && n <= 10_000, 'an integer in 1..10000')!;
+    let weight = number(opts.weight, 'weight', (n) => n >= 0 && n <= 1, 'a number in [0, 1]') ?? DEFAULT_CONVEX_WEIGHT;
+    if (opts.tuneOn !== undefined && opts.weight !== undefined) throw new BiencoderError('INVALID_ARGUMENT', 'give --weight or --tune-on, not both');
+    if (opts.tuneOn !== undefined && opts.tuneOn === opts.split) throw new BiencoderError('INVALID_ARGUMENT', `--tune-on ${opts.tuneOn} is the evaluated split: tune on another split (e.g. train) so the figures stay honest`);
+    const rrfK = number(opts.rrfK, 'rrf-k', (n) => Number.isFinite(n) && n >= 0, 'a number >= 0') ?? DEFAULT_RRF_K;
+    const dataset = loadBeirDataset(opts.dataset, { split: opts.split });
+    if (dataset.queries.length === 0) throw new BiencoderError('INVALID_INPUT', `${dataset.dir}: no query of split ${opts.split} has a judgement`);
+    const cacheDir = opts.collection ?? join('.cache', 'eval', `${dataset.name}-${modelSlug(model)}`);
+    const tuneSet = opts.tuneOn === undefined ? undefined : loadBeirDataset(opts.dataset, { split: opts.tuneOn, skipCorpus: true });
+    let variants: HybridVariant[] = fusions.map((f) => (f === 'rrf' ? { name: 'hybrid_rrf', fusion: 'rrf', rrfK } : { name: 'hybrid_convex', fusion: 'convex', weight }));
+    const encoder = await loadEncoder(model, encoderOptionsFrom(opts));
+    try {
+      const log = (line: string): void => void process.stderr.write(`${line}\n`);
+      log(`${dataset.name} (${opts.split}): ${dataset.corpus.length} documents, ${dataset.queries.length} judged queries; collections in ${cacheDir}`);
+      let tuning: (WeightTuning & { split: string }) | undefined;
+      if (tuneSet !== undefined) {
+        log(`tuning the convex weight on ${tuneSet.split} (${tuneSet.queries.length} queries)`);
+        const tuneRun = await runDataset({ ...tuneSet, corpus: dataset.corpus }, { encoder, cacheDir, modes: ['dense', 'keyword'], k, stopwords: opts.stopwords, log });
+        tuning = { split: tuneSet.split, ...tuneConvexWeight(tuneRun.runs.dense, tuneRun.runs.keyword, tuneSet.qrels, { k }) };
+        weight = tuning.weight;
+        variants = variants.map((v) => (v.fusion === 'convex' ? { ...v, weight } : v));
+        process.stdout.write(`convex weight tuned on ${tuning.split}: ${weight} (nDCG@10 ${tuning.best.toFixed(4)} there)\n`);
+      }
+      const run = await runDataset(dataset, {
+        encoder, cacheDir, indexes, modes, hybrid: variants, k, stopwords: opts.stopwords, ignoreIdenticalIds: opts.ignoreIdenticalIds, log,
+      });
+      const rows = run.retrievers.map((r) => ({ name: r.name, metrics: r.metrics, extra: `${r.searchQueriesPerSecond.toFixed(0)} q/s` }));
+      process.stdout.write(`${dataset.name} ${opts.split}: ${run.queries} queries, model ${encoder.modelId}, k ${k}\n`);
+      process.stdout.write(`${formatTable(rows, TABLE_METRICS)}\n`);
+      const docsPerSecond = run.corpus.docsPerSecond === null ? 'unknown' : run.corpus.docsPerSecond.toFixed(1);
+      process.stdout.write(`corpus: ${run.corpus.documents} documents (${run.corpus.embedded} embedded now, encode ${docsPerSecond} docs/s); queries encoded at ${run.queryEncoding.queriesPerSecond.toFixed(1)}/s\n`);
+      if (opts.out) {
+        const report = { ...buildReport(run, encoder, { perQuery: opts.perQuery }), ...(tuning ? { convexTuning: tuning } : {}) };
+        writeOut(opts.out, `${JSON.stringify(report, null, 2)}\n`);
+        process.stdout.write(`report: ${opts.out}\n`);
+      }
+      if (opts.chart) {
+        writeOut(opts.chart, metricsChartSvg(run.retrievers.map((r) => ({ name: r.name, values: r.metrics })), { title: `${dataset.name} (${opts.split}), ${encoder.modelId}`, metrics: CHART_METRICS }));
+        process.stdout.write(`chart: ${opts.chart}\n`);
+      }
+    } finally {
+      await encoder.close();
+    }
+  });
+}
+
+async function crossLingual(opts: EvalCliOptions, encoder: Encoder, dir: string): Promise<void> {
+  let result: Record<string, unknown>;
+  if (opts.task === 'xquad') {
+    const queryLanguage = opts.lang ?? 'en';
+    const documentLanguage = opts.docLang ?? queryLanguage;
+    const r = await runXquad(encoder, dir, { queryLanguage, documentLanguage });
+    process.stdout.write(`xquad ${queryLanguage} questions -> ${documentLanguage} paragraphs (${r.questions} questions, ${r.paragraphs} paragraphs), model ${encoder.modelId}\n`);
+    process.stdout.write(`${formatTable([{ name: `${queryLanguage}->${documentLanguage}`, metrics: r.metrics }], ['recall@1', 'recall@10', 'mrr@10'])}\n`);
+    result = { ...r };
+  } else {
+    if (opts.docLang !== undefined) throw new BiencoderError('INVALID_ARGUMENT', '--doc-lang is for --task xquad; Tatoeba pairs --lang with English');
+    const language = opts.lang ?? 'deu';
+    const r = await runTatoeba(encoder, dir, { language });
+    process.stdout.write(`tatoeba ${language}-eng (${r.pairs} pairs), model ${encoder.modelId}\n`);
+    process.stdout.write(`${formatTable([{ name: `${language}-eng`, metrics: { [`${language}->eng`]: r.accuracyToEnglish, [`eng->${language}`]: r.accuracyFromEnglish } }], [`${language}->eng`, `eng->${language}`])}\n`);
+    result = { ...r };
+  }
+  if (opts.out) {
+    writeOut(opts.out, `${JSON.stringify({ format: 'biencoder-eval-report', createdAt: new Date().toISOString(), versions: versions(encoder), ...result }, null, 2)}\n`);
+    process.stdout.write(`report: ${opts.out}\n`);
+  }
+  if (opts.chart) {
+    const values = opts.task === 'xquad' ? (result.metrics as Record<string, number>) : { 'to-eng': result.accuracyToEnglish as number, 'from-eng': result.accuracyFromEnglish as number };
+    writeOut(opts.chart, metricsChartSvg([{ name: `${opts.task}`, values }], { title: `${opts.task}, ${encoder.modelId}` }));
+    process.stdout.write(`chart: ${opts.chart}\n`);
+  }
 }

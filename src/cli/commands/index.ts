@@ -1,12 +1,214 @@
-import { Command } from 'commander';
-import { BiencoderError } from '../../errors.ts';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { Collection } from '../../collection/collection.ts';
+import { MANIFEST_FILE, readManifest } from '../../collection/manifest.ts';
+import type { Encoder } from '../../encoders/encoder.ts';
+import { loadEncoder } from '../../encoders/load-encoder.ts';
+import { BiencoderError, isBiencoderError } from '../../errors.ts';
+import type { IndexSpec, IndexSpecInput } from '../../index/index-spec.ts';
+import { indexDocuments, type IndexSummary } from '../../ingest/index-documents.ts';
+import { resolveInputs, SUPPORTED_EXTENSIONS, type InputFile } from '../../ingest/input-files.ts';
+import { readInputs } from '../../ingest/read-documents.ts';
+import { scanInputs } from '../../ingest/scan-inputs.ts';
+import { tallyRows } from '../../ingest/stored-documents.ts';
+import { checkModelMatches, modelIdFor } from '../collection-encoder.ts';
+import { integerOption } from '../cli-options.ts';
+import { encoderOptionsFrom, modelOptions, type ModelCliOptions } from '../model-options.ts';
+import { createProgress } from '../progress.ts';
 
-// Placeholder registered so that parallel work on each command touches only its own file.
+/** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
+export const INTERRUPTED_EXIT = 130;
+
+/** The --index choices and the index spec each creates. */
+export const INDEX_CHOICES: Readonly<Record<string, IndexSpecInput>> = {
+  flat: { kind: 'flat' },
+  hnsw: { kind: 'hnsw' },
+  i8: { kind: 'hnsw', quantization: 'i8' },
+  binary: { kind: 'hnsw', quantization: 'b1' },
+};
+
+interface IndexCliOptions extends ModelCliOptions {
+  collection: string;
+  index?: string;
+  chunkTokens?: number;
+  chunkOverlap?: number;
+  batchSize: number;
+  json?: boolean;
+  progress?: boolean;
+}
+
+export interface IndexFilesOptions extends ModelCliOptions {
+  /** The collection directory (created when it does not exist). */
+  readonly dir: string;
+  readonly files: readonly InputFile[];
+  /** --index choice, for a new collection. */
+  readonly index?: string;
+  readonly chunkTokens?: number;
+  readonly chunkOverlap?: number;
+  readonly batchSize?: number;
+  /** Show progress on stderr (default true). */
+  readonly progress?: boolean;
+  /** An encoder already loaded for the model (left open); default: loaded here and closed. */
+  readonly encoder?: Encoder;
+}
+
+export interface IndexFilesResult extends IndexSummary {
+  readonly dir: string;
+  readonly created: boolean;
+  readonly model: string;
+  /** Rows (documents and chunks) in the collection afterwards. */
+  readonly rows: number;
+}
+
+function describeSpec(spec: IndexSpec): string {
+  return spec.kind === 'flat' ? 'flat' : `hnsw (${spec.quantization})`;
+}
+
+function specMatches(spec: IndexSpec, wanted: IndexSpecInput): boolean {
+  if (spec.kind !== wanted.kind) return false;
+  if (spec.kind === 'flat' || wanted.kind === 'flat') return true;
+  return spec.quantization === (wanted.quantization ?? 'f32');
+}
+
+/**
+ * Indexes input files into a collection (creating it with --model and --index when it does not
+ * exist, else with the model its manifest names). Ctrl-C stops after the batch in flight (a second
+ * Ctrl-C abandons it); everything committed is kept.
+ */
+export async function indexFiles(options: IndexFilesOptions): Promise<IndexFilesResult> {
+  const dir = resolve(options.dir);
+  const exists = existsSync(join(dir, MANIFEST_FILE));
+  const wantedSpec = options.index === undefined ? undefined : INDEX_CHOICES[options.index];
+  if (options.index !== undefined && wantedSpec === undefined) {
+    throw new BiencoderError('INVALID_ARGUMENT', `--index must be one of ${Object.keys(INDEX_CHOICES).join(', ')}, got "${options.index}"`);
+  }
+  let model: string;
+  if (exists) {
+    const manifest = readManifest(dir);
+    checkModelMatches(dir, manifest, options.model);
+    if (wantedSpec !== undefined && !specMatches(manifest.index, wantedSpec)) {
+      throw new BiencoderError('INVALID_ARGUMENT', `the collection at ${dir} has a ${describeSpec(manifest.index)} index; --index ${options.index} applies only when a collection is created`);
+    }
+    model = manifest.encoder.modelId;
+  } else {
+    model = modelIdFor(options.model);
+  }
+
+  const stop = new AbortController();
+  const abandon = new AbortController();
+  const onSigint = (): void => {
+    if (!stop.signal.aborted) {
+      stop.abort();
+      process.stderr.write('\nbiencoder: stopping after the batch in flight (Ctrl-C again to abandon it)...\n');
+    } else if (!abandon.signal.aborted) {
+      abandon.abort();
+      process.stderr.write('\nbiencoder: abandoning the batch in flight...\n');
+    }
+  };
+  process.on('SIGINT', onSigint);
+  let encoder: Encoder | undefined;
+  let collection: Collection | undefined;
+  try {
+    let scan;
+    try {
+      scan = await scanInputs(options.files, { signal: stop.signal });
+    } catch (error) {
+      if (!isBiencoderError(error, 'ABORTED')) throw error;
+      const none = { documents: 0, inserted: 0, updated: 0, unchanged: 0, empty: 0, rowsWritten: 0, rowsUnchanged: 0, rowsDeleted: 0, embedded: 0 };
+      return { ...none, interrupted: true, seconds: 0, dir, created: false, model, rows: exists ? tallyRows(dir).rows : 0 };
+    }
+    encoder = options.encoder ?? (await loadEncoder(model, encoderOptionsFrom(options)));
+    collection = exists
+      ? await Collection.open(dir, { encoder })
+      : await Collection.create(dir, { encoder, ...(wantedSpec ? { index: wantedSpec } : {}) });
+    const showProgress = options.progress ?? true;
+    const progress = showProgress ? createProgress({ label: 'indexing', unit: 'docs', total: scan.documents }) : undefined;
+    let summary: IndexSummary;
+    try {
+      summary = await indexDocuments(collection, readInputs(options.files), {
+        chunkTokens: options.chunkTokens,
+        chunkOverlap: options.chunkOverlap,
+        batchSize: options.batchSize,
+        stop: stop.signal,
+        signal: abandon.signal,
+        onBatch: (p) => progress?.update(p.documents),
+      });
+    } finally {
+      progress?.stop();
+    }
+    const rows = collection.count();
+    await collection.close();
+    return { ...summary, dir, created: !exists, model, rows };
+  } finally {
+    process.off('SIGINT', onSigint);
+    await collection?.close().catch(() => undefined);
+    if (options.encoder === undefined) await encoder?.close().catch(() => undefined);
+  }
+}
+
+/** The human summary of an index run. */
+export function formatIndexSummary(r: IndexFilesResult): string {
+  const rate = r.seconds > 0 ? (r.documents / r.seconds).toFixed(1) : '0';
+  const lines = [
+    `${r.interrupted ? 'interrupted: kept' : 'indexed'} ${r.documents} documents into ${r.dir}${r.created ? ' (new collection, model ' + r.model + ')' : ''}: ` +
+      `${r.inserted} new, ${r.updated} updated, ${r.unchanged} unchanged${r.empty ? `, ${r.empty} empty (skipped)` : ''}`,
+    `  rows (documents and chunks): ${r.rowsWritten} written, ${r.rowsUnchanged} unchanged, ${r.rowsDeleted} stale deleted; ${r.embedded} texts embedded in ${r.seconds.toFixed(1)} s (${rate} docs/s)`,
+    `  the collection holds ${r.rows} rows`,
+  ];
+  if (r.interrupted) lines.push('  every acknowledged batch is stored; run the same command again to index the rest');
+  return lines.join('\n') + '\n';
+}
+
 export function indexCommand(): Command {
-  return new Command('index')
-    .description('Index files into a collection (not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new BiencoderError('INVALID_ARGUMENT', 'index is not built yet');
+  const cmd = new Command('index')
+    .description('Index documents into a collection (created when DIR does not exist); reruns skip what is already indexed.')
+    .addHelpText(
+      'after',
+      `
+Inputs:
+  files      ${SUPPORTED_EXTENSIONS.join(' ')}
+             .txt/.md: one document per file, id = its path relative to the folder or glob base
+             .jsonl: one document a line, BEIR corpus {"_id", "title", "text", ...} or {"id", "text", "metadata"}
+                     (text = "title\\n\\ntext"; other fields go to metadata)
+             .json: an array of such objects
+  folders    walked recursively (hidden files and node_modules left out)
+  globs      quote them: 'docs/**/*.md'
+
+Long documents are split into chunks of at most --chunk-tokens model tokens, stored as "ID#0", "ID#1", ...
+with metadata._chunk = {parent, index, start, end}; a document that fits is stored under its own id.
+Progress: a bar on a terminal, plain lines otherwise. Ctrl-C stops after the batch in flight (twice:
+abandons it) and keeps everything acknowledged; exit ${INTERRUPTED_EXIT}. Run the same command again to finish.
+
+Examples:
+  biencoder index notes/ --collection ./kb
+  biencoder index corpus.jsonl --collection ./kb --model ./my-onnx-model --index hnsw --chunk-tokens 256
+  biencoder index 'docs/**/*.md' --collection ./kb --json`,
+    )
+    .argument('<paths...>', 'files, folders or globs (quote globs)')
+    .requiredOption('--collection <dir>', 'the collection directory')
+    .addOption(new Option('--index <kind>', 'index of a new collection: flat (exact), hnsw, i8 (hnsw, int8 vectors), binary (1-bit codes, rescored)').choices(Object.keys(INDEX_CHOICES)))
+    .option('--chunk-tokens <n>', "max tokens per chunk (default: the model's max)", integerOption(2))
+    .option('--chunk-overlap <n>', 'tokens shared by consecutive chunks (default 0)', integerOption(0))
+    .option('--batch-size <n>', 'documents per committed batch', integerOption(1), 32)
+    .option('--no-progress', 'no progress display')
+    .option('--json', 'print the summary as JSON on stdout');
+  modelOptions(cmd);
+  return cmd.action(async (paths: string[], opts: IndexCliOptions) => {
+    const inputs = await resolveInputs(paths);
+    if (inputs.skipped.length > 0) {
+      const shown = inputs.skipped.slice(0, 5).join(', ');
+      process.stderr.write(`biencoder: skipped ${inputs.skipped.length} file(s) of unsupported types: ${shown}${inputs.skipped.length > 5 ? ', ...' : ''}\n`);
+    }
+    if (inputs.files.length === 0) throw new BiencoderError('INVALID_INPUT', `no ${SUPPORTED_EXTENSIONS.join(' ')} files in ${paths.join(' ')}`);
+    const result = await indexFiles({
+      ...opts,
+      dir: opts.collection,
+      files: inputs.files,
+      progress: opts.progress !== false,
     });
+    if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else process.stdout.write(formatIndexSummary(result));
+    if (result.interrupted) process.exitCode = INTERRUPTED_EXIT;
+  });
 }

@@ -1,12 +1,118 @@
-import { Command } from 'commander';
-import { BiencoderError } from '../../errors.ts';
+import { Command, Option } from 'commander';
+import { Collection, type SearchHit } from '../../collection/collection.ts';
+import { chunkMetadataOf, parentMetadata, searchDocuments, type DocumentHit } from '../../chunking/group-by-document.ts';
+import type { MetadataFilter } from '../../collection/filter.ts';
+import type { Encoder } from '../../encoders/encoder.ts';
+import { filterOption, integerOption } from '../cli-options.ts';
+import { loadCollectionEncoder } from '../collection-encoder.ts';
+import { DTYPE_SUFFIX } from '../../encoders/onnx/model-config.ts';
+import type { ModelCliOptions } from '../model-options.ts';
 
-// Placeholder registered so that parallel work on each command touches only its own file.
+interface SearchCliOptions extends Omit<ModelCliOptions, 'model'> {
+  collection: string;
+  k: number;
+  filter?: string;
+  ef?: number;
+  chunks?: boolean;
+  json?: boolean;
+  snippet: number;
+}
+
+/** One search result as the CLI prints it: a document by its best chunk, or one chunk (--chunks). */
+export interface CliHit {
+  readonly rank: number;
+  readonly id: string;
+  readonly score: number;
+  readonly text: string;
+  readonly metadata: DocumentHit['metadata'];
+  /** The chunk that matched (chunked documents). */
+  readonly chunk?: { readonly id: string; readonly index: number; readonly start: number; readonly end: number };
+  /** The document a chunk belongs to (--chunks). */
+  readonly parent?: string;
+}
+
+function chunkHits(hits: readonly SearchHit[]): CliHit[] {
+  return hits.map((h, i) => {
+    const c = chunkMetadataOf(h.metadata);
+    return {
+      rank: i + 1,
+      id: h.id,
+      score: h.score,
+      text: h.text,
+      metadata: parentMetadata(h.metadata),
+      ...(c ? { chunk: { id: h.id, index: c.index, start: c.start, end: c.end }, parent: c.parent } : {}),
+    };
+  });
+}
+
+/** A one-line excerpt: whitespace collapsed, cut at a word boundary near `width` characters. */
+export function snippet(text: string, width: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  if (flat.length <= width) return flat;
+  const cut = flat.slice(0, width);
+  const space = cut.lastIndexOf(' ');
+  return `${space > width * 0.6 ? cut.slice(0, space) : cut}…`;
+}
+
+/** Human-readable results: rank, score, id (and where the best chunk lies), then a snippet. */
+export function formatHits(hits: readonly CliHit[], width: number): string {
+  if (hits.length === 0) return 'no results\n';
+  let out = '';
+  for (const h of hits) {
+    const title = typeof h.metadata.title === 'string' && h.metadata.title !== '' ? `  ${h.metadata.title}` : '';
+    const where = h.chunk ? `  [${h.parent ? `of ${h.parent}, ` : ''}chunk ${h.chunk.index}, chars ${h.chunk.start}-${h.chunk.end}]` : '';
+    out += `${String(h.rank).padStart(3)}. ${h.score.toFixed(4)}  ${h.id}${title}${where}\n`;
+    // A BEIR document's text starts with its title, already shown on the first line.
+    const body = title !== '' && h.text.startsWith(`${h.metadata.title as string}\n\n`) ? h.text.slice((h.metadata.title as string).length + 2) : h.text;
+    out += `     ${snippet(body, width)}\n`;
+  }
+  return out;
+}
+
+/** Runs a search on an open collection: documents by best chunk (default) or raw chunks. */
+export async function searchCollection(collection: Collection, query: string, options: { k: number; filter?: MetadataFilter; ef?: number; chunks?: boolean }): Promise<CliHit[]> {
+  const search = { k: options.k, ...(options.filter ? { filter: options.filter } : {}), ...(options.ef ? { ef: options.ef } : {}) };
+  if (options.chunks) return chunkHits(await collection.search(query, search));
+  const docs = await searchDocuments(collection, query, search);
+  return docs.map((d, i) => ({ rank: i + 1, ...d }));
+}
+
 export function searchCommand(): Command {
   return new Command('search')
-    .description('Search a collection (not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new BiencoderError('INVALID_ARGUMENT', 'search is not built yet');
+    .description('Search a collection with a text query: documents scored by their best chunk (or chunks, with --chunks).')
+    .addHelpText(
+      'after',
+      `
+Scores are the index similarity (cosine, dot or negated L2): higher is more similar.
+
+Examples:
+  biencoder search "how do I reset my password" --collection ./kb
+  biencoder search "vitamin D" --collection ./kb -k 3 --filter '{"year": {"$gte": 2020}}' --json`,
+    )
+    .argument('<query>', 'the query text')
+    .requiredOption('--collection <dir>', 'the collection directory')
+    .option('-k, --k <n>', 'number of results', integerOption(1), 10)
+    .option('--filter <json>', 'only documents whose metadata match, e.g. \'{"lang": "en", "year": {"$gte": 2020}}\' ($eq $ne $in $nin $gt $gte $lt $lte $exists $and $or)')
+    .option('--ef <n>', 'HNSW search breadth (efSearch) for this query: higher is slower and more exact', integerOption(1))
+    .option('--chunks', 'return chunks, not documents')
+    .option('--snippet <chars>', 'snippet width in the human output', integerOption(20), 160)
+    .option('--json', 'print JSON: {"query", "k", "hits": [{"rank", "id", "score", "text", "metadata", "chunk"?}]}')
+    .addOption(new Option('--dtype <dtype>', "ONNX weights variant (the one the collection's model was indexed with)").choices(Object.keys(DTYPE_SUFFIX)))
+    .option('--cache-dir <dir>', 'model cache (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)')
+    .option('--offline', 'use only cached or local models (also HF_HUB_OFFLINE=1)')
+    .action(async (query: string, opts: SearchCliOptions, cmd: Command) => {
+      const filter = filterOption(cmd, opts.filter);
+      let encoder: Encoder | undefined;
+      let collection: Collection | undefined;
+      try {
+        ({ encoder } = await loadCollectionEncoder(opts.collection, opts));
+        collection = await Collection.open(opts.collection, { encoder, readOnly: true });
+        const hits = await searchCollection(collection, query, { k: opts.k, filter, ef: opts.ef, chunks: opts.chunks });
+        if (opts.json) process.stdout.write(JSON.stringify({ query, k: opts.k, hits }, null, 2) + '\n');
+        else process.stdout.write(formatHits(hits, opts.snippet));
+      } finally {
+        await collection?.close();
+        await encoder?.close();
+      }
     });
 }

@@ -1,12 +1,94 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { BiencoderError } from '../../errors.ts';
+import { loadEncoder } from '../../encoders/load-encoder.ts';
+import { createServer, DEFAULT_BODY_LIMIT } from '../../server/app.ts';
+import { collectionsByBasename } from '../../server/collection-registry.ts';
+import { DEFAULT_MICRO_BATCH } from '../../server/micro-batcher.ts';
+import { encoderOptionsFrom, modelOptions, type ModelCliOptions } from '../model-options.ts';
 
-// Placeholder registered so that parallel work on each command touches only its own file.
+interface ServeCliOptions extends ModelCliOptions {
+  collection?: string[];
+  dataDir?: string;
+  host: string;
+  port: string;
+  apiKey?: string;
+  bodyLimit: string;
+  readOnly?: boolean;
+  batchWindowMs: string;
+  maxBatch: string;
+  log: 'info' | 'warn' | 'error' | 'silent' | 'debug';
+}
+
+function integer(value: string, name: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new BiencoderError('INVALID_ARGUMENT', `${name} must be an integer in ${min}..${max}, got "${value}"`);
+  }
+  return n;
+}
+
 export function serveCommand(): Command {
-  return new Command('serve')
-    .description('Serve collections over HTTP (not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new BiencoderError('INVALID_ARGUMENT', 'serve is not built yet');
+  const cmd = new Command('serve')
+    .description(
+      'Serve collections over HTTP: search, upsert and delete documents, /embed, the OpenAI-compatible /v1/embeddings,\n' +
+        '/healthz, /metrics (Prometheus) and a search page at /. SIGINT/SIGTERM finish the requests under way, then flush\n' +
+        'and close the collections.',
+    )
+    .option('--collection <dir...>', 'collection directories to serve, each under its directory name')
+    .option('--data-dir <dir>', 'a directory where clients may create and address collections by name')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'port (0: any free port)', '8080')
+    .option('--api-key <key>', 'require "Authorization: Bearer KEY" (default: $BIENCODER_API_KEY when set)')
+    .option('--body-limit <bytes>', 'largest request body', String(DEFAULT_BODY_LIMIT))
+    .option('--read-only', 'open the collections read-only (alongside a writer such as `biencoder index`)')
+    .option('--batch-window-ms <ms>', 'how long a query waits for others to share its embedding batch', String(DEFAULT_MICRO_BATCH.windowMs))
+    .option('--max-batch <n>', 'most query texts per embedding batch', String(DEFAULT_MICRO_BATCH.maxBatch))
+    .addOption(new Option('--log <level>', 'request log level (JSON lines on stdout)').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'));
+  modelOptions(cmd);
+  cmd.addHelpText('after', '\n--model is the model of /embed and /v1/embeddings (default: the first collection\'s model, else use-lite);\neach collection is served with the model its manifest names.');
+  return cmd.action(async (opts: ServeCliOptions) => {
+    const collections = collectionsByBasename(opts.collection ?? []);
+    if (Object.keys(collections).length === 0 && opts.dataDir === undefined) {
+      throw new BiencoderError('INVALID_ARGUMENT', 'nothing to serve: pass --collection DIR (one or more) and/or --data-dir DIR');
+    }
+    const port = integer(opts.port, '--port', 0, 65535);
+    const windowMs = Number(opts.batchWindowMs);
+    const maxBatch = integer(opts.maxBatch, '--max-batch', 1, 4096);
+    const loaderOptions = encoderOptionsFrom(opts);
+    const app = await createServer({
+      collections,
+      dataDir: opts.dataDir,
+      defaultModel: opts.model,
+      loadEncoder: (id) => loadEncoder(id, loaderOptions),
+      apiKey: opts.apiKey ?? (process.env.BIENCODER_API_KEY || undefined),
+      bodyLimit: integer(opts.bodyLimit, '--body-limit', 1024, 2 ** 31 - 1),
+      readOnly: opts.readOnly ?? false,
+      microBatch: { windowMs, maxBatch },
+      logger: opts.log === 'silent' ? false : { level: opts.log },
     });
+    let closed: Promise<void> | undefined;
+    const shutdown = (signal: string): void => {
+      if (closed !== undefined) return;
+      process.stderr.write(`biencoder serve: ${signal}: finishing requests under way, flushing collections...\n`);
+      closed = app.close().then(() => {
+        process.stderr.write('biencoder serve: stopped\n');
+      });
+    };
+    const onSigint = (): void => shutdown('SIGINT');
+    const onSigterm = (): void => shutdown('SIGTERM');
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigterm);
+    try {
+      const address = await app.listen({ host: opts.host, port });
+      process.stderr.write(`biencoder serve: listening on ${address} (collections: ${Object.keys(collections).join(', ') || 'none'}${opts.dataDir ? `; data dir ${opts.dataDir}` : ''})\n`);
+      await new Promise<void>((resolve) => app.server.once('close', resolve));
+      await closed;
+    } catch (error) {
+      await app.close();
+      throw error;
+    } finally {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigterm);
+    }
+  });
 }

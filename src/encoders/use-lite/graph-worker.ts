@@ -4,18 +4,19 @@
  * Why a worker: TF.js keeps a single engine per thread, shared by every copy of tfjs-core in it,
  * with one current backend. Running the graph in our own thread keeps our CPU backend and its
  * faster kernels away from any other TF.js user of the process (and theirs away from us), and
- * keeps the event loop free while a batch runs.
+ * keeps the event loop free while a batch runs. onnxruntime-node's run() computes on the thread
+ * that calls it, so the ONNX route runs in workers too: the event loop stays free, and several
+ * workers run batches on several cores at once.
  *
  * The worker is unref()'d while it has nothing to do, so a forgotten close() does not keep the
  * process alive.
  */
 import { Worker } from 'node:worker_threads';
 import { BiencoderError } from '../../errors.ts';
-import type { GraphSource, GraphStats } from './graph.ts';
-import type { WorkerData, WorkerReply, WorkerRequest } from './protocol.ts';
+import type { WorkerBackend, WorkerData, WorkerReply, WorkerRequest, WorkerStats } from './protocol.ts';
 
 type RequestBody =
-  | { kind: 'run'; indices: Int32Array; values: Int32Array; rows: number }
+  | { kind: 'run'; pieces: Int32Array; lengths: Int32Array }
   | { kind: 'stats' }
   | { kind: 'close' };
 
@@ -33,6 +34,7 @@ export class GraphWorker {
   private constructor(
     private readonly worker: Worker,
     readonly fastKernels: boolean,
+    readonly route: WorkerBackend['route'],
   ) {
     worker.on('message', (reply: WorkerReply) => this.onReply(reply));
     worker.on('error', (error) => this.fail(new BiencoderError('INFERENCE_FAILED', `the use-lite worker crashed: ${error.message}`, { cause: error })));
@@ -43,13 +45,9 @@ export class GraphWorker {
     worker.unref();
   }
 
-  /** Starts a worker and loads the graph in it. `source.weightData` is copied, not transferred. */
-  static start(source: GraphSource, options: { fastKernels?: boolean } = {}): Promise<GraphWorker> {
-    const data: WorkerData = {
-      entry: new URL('./worker.ts', import.meta.url).href,
-      source,
-      fastKernels: options.fastKernels ?? true,
-    };
+  /** Starts a worker and loads the model in it. The backend's buffers are copied, not transferred. */
+  static start(backend: WorkerBackend): Promise<GraphWorker> {
+    const data: WorkerData = { entry: new URL('./worker.ts', import.meta.url).href, backend };
     const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: data });
     return new Promise<GraphWorker>((resolve, reject) => {
       const cleanup = (): void => {
@@ -60,11 +58,11 @@ export class GraphWorker {
       const onMessage = (reply: WorkerReply): void => {
         if (reply.kind === 'ready') {
           cleanup();
-          resolve(new GraphWorker(worker, reply.fastKernels));
+          resolve(new GraphWorker(worker, reply.fastKernels, backend.route));
         } else if (reply.kind === 'init-error') {
           cleanup();
           void worker.terminate();
-          reject(new BiencoderError('MODEL_INVALID', `the use-lite graph failed to load: ${reply.message}`));
+          reject(new BiencoderError('MODEL_INVALID', `the use-lite ${backend.route === 'onnx' ? 'ONNX model' : 'graph'} failed to load: ${reply.message}`));
         }
       };
       const onError = (error: Error): void => {
@@ -85,20 +83,23 @@ export class GraphWorker {
     });
   }
 
-  /** Runs one batch; resolves to rows x 512 floats. */
-  async run(indices: Int32Array, values: Int32Array, rows: number): Promise<Float32Array> {
-    const reply = await this.request({ kind: 'run', indices, values, rows }, [indices.buffer as ArrayBuffer, values.buffer as ArrayBuffer]);
+  /**
+   * Runs one batch: `pieces` holds every text's piece ids one after the other, `lengths` each
+   * text's count. Both buffers are transferred to the worker. Resolves to lengths.length x 512 floats.
+   */
+  async run(pieces: Int32Array, lengths: Int32Array): Promise<Float32Array> {
+    const reply = await this.request({ kind: 'run', pieces, lengths }, [pieces.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer]);
     if (reply.kind !== 'result') throw unexpected(reply);
     return reply.data;
   }
 
-  async stats(): Promise<GraphStats> {
+  async stats(): Promise<WorkerStats> {
     const reply = await this.request({ kind: 'stats' });
     if (reply.kind !== 'stats') throw unexpected(reply);
     return reply.stats;
   }
 
-  /** Disposes the graph and ends the thread. Safe to call twice. */
+  /** Disposes the model and ends the thread. Safe to call twice. */
   async close(): Promise<void> {
     if (!this.exited && this.failure === undefined) {
       try {

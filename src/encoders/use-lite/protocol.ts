@@ -1,15 +1,23 @@
 /** Messages between the encoder (main thread) and its worker threads. */
 import type { GraphSource, GraphStats } from './graph.ts';
+import type { OnnxRunnerStats } from './onnx-runner.ts';
+
+/** What a worker runs: the TF.js graph, or the ONNX translation of it on onnxruntime. */
+export type WorkerBackend =
+  | { route: 'tfjs'; source: GraphSource; fastKernels: boolean }
+  | { route: 'onnx'; model: Uint8Array; intraOpThreads: number };
 
 export interface WorkerData {
   /** URL of worker.ts, loaded by worker-bootstrap.mjs. */
   entry: string;
-  source: GraphSource;
-  fastKernels: boolean;
+  backend: WorkerBackend;
 }
 
+export type WorkerStats = ({ route: 'tfjs' } & GraphStats) | OnnxRunnerStats;
+
 export type WorkerRequest =
-  | { kind: 'run'; id: number; indices: Int32Array; values: Int32Array; rows: number }
+  /** `pieces`: every text's piece ids one after the other; `lengths`: each text's count (>= 1). */
+  | { kind: 'run'; id: number; pieces: Int32Array; lengths: Int32Array }
   | { kind: 'stats'; id: number }
   | { kind: 'close'; id: number };
 
@@ -17,6 +25,6 @@ export type WorkerReply =
   | { kind: 'ready'; fastKernels: boolean }
   | { kind: 'init-error'; message: string }
   | { kind: 'result'; id: number; data: Float32Array }
-  | { kind: 'stats'; id: number; stats: GraphStats }
+  | { kind: 'stats'; id: number; stats: WorkerStats }
   | { kind: 'closed'; id: number }
   | { kind: 'error'; id: number; message: string };

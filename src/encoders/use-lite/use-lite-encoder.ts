@@ -9,17 +9,23 @@
  *   longer texts are cut to their first 128 pieces here (which gives exactly the graph's own
  *   result, without sending pieces it would drop) and reported in `truncated`/`truncatedIndices`.
  * - Prompts: none. `options.prompt`, when given, is prepended to every text as is.
- * - Runtime: each worker thread owns a TF.js engine on the CPU backend whose hot kernels are
- *   replaced by WebAssembly SIMD ones (see fast-kernels.ts); texts are sorted by length so that
- *   a batch pads little, and batches go to the workers in parallel.
+ * - Runtime, two routes to the same vectors (per-row cosine >= 0.9999 between them, measured
+ *   max abs diff ~1e-6):
+ *   - 'onnx' (default): the TF.js graph translated to ONNX at first use (onnx-model.ts), cached on
+ *     disk with a checksum (onnx-cache.ts), run by onnxruntime in worker threads, one
+ *     single-threaded session each (several times faster than the TF.js route).
+ *   - 'tfjs': each worker thread owns a TF.js engine on the CPU backend whose hot kernels are
+ *     replaced by WebAssembly SIMD ones (see fast-kernels.ts).
+ *   Texts are sorted by length so that a batch pads little, and batches go to the workers in parallel.
  */
 import { availableParallelism } from 'node:os';
 import { BiencoderError, throwIfAborted } from '../../errors.ts';
 import type { Embeddings, EncodeOptions, Encoder, Metric, Prompts } from '../encoder.ts';
 import { prepareTexts } from '../text-input.ts';
-import type { GraphStats } from './graph.ts';
 import { GraphWorker } from './graph-worker.ts';
 import { readUseLiteModelFiles } from './model-files.ts';
+import { loadUseLiteOnnxModel } from './onnx-cache.ts';
+import type { WorkerBackend, WorkerStats } from './protocol.ts';
 import { SentencePieceTokenizer } from './sentencepiece.ts';
 
 export const USE_LITE_MODEL_ID = 'use-lite';
@@ -27,17 +33,35 @@ export const USE_LITE_DIMS = 512;
 /** The graph's own limit (ClipToMaxLength/Less/y in model.json). */
 export const USE_LITE_MAX_TOKENS = 128;
 export const USE_LITE_DEFAULT_BATCH_SIZE = 32;
+/** How the graph runs: its ONNX translation on onnxruntime, or TF.js with WebAssembly kernels. */
+export type UseLiteRoute = 'onnx' | 'tfjs';
+export const USE_LITE_DEFAULT_ROUTE: UseLiteRoute = 'onnx';
 
 export interface UseLiteOptions {
   /** Texts per model call when encode() is not given one. Default 32. */
   batchSize?: number;
   /**
-   * Worker threads running batches in parallel (each holds its own copy of the 27 MB of weights).
+   * Worker threads running batches in parallel (each holds its own copy of the 28 MB of weights).
    * Default: the number of CPUs, at most 4.
    */
   threads?: number;
-  /** Use the WebAssembly SIMD kernels (default true; false runs the stock TF.js CPU kernels, ~20x slower). */
+  /** 'onnx' (default) or 'tfjs': see the module comment. Both give the same vectors. */
+  route?: UseLiteRoute;
+  /** Route 'onnx': where the translated model is cached. Default $XDG_CACHE_HOME/biencoder, else ~/.cache/biencoder. */
+  cacheDir?: string;
+  /** Route 'tfjs': use the WebAssembly SIMD kernels (default true; false runs the stock TF.js CPU kernels, ~20x slower). */
   fastKernels?: boolean;
+}
+
+/** The translated ONNX model an 'onnx'-route encoder runs. */
+export interface UseLiteOnnxFile {
+  /** The cache file, or undefined when the cache folder was not writable (translated in memory). */
+  path: string | undefined;
+  sha256: string;
+  /** 'cache': a verified cache file; 'translated': translated by this load. */
+  source: 'cache' | 'translated';
+  /** Why the cache was not used or not written, when it was not. */
+  cacheNote?: string;
 }
 
 export async function loadUseLite(options: UseLiteOptions = {}): Promise<UseLiteEncoder> {
@@ -46,19 +70,29 @@ export async function loadUseLite(options: UseLiteOptions = {}): Promise<UseLite
   }
   const batchSize = checkPositiveInteger(options.batchSize ?? USE_LITE_DEFAULT_BATCH_SIZE, 'batchSize');
   const threads = checkPositiveInteger(options.threads ?? Math.min(4, Math.max(1, availableParallelism())), 'threads');
+  const route = options.route ?? USE_LITE_DEFAULT_ROUTE;
+  if (route !== 'onnx' && route !== 'tfjs') throw new BiencoderError('INVALID_ARGUMENT', `route must be 'onnx' or 'tfjs', got ${String(route)}`);
+  if (options.fastKernels !== undefined && typeof options.fastKernels !== 'boolean') throw new BiencoderError('INVALID_ARGUMENT', 'fastKernels must be a boolean');
   const files = await readUseLiteModelFiles();
   const tokenizer = new SentencePieceTokenizer(files.vocabulary);
-  const source = { modelTopology: files.modelTopology, weightSpecs: files.weightSpecs, weightData: files.weightData };
-  const started = await Promise.allSettled(
-    Array.from({ length: threads }, () => GraphWorker.start(source, { fastKernels: options.fastKernels ?? true })),
-  );
+  let backend: WorkerBackend;
+  let onnxFile: UseLiteOnnxFile | undefined;
+  if (route === 'onnx') {
+    const model = await loadUseLiteOnnxModel(files, options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir });
+    onnxFile = { path: model.path, sha256: model.sha256, source: model.source, ...(model.cacheNote ? { cacheNote: model.cacheNote } : {}) };
+    backend = { route, model: model.bytes, intraOpThreads: 1 };
+  } else {
+    const source = { modelTopology: files.modelTopology, weightSpecs: files.weightSpecs, weightData: files.weightData };
+    backend = { route, source, fastKernels: options.fastKernels ?? true };
+  }
+  const started = await Promise.allSettled(Array.from({ length: threads }, () => GraphWorker.start(backend)));
   const workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed !== undefined) {
     await Promise.all(workers.map((w) => w.close()));
     throw failed.reason;
   }
-  return new UseLiteEncoder(tokenizer, workers, batchSize, `${files.packageName}@${files.packageVersion}`, files.packageName);
+  return new UseLiteEncoder(tokenizer, workers, batchSize, `${files.packageName}@${files.packageVersion}`, files.packageName, route, onnxFile);
 }
 
 /** A worker pool: batches wait for a free worker, in arrival order. */
@@ -128,6 +162,10 @@ export class UseLiteEncoder implements Encoder {
     batchSize: number,
     revision: string,
     packageName: string,
+    /** Which runtime computes the vectors (the vectors are the same either way). */
+    readonly route: UseLiteRoute = 'tfjs',
+    /** Route 'onnx': the translated model file. */
+    readonly onnxFile?: UseLiteOnnxFile,
   ) {
     this.pool = new Pool(workers);
     this.batchSize = batchSize;
@@ -136,7 +174,7 @@ export class UseLiteEncoder implements Encoder {
     this.packageName = packageName;
   }
 
-  /** Whether the WebAssembly SIMD kernels are in use. */
+  /** Whether the WebAssembly SIMD kernels are in use (route 'tfjs' only). */
   get fastKernels(): boolean {
     return this.pool.workers.every((w) => w.fastKernels);
   }
@@ -185,8 +223,8 @@ export class UseLiteEncoder implements Encoder {
           const stop = stopped();
           if (stop !== undefined) failure ??= { error: stop };
           if (failure !== undefined) return;
-          const [indices, values] = sparseInput(batch, ids);
-          out = await worker.run(indices, values, batch.length);
+          const [pieces, lengths] = packBatch(batch, ids);
+          out = await worker.run(pieces, lengths);
         } catch (error) {
           failure ??= { error };
           return;
@@ -214,13 +252,16 @@ export class UseLiteEncoder implements Encoder {
     return prepareTexts(texts).map((t) => this.tokenizer.encode(t).length);
   }
 
-  /** TF.js memory of each worker (tensors should stay flat across encode() calls). */
-  async runtimeStats(): Promise<GraphStats[]> {
+  /**
+   * Each worker's runtime figures: route 'tfjs', its TF.js memory (tensors should stay flat across
+   * encode() calls); route 'onnx', its runs and rows.
+   */
+  async runtimeStats(): Promise<WorkerStats[]> {
     this.assertOpen();
     return Promise.all(this.pool.workers.map((w) => w.stats()));
   }
 
-  /** Lets running batches finish, then disposes the graphs and ends the worker threads. */
+  /** Lets running batches finish, then disposes the models and ends the worker threads. */
   close(): Promise<void> {
     this.closed = true;
     this.closing ??= (async () => {
@@ -235,22 +276,19 @@ export class UseLiteEncoder implements Encoder {
   }
 }
 
-/** The graph's sparse input for a batch: [row, position] pairs and piece ids. */
-function sparseInput(batch: readonly number[], ids: readonly Int32Array[]): [Int32Array, Int32Array] {
+/** A batch for a worker: the texts' piece ids one after the other, and each text's count. */
+function packBatch(batch: readonly number[], ids: readonly Int32Array[]): [Int32Array, Int32Array] {
   let n = 0;
   for (const i of batch) n += ids[i].length;
-  const indices = new Int32Array(n * 2);
-  const values = new Int32Array(n);
+  const pieces = new Int32Array(n);
+  const lengths = new Int32Array(batch.length);
   let k = 0;
   batch.forEach((textIndex, row) => {
-    const t = ids[textIndex];
-    for (let j = 0; j < t.length; j++, k++) {
-      indices[2 * k] = row;
-      indices[2 * k + 1] = j;
-      values[k] = t[j];
-    }
+    pieces.set(ids[textIndex], k);
+    k += ids[textIndex].length;
+    lengths[row] = ids[textIndex].length;
   });
-  return [indices, values];
+  return [pieces, lengths];
 }
 
 function resolvePrompt(options: EncodeOptions): string {

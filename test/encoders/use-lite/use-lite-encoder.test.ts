@@ -98,7 +98,8 @@ describe('use-lite: behaviour', () => {
     assert.equal(encoder.maxTokens, 128);
     assert.deepEqual(encoder.prompts, {});
     assert.equal(encoder.similarity, 'cosine');
-    assert.equal(encoder.fastKernels, true);
+    assert.equal(encoder.route, 'onnx', 'the default route');
+    assert.ok(encoder.onnxFile !== undefined);
   });
 
   test('rows are unit-norm (normalized: true)', async () => {
@@ -226,14 +227,29 @@ describe('use-lite: behaviour', () => {
     assert.equal((await encoder.encode(['still fine'])).rows, 1);
   });
 
-  test('no tensor leaks: the worker tensor count stays flat across calls', async () => {
-    await encoder.encode(['warm up']);
+  test('route tfjs: no tensor leaks, the worker tensor count stays flat across calls', async () => {
+    const tfjs = await loadUseLite({ route: 'tfjs', threads: 1 });
+    try {
+      assert.equal(tfjs.fastKernels, true);
+      await tfjs.encode(['warm up']);
+      const tensors = async (): Promise<number[][]> => (await tfjs.runtimeStats()).map((s) => (s.route === 'tfjs' ? [s.numTensors, s.numBytes] : []));
+      const before = await tensors();
+      assert.equal(before[0].length, 2);
+      for (let i = 0; i < 3; i++) await tfjs.encode([...VARIED_SENTENCES.slice(0, 10), LONG_TEXT], { batchSize: 4 });
+      await rejectsWith(tfjs.encode(['x', '']), 'EMPTY_INPUT');
+      assert.deepEqual(await tensors(), before);
+    } finally {
+      await tfjs.close();
+    }
+  });
+
+  test('route onnx: runtimeStats counts the batches each worker ran', async () => {
     const before = await encoder.runtimeStats();
-    for (let i = 0; i < 3; i++) await encoder.encode([...VARIED_SENTENCES.slice(0, 10), LONG_TEXT], { batchSize: 4 });
-    await rejectsWith(encoder.encode(['x', '']), 'EMPTY_INPUT');
+    await encoder.encode(VARIED_SENTENCES.slice(0, 12), { batchSize: 4 });
     const afterStats = await encoder.runtimeStats();
-    assert.deepEqual(afterStats.map((s) => s.numTensors), before.map((s) => s.numTensors));
-    assert.deepEqual(afterStats.map((s) => s.numBytes), before.map((s) => s.numBytes));
+    const sum = (stats: typeof before, key: 'runs' | 'rows'): number => stats.reduce((n, s) => n + (s.route === 'onnx' ? s[key] : 0), 0);
+    assert.equal(sum(afterStats, 'runs') - sum(before, 'runs'), 3);
+    assert.equal(sum(afterStats, 'rows') - sum(before, 'rows'), 12);
   });
 
   test('close(): encode afterwards fails with CLOSED; close twice is fine', async () => {
@@ -245,22 +261,27 @@ describe('use-lite: behaviour', () => {
     await rejectsWith(own.encode(['hello']), 'CLOSED');
   });
 
-  test('the WebAssembly kernels agree with the stock TF.js CPU kernels (max abs diff <= 1e-5)', async () => {
-    const stock = await loadUseLite({ threads: 1, fastKernels: false });
+  test('the WebAssembly kernels agree with the stock TF.js CPU kernels, and both with the ONNX route (max abs diff <= 1e-5)', async () => {
+    const stock = await loadUseLite({ route: 'tfjs', threads: 1, fastKernels: false });
+    const fast = await loadUseLite({ route: 'tfjs', threads: 1 });
     try {
       assert.equal(stock.fastKernels, false);
+      assert.equal(fast.fastKernels, true);
       const longest = VARIED_SENTENCES.reduce((a, b) => (b.length > a.length ? b : a));
       const texts = [...VARIED_SENTENCES.slice(0, 6), longest];
       const theirs = await stock.encode(texts);
+      const wasm = await fast.encode(texts);
       const ours = await encoder.encode(texts);
-      assert.ok(maxAbsDiff(ours.data, theirs.data) <= 1e-5, `max abs diff ${maxAbsDiff(ours.data, theirs.data)}`);
+      assert.ok(maxAbsDiff(wasm.data, theirs.data) <= 1e-5, `wasm vs stock: max abs diff ${maxAbsDiff(wasm.data, theirs.data)}`);
+      assert.ok(maxAbsDiff(ours.data, theirs.data) <= 1e-5, `onnx vs stock: max abs diff ${maxAbsDiff(ours.data, theirs.data)}`);
     } finally {
-      await stock.close();
+      await Promise.all([stock.close(), fast.close()]);
     }
   });
 
   test('loadUseLite rejects bad options with INVALID_ARGUMENT', async () => {
     await rejectsWith(loadUseLite({ batchSize: -1 }), 'INVALID_ARGUMENT');
     await rejectsWith(loadUseLite({ threads: 0 }), 'INVALID_ARGUMENT');
+    await rejectsWith(loadUseLite({ route: 'tfjs', fastKernels: 'yes' as unknown as boolean }), 'INVALID_ARGUMENT');
   });
 });

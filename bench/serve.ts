@@ -1,0 +1,174 @@
+/**
+ * npm run bench:serve — the HTTP server under load, on the embedded default.
+ *
+ * 1. The scifact corpus (5,183 documents, "title text", metadata { title }) in a collection embedded
+ *    with USE lite (the embedded default), built once and cached in .cache/bench/serve-scifact/
+ *    (a rerun embeds only what is missing: upserts skip unchanged texts).
+ * 2. The server in-process on 127.0.0.1:0 (createServer, micro-batching on its defaults).
+ * 3. autocannon on POST /collections/scifact/search ({ query, k: 10 }), rotating through the 1,109
+ *    real scifact queries, at 1 and at 32 connections: requests/s, latency p50/p99.
+ * 4. autocannon on POST /v1/embeddings at 32 connections, one query text per request: inputs/s.
+ * Reference (there is no like-for-like server peer here): the same encoder embedding the same
+ * queries in-process, one at a time (the floor of a request at 1 connection) and in batches of 32
+ * (the ceiling micro-batching aims at); the ratios server/in-process are reported.
+ *
+ * Options: --duration S (per autocannon run, default 15), --warmup S (default 3), --dir DIR.
+ * Human-readable lines, then one JSON object as the last stdout line.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { Collection } from '../src/collection/collection.ts';
+import { loadEncoder } from '../src/encoders/load-encoder.ts';
+import type { Encoder } from '../src/encoders/encoder.ts';
+import { createServer } from '../src/server/app.ts';
+import { DEFAULT_MICRO_BATCH } from '../src/server/micro-batcher.ts';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '15' },
+    warmup: { type: 'string', default: '3' },
+    dir: { type: 'string', default: '.cache/bench/serve-scifact' },
+  },
+});
+const duration = Number(values.duration);
+const warmup = Number(values.warmup);
+if (!(duration > 0) || !(warmup >= 0)) throw new Error('--duration must be > 0 and --warmup >= 0 seconds');
+
+const DATA = new URL('../../shared/data/scifact/', import.meta.url);
+const readJsonl = <T>(name: string): T[] => readFileSync(new URL(name, DATA), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+
+async function buildCollection(dir: string, encoder: Encoder): Promise<{ count: number; built_s: number }> {
+  const corpus = readJsonl<{ _id: string; title: string; text: string }>('corpus.jsonl');
+  const docs = corpus.map((d) => ({ id: d._id, text: `${d.title} ${d.text}`.trim(), metadata: { title: d.title } }));
+  const c = existsSync(join(dir, 'manifest.json'))
+    ? await Collection.open(dir, { encoder })
+    : await Collection.create(dir, { encoder, index: { kind: 'hnsw' } });
+  const started = performance.now();
+  try {
+    if (c.count() === docs.length) return { count: c.count(), built_s: 0 };
+    console.log(`building ${dir}: ${docs.length} scifact documents with ${encoder.modelId} (cached for later runs)`);
+    let embedded = 0;
+    for (let i = 0; i < docs.length; i += 256) {
+      const r = await c.upsert(docs.slice(i, i + 256));
+      embedded += r.embedded;
+      const s = (performance.now() - started) / 1000;
+      console.log(`  ${Math.min(i + 256, docs.length)}/${docs.length} documents, ${embedded} embedded, ${(embedded / s).toFixed(1)} docs/s`);
+    }
+    return { count: c.count(), built_s: (performance.now() - started) / 1000 };
+  } finally {
+    await c.close();
+  }
+}
+
+interface Run {
+  connections: number;
+  requests_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  mean_ms: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function cannon(url: string, path: string, connections: number, seconds: number, bodies: readonly string[]): Promise<Run> {
+  let next = 0;
+  const result = await autocannon({
+    url: `${url}${path}`,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    headers: { 'content-type': 'application/json' },
+    requests: [{
+      method: 'POST',
+      setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
+    }],
+  });
+  return {
+    connections,
+    requests_per_s: result.requests.total / (result.duration || seconds),
+    p50_ms: result.latency.p50,
+    p99_ms: result.latency.p99,
+    mean_ms: result.latency.mean,
+    requests: result.requests.total,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+const round = (x: number, d = 1): number => Number(x.toFixed(d));
+const show = (label: string, r: Run): void => {
+  console.log(`${label}: ${r.requests_per_s.toFixed(1)} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms (${r.requests} requests, ${r.errors} errors, ${r.non2xx} non-2xx)`);
+};
+
+const dir = values.dir;
+const encoder = await loadEncoder('use-lite');
+const built = await buildCollection(dir, encoder);
+const queries = readJsonl<{ text: string }>('queries.jsonl').map((q) => q.text);
+console.log(`collection: ${built.count} documents; ${queries.length} scifact queries; machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+
+// Reference: the encoder in-process on the same queries.
+const sample = queries.slice(0, 256);
+let t = performance.now();
+for (const q of sample.slice(0, 64)) await encoder.encode([q], { role: 'query' });
+const singleQps = 64 / ((performance.now() - t) / 1000);
+t = performance.now();
+for (let i = 0; i < sample.length; i += 32) await encoder.encode(sample.slice(i, i + 32), { role: 'query' });
+const batchQps = sample.length / ((performance.now() - t) / 1000);
+console.log(`in-process ${encoder.modelId}: ${singleQps.toFixed(1)} queries/s one at a time, ${batchQps.toFixed(1)} queries/s in batches of 32`);
+
+const app = await createServer({ collections: { scifact: dir }, encoders: [encoder] });
+const url = await app.listen({ host: '127.0.0.1', port: 0 });
+const searchBodies = queries.map((query) => JSON.stringify({ query, k: 10 }));
+const embedBodies = queries.map((q) => JSON.stringify({ model: 'default', input: [q], encoding_format: 'float' }));
+let c1: Run;
+let c32: Run;
+let emb: Run;
+let batches: { count: number; sum: number };
+try {
+  if (warmup > 0) await cannon(url, '/collections/scifact/search', 8, warmup, searchBodies);
+  c1 = await cannon(url, '/collections/scifact/search', 1, duration, searchBodies);
+  show('search, 1 connection', c1);
+  c32 = await cannon(url, '/collections/scifact/search', 32, duration, searchBodies);
+  show('search, 32 connections', c32);
+  emb = await cannon(url, '/v1/embeddings', 32, duration, embedBodies);
+  show('/v1/embeddings, 32 connections, 1 input per request', emb);
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  const count = Number(/biencoder_embed_batch_size_count\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? NaN);
+  const sum = Number(/biencoder_embed_batch_size_sum\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? NaN);
+  batches = { count, sum };
+  console.log(`micro-batching: ${sum} texts in ${count} encode() calls (mean ${(sum / count).toFixed(1)} per call; window ${DEFAULT_MICRO_BATCH.windowMs} ms, max ${DEFAULT_MICRO_BATCH.maxBatch})`);
+} finally {
+  await app.close();
+  await encoder.close();
+}
+
+const errors = c1.errors + c1.non2xx + c32.errors + c32.non2xx + emb.errors + emb.non2xx;
+const summary = {
+  bench: 'serve',
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
+  model: encoder.modelId,
+  documents: built.count,
+  collection_build_s: round(built.built_s),
+  duration_s: duration,
+  search_c1: { qps: round(c1.requests_per_s), p50_ms: c1.p50_ms, p99_ms: c1.p99_ms },
+  search_c32: { qps: round(c32.requests_per_s), p50_ms: c32.p50_ms, p99_ms: c32.p99_ms },
+  embeddings_c32: { inputs_per_s: round(emb.requests_per_s), p50_ms: emb.p50_ms, p99_ms: emb.p99_ms },
+  mean_texts_per_encode_call: round(batches.sum / batches.count, 2),
+  errors,
+  peer: {
+    name: `${encoder.modelId} in-process encode() on the same queries (no HTTP, no search)`,
+    queries_per_s_single: round(singleQps),
+    queries_per_s_batch32: round(batchQps),
+  },
+  ratio: {
+    search_c1_vs_single_encode: round(c1.requests_per_s / singleQps, 3),
+    search_c32_vs_batch32_encode: round(c32.requests_per_s / batchQps, 3),
+    embeddings_c32_vs_batch32_encode: round(emb.requests_per_s / batchQps, 3),
+  },
+};
+console.log(JSON.stringify(summary));

@@ -1,0 +1,52 @@
+/**
+ * The surface every collection store offers: the embedded directory store (`Collection`, SQLite +
+ * usearch) and the PostgreSQL + pgvector store (`PgvectorCollection`). Code written against
+ * CollectionApi runs on either; `openCollection` / `createCollection` (open-collection.ts) pick the
+ * store from the target (a directory or a postgres:// URL).
+ *
+ * count() and info() are synchronous on the embedded store and asynchronous on pgvector: `await`
+ * them (awaiting a plain value is harmless).
+ */
+import type { Encoder } from '../encoders/encoder.ts';
+import type { Matrix } from '../matrix.ts';
+import type { IndexMetric } from '../index/vector-index.ts';
+import type { DocumentInput, SearchHit, SearchOptions, StoredDocument, VectorDocumentInput, WriteOptions, WriteResult } from './collection.ts';
+import type { Manifest } from './manifest.ts';
+
+/** What both stores report from info(). */
+export interface CollectionApiInfo {
+  /** Number of documents. */
+  readonly count: number;
+  /** The sequence number of the last committed write. */
+  readonly seq: number;
+}
+
+export interface CollectionApi {
+  /** The encoder identity, dims, metric and index spec the collection was created with. */
+  readonly manifest: Manifest;
+  readonly readOnly: boolean;
+  readonly dims: number;
+  readonly metric: IndexMetric;
+  /** The encoder given at open or create, if any. */
+  readonly encoder: Encoder | undefined;
+
+  /** Inserts or replaces documents; only new or changed texts are embedded. Atomic per call. */
+  upsert(docs: readonly DocumentInput[], options?: WriteOptions): Promise<WriteResult>;
+  /** Inserts or replaces documents with precomputed vectors of this collection's model. Atomic per call. */
+  upsertVectors(docs: readonly VectorDocumentInput[], options?: WriteOptions): Promise<WriteResult>;
+  /** Deletes documents by id (unknown ids are ignored); returns how many were deleted. */
+  delete(ids: readonly string[]): Promise<number>;
+  /** The documents with these ids, in order; undefined where an id is not stored. */
+  get(ids: readonly string[], options?: { vectors?: boolean }): Promise<(StoredDocument | undefined)[]>;
+  /** Number of documents. */
+  count(): number | Promise<number>;
+  info(): CollectionApiInfo | Promise<CollectionApiInfo>;
+  /** The k nearest documents to a text (embedded as a query) or a vector; scores are higher-is-better. */
+  search(query: string | Float32Array, options?: SearchOptions): Promise<SearchHit[]>;
+  /** search() for many queries at once: one result list per query. */
+  searchBatch(queries: readonly (string | Float32Array)[] | Matrix, options?: SearchOptions): Promise<SearchHit[][]>;
+  /** Makes pending state durable (the embedded index file); a no-op where every write is already durable. */
+  flush(): Promise<void>;
+  /** Releases the collection (files, locks, connections). Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,683 @@
+/**
+ * A collection stored in PostgreSQL with pgvector: the Collection API (collection-api.ts) over a table
+ * of documents (id, text, sha256 of the text, jsonb metadata, vector(d) or halfvec(d)) with an HNSW
+ * index, and the manifest in the registry table (manifest-table.ts). See schema.ts for the tables.
+ *
+ * Semantics follow the embedded store: string ids (<= 1024 chars), plain-JSON metadata, upserts report
+ * { inserted, updated, unchanged, embedded } and embed only new or changed texts (content hash), scores
+ * are higher-is-better (cosine similarity, dot product, negated euclidean distance), the encoder
+ * guard, and the same error codes. Differences: many processes may write at once (PostgreSQL's MVCC
+ * replaces the writer lock; readOnly handles refuse writes), texts, ids and metadata cannot contain
+ * U+0000, and metadata is compared as jsonb (key order does not make a document "updated").
+ *
+ * Writes: every upsert/upsertVectors/delete call is one transaction (batched multi-row statements
+ * over unnest() arrays), atomic like the embedded store's. Texts are embedded before the transaction;
+ * inside it the stored hashes are re-read FOR UPDATE and, if another writer changed a text meanwhile,
+ * the call embeds the difference and tries again.
+ *
+ * Search: `ORDER BY embedding <op> $query LIMIT k` with the filter compiled to parameterized SQL
+ * (filter-sql.ts), inside a transaction that sets hnsw.ef_search (ef, at least k up to 1000) and,
+ * on pgvector >= 0.8, hnsw.iterative_scan = relaxed_order, so filtered HNSW scans keep going until k
+ * rows match (results are re-sorted by score). When an HNSW search still returns fewer than k rows
+ * (a very selective filter past hnsw.max_scan_tuples, or k above what the scan yields), the query is
+ * re-run as an exact scan (index scans disabled for that transaction): k results whenever k match.
+ */
+import { BiencoderError, throwIfAborted } from '../../errors.ts';
+import type { Encoder } from '../../encoders/encoder.ts';
+import type { Matrix } from '../../matrix.ts';
+import type { IndexMetric } from '../../index/vector-index.ts';
+import { resolveIndexSpec, type IndexSpec, type IndexSpecInput } from '../index-backend.ts';
+import { parseFilter, type FilterNode, type Metadata } from '../filter.ts';
+import { FORMAT_VERSION, MANIFEST_FORMAT, describeIdentity, identityMismatch, type Manifest } from '../manifest.ts';
+import {
+  DEFAULT_COLLECTION_INDEX, type DocumentInput, type EncoderDescriptor, type SearchHit, type SearchOptions, type StoredDocument,
+  type VectorDocumentInput, type WriteOptions, type WriteResult,
+} from '../collection.ts';
+import type { CollectionApi, CollectionApiInfo } from '../collection-api.ts';
+import {
+  MAX_K, checkEmbeddings, checkId, checkIds, checkText, checkUnique, checkVector, identityOf, invalid, isEncoder, metadataJson, sha256,
+} from './input.ts';
+import { createPool, inTransaction, parseVersion, sqlState, storeError, versionAtLeast, type Pool, type PoolClient } from './connection.ts';
+import { bumpSeq, insertRegistryRow, lockRegistry, readRegistryRow, readSeq } from './manifest-table.ts';
+import {
+  MAX_EF_SEARCH, checkSpecForPgvector, collectionDdl, hnswIndexDdl, metricOperator, quoteIdent, scoreExpression, tableNames, vectorTypeFor, type VectorType,
+} from './schema.ts';
+import { SqlParams, compileFilterToSql } from './filter-sql.ts';
+import { parsePgTarget, type PgTarget } from './target.ts';
+import { fromVectorSend, toVectorLiteral } from './vector-codec.ts';
+
+/** Rows per INSERT/UPDATE statement inside a write transaction. */
+const ROWS_PER_STATEMENT = 1000;
+/** Times a text upsert re-embeds after concurrent writers changed its documents. */
+const MAX_UPSERT_ATTEMPTS = 4;
+const MIN_HALFVEC = [0, 7, 0] as const;
+const MIN_ITERATIVE_SCAN = [0, 8, 0] as const;
+const MIN_HNSW = [0, 5, 0] as const;
+
+export interface PgvectorOpenOptions {
+  /** The encoder for upsert() and text queries; it must be the model the collection was created with. */
+  readonly encoder?: Encoder;
+  /** Refuse writes (READ_ONLY). Default false. PostgreSQL needs no writer lock: writers may run concurrently. */
+  readonly readOnly?: boolean;
+  /** The collection name; overrides the URL's `collection` parameter (default "default"). */
+  readonly collection?: string;
+  /** Connections in the node-postgres pool; default 4. */
+  readonly poolSize?: number;
+}
+
+export interface PgvectorCreateOptions extends Omit<PgvectorOpenOptions, 'encoder' | 'readOnly'> {
+  /** The encoder whose vectors the collection holds, or a description of it for upsertVectors-only use. */
+  readonly encoder: Encoder | EncoderDescriptor;
+  /** Default DEFAULT_COLLECTION_INDEX (HNSW m 16, ef_construction 128, ef_search 64, f32). f16 stores halfvec; flat: no index, exact scans. */
+  readonly index?: IndexSpecInput;
+  /** Default: the encoder's similarity (cosine, dot or l2). */
+  readonly metric?: IndexMetric;
+  /**
+   * Create the table without its HNSW index, for a bulk load: building the index once after loading
+   * is several times faster than maintaining it row by row. Searches are exact scans until
+   * buildIndex() runs. Default false.
+   */
+  readonly deferIndex?: boolean;
+}
+
+export interface BuildIndexOptions {
+  /** PostgreSQL's maintenance_work_mem for the build (the graph should fit in it); default '256MB'. */
+  readonly maintenanceWorkMem?: string;
+}
+
+export interface PgvectorInfo extends CollectionApiInfo {
+  readonly store: 'pgvector';
+  /** The URL (password hidden) and collection name. */
+  readonly url: string;
+  readonly collection: string;
+  readonly table: string;
+  readonly vectorType: VectorType;
+  readonly index: IndexSpec;
+  /** Whether the HNSW index exists (false for flat collections and deferred builds). */
+  readonly indexBuilt: boolean;
+  readonly pgvectorVersion: string;
+}
+
+interface PgvectorInit {
+  readonly target: PgTarget;
+  readonly pool: Pool;
+  readonly manifest: Manifest;
+  readonly table: string;
+  readonly readOnly: boolean;
+  readonly encoder: Encoder | undefined;
+  readonly pgvectorVersion: string;
+}
+
+interface PreparedDoc {
+  readonly id: string;
+  readonly text: string;
+  readonly hash: Buffer;
+  readonly metadata: string;
+  vector?: Float32Array;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** pgvector's installed version; creates the extension when allowed and missing. */
+async function ensurePgvector(db: Pool | PoolClient, create: boolean, where: string): Promise<string> {
+  const read = async (): Promise<string | undefined> => {
+    const { rows } = await db.query<{ v: string }>(`SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'`);
+    return rows[0]?.v;
+  };
+  let version = await read();
+  if (version === undefined && create) {
+    try {
+      await db.query('CREATE EXTENSION IF NOT EXISTS vector');
+    } catch (error) {
+      throw new BiencoderError('STORE_FAILED', `the pgvector extension is not installed in the database at ${where} and could not be created (${(error as Error).message}); install pgvector and run CREATE EXTENSION vector as a privileged user`, { cause: error });
+    }
+    version = await read();
+  }
+  if (version === undefined) throw new BiencoderError('STORE_FAILED', `the pgvector extension is not installed in the database at ${where} (CREATE EXTENSION vector)`);
+  if (!versionAtLeast(parseVersion(version), MIN_HNSW)) throw new BiencoderError('UNSUPPORTED', `pgvector ${version} at ${where} has no HNSW index; biencoder needs pgvector >= 0.5.0`);
+  return version;
+}
+
+export class PgvectorCollection implements CollectionApi {
+  readonly manifest: Manifest;
+  readonly readOnly: boolean;
+  readonly dims: number;
+  readonly metric: IndexMetric;
+  /** The target URL with its password hidden (and the collection parameter). */
+  readonly url: string;
+  readonly collectionName: string;
+  readonly vectorType: VectorType;
+  readonly pgvectorVersion: string;
+
+  readonly #pool: Pool;
+  readonly #table: string;
+  readonly #encoder: Encoder | undefined;
+  readonly #op: string;
+  readonly #iterativeScan: boolean;
+  #queue: Promise<unknown> = Promise.resolve();
+  #inFlight = new Set<Promise<unknown>>();
+  #closed = false;
+
+  private constructor(init: PgvectorInit) {
+    this.manifest = init.manifest;
+    this.readOnly = init.readOnly;
+    this.dims = init.manifest.dims;
+    this.metric = init.manifest.metric;
+    this.url = init.target.display;
+    this.collectionName = init.target.collection;
+    this.vectorType = vectorTypeFor(init.manifest.index);
+    this.pgvectorVersion = init.pgvectorVersion;
+    this.#pool = init.pool;
+    this.#table = quoteIdent(init.table);
+    this.#encoder = init.encoder;
+    this.#op = metricOperator(this.metric).op;
+    this.#iterativeScan = versionAtLeast(parseVersion(init.pgvectorVersion), MIN_ITERATIVE_SCAN);
+  }
+
+  /**
+   * Creates a collection (its table, its HNSW index and its registry row, in one transaction) and opens
+   * it. ALREADY_EXISTS when the name is taken. Creates the pgvector extension if it is missing and the
+   * user may (CREATE EXTENSION needs privileges on most servers).
+   */
+  static async create(url: string, options: PgvectorCreateOptions): Promise<PgvectorCollection> {
+    if (typeof options !== 'object' || options === null) throw invalid('options must be an object with an encoder');
+    const target = parsePgTarget(url, options.collection);
+    const identity = identityOf(options.encoder);
+    const metric = options.metric ?? identity.similarity;
+    if (!['cosine', 'dot', 'l2'].includes(metric)) {
+      throw invalid(metric === 'manhattan'
+        ? 'the encoder was trained for manhattan distance, which the indexes do not support; pass metric (cosine, dot or l2)'
+        : `metric must be cosine, dot or l2, got ${String(metric)}`);
+    }
+    const spec = resolveIndexSpec(options.index ?? DEFAULT_COLLECTION_INDEX);
+    const type = checkSpecForPgvector(spec, identity.dims);
+    const pool = createPool(target.connectionString, options.poolSize);
+    try {
+      const now = new Date().toISOString();
+      const manifest: Manifest = {
+        format: MANIFEST_FORMAT, formatVersion: FORMAT_VERSION, encoder: identity, dims: identity.dims, metric: metric as IndexMetric,
+        normalized: identity.normalized, index: spec, createdAt: now, updatedAt: now,
+      };
+      const names = tableNames(target.collection);
+      let version: string;
+      try {
+        version = await ensurePgvector(pool, true, target.display);
+        if (type === 'halfvec' && !versionAtLeast(parseVersion(version), MIN_HALFVEC)) {
+          throw new BiencoderError('UNSUPPORTED', `pgvector ${version} has no halfvec type (f16 needs pgvector >= 0.7.0)`);
+        }
+        await inTransaction(pool, async (client) => {
+          await lockRegistry(client);
+          const exists = await client.query('SELECT 1 FROM biencoder_collections WHERE name = $1', [target.collection]);
+          if (exists.rows.length > 0) {
+            throw new BiencoderError('ALREADY_EXISTS', `a collection named ${JSON.stringify(target.collection)} already exists at ${target.display}; open it instead`, { details: { collection: target.collection } });
+          }
+          const taken = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [quoteIdent(names.table)]);
+          if (taken.rows[0]?.t != null) {
+            throw new BiencoderError('ALREADY_EXISTS', `a table ${names.table} that is not a registered collection already exists at ${target.display}; choose another collection name`, { details: { table: names.table } });
+          }
+          for (const ddl of collectionDdl(names, identity.dims, type, manifest.metric, spec, options.deferIndex === true)) await client.query(ddl);
+          await insertRegistryRow(client, target.collection, names.table, manifest);
+        });
+      } catch (error) {
+        if (sqlState(error) === '23505') throw new BiencoderError('ALREADY_EXISTS', `a collection named ${JSON.stringify(target.collection)} was created concurrently at ${target.display}`, { cause: error });
+        throw storeError(error, 'creating the collection', target.display);
+      }
+      return new PgvectorCollection({
+        target, pool, manifest, table: names.table, readOnly: false, encoder: isEncoder(options.encoder) ? options.encoder : undefined, pgvectorVersion: version,
+      });
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Opens an existing collection (NOT_FOUND if none by that name; ENCODER_MISMATCH for another model). */
+  static async open(url: string, options: PgvectorOpenOptions = {}): Promise<PgvectorCollection> {
+    if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+    const target = parsePgTarget(url, options.collection);
+    if (options.encoder !== undefined && !isEncoder(options.encoder)) throw invalid('encoder must be an Encoder (with encode())');
+    const pool = createPool(target.connectionString, options.poolSize);
+    try {
+      let row;
+      let version: string;
+      try {
+        row = await readRegistryRow(pool, target.collection, target.display);
+        version = await ensurePgvector(pool, false, target.display);
+        const { rows } = await pool.query<{ t: string | null }>(
+          `SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'embedding' AND NOT attisdropped`,
+          [quoteIdent(row.table)],
+        );
+        const expected = `${vectorTypeFor(row.manifest.index)}(${row.manifest.dims})`;
+        if (rows[0]?.t !== expected) {
+          throw new BiencoderError('COLLECTION_CORRUPT', `the table ${row.table} at ${target.display} ${rows.length === 0 ? 'is missing' : `stores ${rows[0].t}, but the manifest says ${expected}`}`);
+        }
+      } catch (error) {
+        throw storeError(error, 'opening the collection', target.display);
+      }
+      const manifest = row.manifest;
+      if (options.encoder !== undefined) {
+        const given = identityOf(options.encoder);
+        const why = identityMismatch(manifest.encoder, given);
+        if (why !== undefined) {
+          throw new BiencoderError(
+            'ENCODER_MISMATCH',
+            `the collection at ${target.display} holds vectors of ${describeIdentity(manifest.encoder)}, but it was opened with ${describeIdentity(given)} (different ${why}); vectors of two models are never mixed: open it with the same model, or create a new collection and re-embed`,
+            { details: { url: target.display, collection: manifest.encoder, given, differences: why } },
+          );
+        }
+      }
+      return new PgvectorCollection({ target, pool, manifest, table: row.table, readOnly: options.readOnly ?? false, encoder: options.encoder, pgvectorVersion: version });
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The encoder given at open or create, if any. */
+  get encoder(): Encoder | undefined {
+    return this.#encoder;
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  #assertOpen(): void {
+    if (this.#closed) throw new BiencoderError('CLOSED', `the collection at ${this.url} is closed`);
+  }
+
+  #assertWritable(): void {
+    this.#assertOpen();
+    if (this.readOnly) throw new BiencoderError('READ_ONLY', `the collection at ${this.url} was opened read-only`);
+  }
+
+  /** Runs this handle's writes one at a time, in call order. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(() => {
+      this.#assertOpen();
+      return fn();
+    });
+    this.#queue = run.catch(() => undefined);
+    return this.#track(run);
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#inFlight.add(p);
+    const done = (): void => {
+      this.#inFlight.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  async #db<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw storeError(error, what, this.url);
+    }
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Inserts or replaces documents by id; only texts that are new or whose sha256 changed are embedded.
+   * One transaction per call: on any error nothing of the batch is written. Ids must be unique within a batch.
+   */
+  upsert(docs: readonly DocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
+    try {
+      this.#assertWritable();
+      if (!Array.isArray(docs)) throw invalid('upsert expects an array of { id, text, metadata? }');
+      const prepared: PreparedDoc[] = docs.map((d: DocumentInput, i) => {
+        const where = `docs[${i}]`;
+        if (typeof d !== 'object' || d === null) throw invalid(`${where} must be an object { id, text, metadata? }`);
+        const id = checkId(d.id, where);
+        const text = checkText(d.text, `${where} (id ${JSON.stringify(id)})`, false);
+        return { id, text, hash: sha256(text), metadata: metadataJson(d.metadata, where) };
+      });
+      checkUnique(prepared.map((p) => p.id));
+      if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
+      return this.#exclusive(() => this.#upsertTexts(prepared, options.signal));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #upsertTexts(prepared: PreparedDoc[], signal: AbortSignal | undefined): Promise<WriteResult> {
+    let embedded = 0;
+    const needsVector = (stored: Map<string, Buffer>, p: PreparedDoc): boolean => {
+      const hash = stored.get(p.id);
+      return hash === undefined || !hash.equals(p.hash);
+    };
+    for (let attempt = 1; ; attempt++) {
+      const stored = await this.#db('reading stored hashes', () => this.#hashes(this.#pool, prepared, false));
+      const toEmbed = prepared.filter((p) => p.vector === undefined && needsVector(stored, p));
+      if (toEmbed.length > 0) {
+        const encoder = this.#encoder;
+        if (encoder === undefined) {
+          throw new BiencoderError('ENCODER_REQUIRED', `upsert needs to embed ${toEmbed.length} texts but the collection at ${this.url} was opened without an encoder (pass { encoder } when opening, or use upsertVectors)`);
+        }
+        throwIfAborted(signal);
+        const m = await encoder.encode(toEmbed.map((p) => p.text), { role: 'document', signal });
+        checkEmbeddings(m, toEmbed.length, this.dims);
+        toEmbed.forEach((p, i) => {
+          p.vector = m.data.slice(i * this.dims, (i + 1) * this.dims);
+        });
+        embedded += toEmbed.length;
+        this.#assertOpen();
+      }
+      throwIfAborted(signal);
+      const result = await this.#db('writing documents', () => inTransaction(this.#pool, async (client) => {
+        const locked = await this.#hashes(client, prepared, true);
+        if (prepared.some((p) => p.vector === undefined && needsVector(locked, p))) return undefined; // changed by another writer: embed and retry
+        const withVector = prepared.filter((p) => needsVector(locked, p));
+        const metadataOnly = prepared.filter((p) => !needsVector(locked, p));
+        const written = await this.#writeWithVectors(client, withVector, false);
+        const metadataUpdated = await this.#writeMetadata(client, metadataOnly);
+        const inserted = written.inserted;
+        const updated = written.updated + metadataUpdated;
+        if (inserted + updated > 0) await bumpSeq(client, this.collectionName);
+        return { inserted, updated, unchanged: prepared.length - inserted - updated };
+      }));
+      if (result !== undefined) return { ...result, embedded };
+      if (attempt >= MAX_UPSERT_ATTEMPTS) {
+        throw new BiencoderError('STORE_FAILED', `upsert gave up after ${attempt} attempts: other writers kept changing the same documents at ${this.url}`);
+      }
+    }
+  }
+
+  /** The stored hashes of the docs' ids (FOR UPDATE inside a write transaction). */
+  async #hashes(db: Pool | PoolClient, docs: readonly PreparedDoc[], lock: boolean): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    for (const part of chunks(docs, ROWS_PER_STATEMENT * 10)) {
+      const { rows } = await db.query<{ id: string; hash: Buffer }>(
+        `SELECT id, hash FROM ${this.#table} WHERE id = ANY($1::text[])${lock ? ' ORDER BY id FOR UPDATE' : ''}`,
+        [part.map((d) => d.id)],
+      );
+      for (const r of rows) out.set(r.id, r.hash);
+    }
+    return out;
+  }
+
+  /**
+   * Inserts or replaces rows with their vectors. With onlyIfDifferent, a row whose hash, metadata and
+   * vector are already stored is left alone (and counted by neither).
+   */
+  async #writeWithVectors(client: PoolClient, docs: readonly PreparedDoc[], onlyIfDifferent: boolean): Promise<{ inserted: number; updated: number }> {
+    let inserted = 0;
+    let updated = 0;
+    const type = this.vectorType;
+    for (const part of chunks(docs, ROWS_PER_STATEMENT)) {
+      const { rows } = await client.query<{ inserted: boolean }>(
+        `INSERT INTO ${this.#table} AS cur (id, text, hash, metadata, embedding)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[], $5::${type}[])
+         ON CONFLICT (id) DO UPDATE SET text = EXCLUDED.text, hash = EXCLUDED.hash, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding
+         ${onlyIfDifferent ? 'WHERE (cur.hash, cur.metadata, cur.embedding) IS DISTINCT FROM (EXCLUDED.hash, EXCLUDED.metadata, EXCLUDED.embedding)' : ''}
+         RETURNING (xmax = 0) AS inserted`,
+        [part.map((d) => d.id), part.map((d) => d.text), part.map((d) => d.hash), part.map((d) => d.metadata), part.map((d) => toVectorLiteral(d.vector!))],
+      );
+      for (const r of rows) {
+        if (r.inserted) inserted++;
+        else updated++;
+      }
+    }
+    return { inserted, updated };
+  }
+
+  /** Replaces the metadata of rows whose text is unchanged; returns how many changed. */
+  async #writeMetadata(client: PoolClient, docs: readonly PreparedDoc[]): Promise<number> {
+    let changed = 0;
+    for (const part of chunks(docs, ROWS_PER_STATEMENT)) {
+      const { rowCount } = await client.query(
+        `UPDATE ${this.#table} AS cur SET metadata = u.metadata
+         FROM unnest($1::text[], $2::jsonb[]) AS u(id, metadata)
+         WHERE cur.id = u.id AND cur.metadata IS DISTINCT FROM u.metadata`,
+        [part.map((d) => d.id), part.map((d) => d.metadata)],
+      );
+      changed += rowCount ?? 0;
+    }
+    return changed;
+  }
+
+  /** Inserts or replaces documents with precomputed vectors of this collection's model (bulk loads, migrations). */
+  upsertVectors(docs: readonly VectorDocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
+    try {
+      this.#assertWritable();
+      if (!Array.isArray(docs)) throw invalid('upsertVectors expects an array of { id, vector, text?, metadata? }');
+      const prepared: PreparedDoc[] = docs.map((d: VectorDocumentInput, i) => {
+        const where = `docs[${i}]`;
+        if (typeof d !== 'object' || d === null) throw invalid(`${where} must be an object { id, vector, text?, metadata? }`);
+        const id = checkId(d.id, where);
+        const text = checkText(d.text ?? '', `${where} (id ${JSON.stringify(id)})`, true);
+        const vector = checkVector(d.vector, this.dims, `${where} (id ${JSON.stringify(id)})`, this.metric);
+        return { id, text, hash: sha256(text), metadata: metadataJson(d.metadata, where), vector };
+      });
+      checkUnique(prepared.map((p) => p.id));
+      if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
+      return this.#exclusive(async () => {
+        throwIfAborted(options.signal);
+        return this.#db('writing documents', () => inTransaction(this.#pool, async (client) => {
+          const { inserted, updated } = await this.#writeWithVectors(client, prepared, true);
+          if (inserted + updated > 0) await bumpSeq(client, this.collectionName);
+          return { inserted, updated, unchanged: prepared.length - inserted - updated, embedded: 0 };
+        }));
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Deletes documents by id (unknown ids are ignored). Returns how many were deleted. Atomic. */
+  delete(ids: readonly string[]): Promise<number> {
+    try {
+      this.#assertWritable();
+      const list = [...new Set(checkIds(ids))];
+      if (list.length === 0) return Promise.resolve(0);
+      return this.#exclusive(() => this.#db('deleting documents', () => inTransaction(this.#pool, async (client) => {
+        let deleted = 0;
+        for (const part of chunks(list, ROWS_PER_STATEMENT * 10)) {
+          const { rowCount } = await client.query(`DELETE FROM ${this.#table} WHERE id = ANY($1::text[])`, [part]);
+          deleted += rowCount ?? 0;
+        }
+        if (deleted > 0) await bumpSeq(client, this.collectionName);
+        return deleted;
+      })));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Every write is committed before its call returns: nothing to flush. */
+  flush(): Promise<void> {
+    try {
+      this.#assertOpen();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Waits for calls in flight and closes the connections. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#inFlight]);
+    await this.#pool.end();
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** The documents with these ids, in the same order; undefined where an id is not stored. */
+  get(ids: readonly string[], options: { vectors?: boolean } = {}): Promise<(StoredDocument | undefined)[]> {
+    try {
+      this.#assertOpen();
+      const list = checkIds(ids);
+      if (list.length === 0) return Promise.resolve([]);
+      return this.#track(this.#db('reading documents', async () => {
+        const byId = new Map<string, StoredDocument>();
+        const vectorColumn = options.vectors ? `, vector_send(embedding${this.vectorType === 'vector' ? '' : '::vector'}) AS v` : '';
+        for (const part of chunks([...new Set(list)], ROWS_PER_STATEMENT * 10)) {
+          const { rows } = await this.#pool.query<{ id: string; text: string; metadata: Metadata; v?: Buffer }>(
+            `SELECT id, text, metadata${vectorColumn} FROM ${this.#table} WHERE id = ANY($1::text[])`,
+            [part],
+          );
+          for (const r of rows) {
+            const doc: StoredDocument = { id: r.id, text: r.text, metadata: r.metadata };
+            byId.set(r.id, options.vectors ? { ...doc, vector: fromVectorSend(r.v!, this.dims, r.id) } : doc);
+          }
+        }
+        return list.map((id) => byId.get(id));
+      }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Number of documents (an exact count(*)). */
+  async count(): Promise<number> {
+    this.#assertOpen();
+    return this.#db('counting documents', async () => {
+      const { rows } = await this.#pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${this.#table}`);
+      return Number(rows[0].n);
+    });
+  }
+
+  async info(): Promise<PgvectorInfo> {
+    this.#assertOpen();
+    const count = await this.count();
+    const seq = await this.#db('reading the sequence', () => readSeq(this.#pool, this.collectionName));
+    const indexBuilt = await this.#db('reading the index', async () => {
+      const { rows } = await this.#pool.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [quoteIdent(tableNames(this.collectionName).index)]);
+      return rows[0]?.t != null;
+    });
+    return {
+      store: 'pgvector', url: this.url, collection: this.collectionName, table: tableNames(this.collectionName).table, vectorType: this.vectorType,
+      index: this.manifest.index, indexBuilt, pgvectorVersion: this.pgvectorVersion, count, seq,
+    };
+  }
+
+  /**
+   * Builds the HNSW index of a collection created with deferIndex (a no-op when it exists, or for a
+   * flat collection). Returns whether an index was built. Writers wait while it builds.
+   */
+  buildIndex(options: BuildIndexOptions = {}): Promise<boolean> {
+    try {
+      this.#assertWritable();
+      const spec = this.manifest.index;
+      if (spec.kind !== 'hnsw') return Promise.resolve(false);
+      const memory = options.maintenanceWorkMem ?? '256MB';
+      if (typeof memory !== 'string' || !/^\d+\s*(kB|MB|GB)$/.test(memory)) throw invalid(`maintenanceWorkMem must look like '256MB', got ${JSON.stringify(memory)}`);
+      const names = tableNames(this.collectionName);
+      return this.#exclusive(() => this.#db('building the HNSW index', () => inTransaction(this.#pool, async (client) => {
+        const { rows } = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [quoteIdent(names.index)]);
+        if (rows[0]?.t != null) return false;
+        await client.query(`SELECT set_config('maintenance_work_mem', $1, true)`, [memory]);
+        await client.query(hnswIndexDdl(names, this.vectorType, this.metric, spec));
+        return true;
+      })));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The k nearest documents to a text (embedded as a query) or a vector. */
+  async search(query: string | Float32Array, options: SearchOptions = {}): Promise<SearchHit[]> {
+    if (typeof query !== 'string' && !(query instanceof Float32Array)) throw invalid('query must be a string or a Float32Array');
+    return (await this.searchBatch([query], options))[0];
+  }
+
+  /** search() for many queries at once (texts are embedded in one call), in one transaction: one result list per query. */
+  searchBatch(queries: readonly (string | Float32Array)[] | Matrix, options: SearchOptions = {}): Promise<SearchHit[][]> {
+    try {
+      this.#assertOpen();
+      const mode = (options as { mode?: unknown }).mode;
+      if (mode !== undefined && mode !== 'dense') {
+        throw new BiencoderError('UNSUPPORTED', `search mode ${JSON.stringify(mode)} is not supported by the pgvector store (dense only)`);
+      }
+      const k = options.k ?? 10;
+      if (!Number.isInteger(k) || k < 0 || k > MAX_K) throw invalid(`k must be an integer in 0..${MAX_K}, got ${String(k)}`);
+      if (options.ef !== undefined && (!Number.isInteger(options.ef) || options.ef <= 0)) throw invalid(`ef must be a positive integer, got ${String(options.ef)}`);
+      const filter = options.filter === undefined ? undefined : parseFilter(options.filter);
+      if (filter !== undefined) compileFilterToSql(filter, new SqlParams()); // validates values (NUL) before any work
+      return this.#track(this.#searchBatch(queries, k, filter, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #searchBatch(queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions): Promise<SearchHit[][]> {
+    const matrix = await this.#queryMatrix(queries, options.signal);
+    this.#assertOpen();
+    if (matrix.rows === 0) return [];
+    if (k === 0) return Array.from({ length: matrix.rows }, () => []);
+    throwIfAborted(options.signal);
+    const spec = this.manifest.index;
+    const hnsw = spec.kind === 'hnsw';
+    const ef = Math.min(MAX_EF_SEARCH, Math.max(options.ef ?? (hnsw ? spec.expansionSearch : 1), Math.min(k, MAX_EF_SEARCH)));
+    const type = this.vectorType;
+    // $1 the query vector, $2 k; the filter's parameters follow.
+    const params = new SqlParams([null, k]);
+    const where = filter === undefined ? '' : `WHERE ${compileFilterToSql(filter, params)}`;
+    const distance = `(embedding ${this.#op} $1::${type}(${this.dims}))`;
+    const sql = `SELECT id, text, metadata, ${scoreExpression(this.metric, distance)}::float8 AS score FROM ${this.#table} ${where} ORDER BY ${distance} LIMIT $2`;
+    return this.#db('searching', () => inTransaction(this.#pool, async (client) => {
+      if (hnsw) {
+        await client.query(`SELECT set_config('hnsw.ef_search', $1, true)${this.#iterativeScan ? `, set_config('hnsw.iterative_scan', 'relaxed_order', true)` : ''}`, [String(ef)]);
+      }
+      const results: SearchHit[][] = [];
+      let exact = !hnsw;
+      for (let q = 0; q < matrix.rows; q++) {
+        throwIfAborted(options.signal);
+        params.values[0] = toVectorLiteral(matrix.data.subarray(q * this.dims, (q + 1) * this.dims));
+        let { rows } = await client.query<{ id: string; text: string; metadata: Metadata; score: number }>(sql, params.values);
+        if (rows.length < k && !exact) {
+          // The HNSW scan ended before k rows matched: an exact scan for this transaction's remaining queries.
+          await client.query(`SELECT set_config('enable_indexscan', 'off', true)`);
+          exact = true;
+          ({ rows } = await client.query(sql, params.values));
+        }
+        rows.sort((a, b) => b.score - a.score); // relaxed_order scans may return neighbours slightly out of order
+        results.push(rows.map((r) => ({ id: r.id, score: r.score, text: r.text, metadata: r.metadata })));
+      }
+      return results;
+    }));
+  }
+
+  async #queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, signal: AbortSignal | undefined): Promise<Matrix> {
+    const dims = this.dims;
+    if (!Array.isArray(queries)) {
+      const m = queries as Matrix;
+      if (typeof m !== 'object' || m === null || !(m.data instanceof Float32Array)) throw invalid('queries must be an array of strings / Float32Arrays, or a Matrix');
+      if (m.dims !== dims || m.data.length !== m.rows * dims) throw new BiencoderError('DIMENSION_MISMATCH', `query matrix is ${m.rows}x${m.dims}, the collection holds ${dims}-d vectors`);
+      for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i])) throw invalid(`query matrix value ${i} is not finite`);
+      return m;
+    }
+    const list = queries as readonly (string | Float32Array)[];
+    const data = new Float32Array(list.length * dims);
+    const texts: string[] = [];
+    const textRows: number[] = [];
+    list.forEach((q, i) => {
+      if (typeof q === 'string') {
+        checkText(q, `queries[${i}]`, false);
+        texts.push(q);
+        textRows.push(i);
+      } else if (q instanceof Float32Array) {
+        data.set(checkVector(q, dims, `queries[${i}]`, 'dot'), i * dims);
+      } else {
+        throw invalid(`queries[${i}] must be a string or a Float32Array`);
+      }
+    });
+    if (texts.length > 0) {
+      const encoder = this.#encoder;
+      if (encoder === undefined) {
+        throw new BiencoderError('ENCODER_REQUIRED', `text queries need an encoder but the collection at ${this.url} was opened without one (pass { encoder } when opening, or search with vectors)`);
+      }
+      const m = await encoder.encode(texts, { role: 'query', signal });
+      checkEmbeddings(m, texts.length, dims);
+      textRows.forEach((row, i) => data.set(m.data.subarray(i * dims, (i + 1) * dims), row * dims));
+    }
+    return { data, rows: list.length, dims };
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The translated Universal Sentence Encoder lite ONNX model on onnxruntime-node (CPU), run inside a
+ * use-lite worker thread: onnxruntime-node's run() computes on the calling thread, so the
+ * encoder runs one session per worker to keep the event loop free and use several cores at once.
+ */
+import * as ort from 'onnxruntime-node';
+
+/** Floats per embedding. */
+const OUTPUT_DIMS = 512;
+
+export interface OnnxRunnerOptions {
+  /** Threads inside one operator (default 1: the encoder gets its parallelism from several workers). */
+  intraOpThreads?: number;
+}
+
+export interface OnnxRunnerStats {
+  route: 'onnx';
+  intraOpThreads: number;
+  runs: number;
+  rows: number;
+}
+
+export class UseLiteOnnxRunner {
+  private runs = 0;
+  private rows = 0;
+
+  private constructor(
+    private session: ort.InferenceSession | undefined,
+    readonly intraOpThreads: number,
+  ) {}
+
+  static async load(model: Uint8Array, options: OnnxRunnerOptions = {}): Promise<UseLiteOnnxRunner> {
+    const intraOpThreads = options.intraOpThreads ?? 1;
+    const session = await ort.InferenceSession.create(model, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: intraOpThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+    });
+    if (session.inputNames.join(',') !== 'ids,mask' || session.outputNames.join(',') !== 'embeddings') {
+      await session.release();
+      throw new Error(`unexpected ONNX signature: inputs ${session.inputNames.join(', ')}, outputs ${session.outputNames.join(', ')}`);
+    }
+    return new UseLiteOnnxRunner(session, intraOpThreads);
+  }
+
+  /**
+   * Embeds one batch given as the pieces of every text one after the other (`pieces`) and each
+   * text's piece count (`lengths`, each >= 1). Returns lengths.length x 512 floats.
+   */
+  async run(pieces: Int32Array, lengths: Int32Array): Promise<Float32Array> {
+    const session = this.session;
+    if (session === undefined) throw new Error('the ONNX session was released');
+    const rows = lengths.length;
+    let seq = 0;
+    for (const n of lengths) seq = Math.max(seq, n);
+    const ids = new Int32Array(rows * seq);
+    const mask = new Float32Array(rows * seq);
+    let offset = 0;
+    for (let r = 0; r < rows; r++) {
+      const n = lengths[r];
+      ids.set(pieces.subarray(offset, offset + n), r * seq);
+      mask.fill(1, r * seq, r * seq + n);
+      offset += n;
+    }
+    const out = await session.run({
+      ids: new ort.Tensor('int32', ids, [rows, seq]),
+      mask: new ort.Tensor('float32', mask, [rows, seq]),
+    });
+    const embeddings = out.embeddings;
+    if (embeddings.type !== 'float32' || embeddings.dims.length !== 2 || embeddings.dims[0] !== rows || embeddings.dims[1] !== OUTPUT_DIMS) {
+      throw new Error(`the ONNX model returned ${embeddings.type} [${embeddings.dims.join(', ')}] for ${rows} rows`);
+    }
+    this.runs++;
+    this.rows += rows;
+    return embeddings.data as Float32Array;
+  }
+
+  stats(): OnnxRunnerStats {
+    return { route: 'onnx', intraOpThreads: this.intraOpThreads, runs: this.runs, rows: this.rows };
+  }
+
+  async dispose(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    await session?.release();
+  }
+}

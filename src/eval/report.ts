@@ -1,0 +1,80 @@
+/**
+ * Evaluation reports: the JSON written by `biencoder eval --out` and the table it prints.
+ */
+import { readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Encoder } from '../encoders/encoder.ts';
+import type { DatasetRun, RetrieverResult } from './runner.ts';
+
+export interface Versions {
+  readonly biencoder: string;
+  readonly node: string;
+  readonly sqlite: string;
+  readonly usearch: string | null;
+  readonly model: { readonly id: string; readonly revision: string | null; readonly dims: number };
+}
+
+export interface EvalReport {
+  readonly format: 'biencoder-eval-report';
+  readonly createdAt: string;
+  readonly versions: Versions;
+  readonly dataset: string;
+  readonly split: string;
+  readonly queries: number;
+  readonly corpus: DatasetRun['corpus'];
+  readonly queryEncoding: DatasetRun['queryEncoding'];
+  readonly retrievers: readonly Omit<RetrieverResult, 'evaluation'>[];
+  /** query id -> retriever -> metrics, when asked for. */
+  readonly perQuery?: Record<string, Record<string, Record<string, number>>>;
+  readonly notes?: readonly string[];
+}
+
+function packageVersion(url: URL): string | null {
+  try {
+    return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+export function versions(encoder: Pick<Encoder, 'modelId' | 'revision' | 'dims'>): Versions {
+  const db = new Database(':memory:');
+  const sqlite = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+  db.close();
+  return {
+    biencoder: packageVersion(new URL('../../package.json', import.meta.url)) ?? 'unknown',
+    node: process.version,
+    sqlite,
+    usearch: packageVersion(new URL('../../node_modules/usearch/package.json', import.meta.url)),
+    model: { id: encoder.modelId, revision: encoder.revision ?? null, dims: encoder.dims },
+  };
+}
+
+export function buildReport(run: DatasetRun, encoder: Pick<Encoder, 'modelId' | 'revision' | 'dims'>, options: { perQuery?: boolean; notes?: readonly string[] } = {}): EvalReport {
+  const report: EvalReport = {
+    format: 'biencoder-eval-report',
+    createdAt: new Date().toISOString(),
+    versions: versions(encoder),
+    dataset: run.dataset,
+    split: run.split,
+    queries: run.queries,
+    corpus: run.corpus,
+    queryEncoding: run.queryEncoding,
+    retrievers: run.retrievers.map(({ evaluation: _e, ...rest }) => rest),
+    ...(options.notes ? { notes: options.notes } : {}),
+  };
+  if (!options.perQuery) return report;
+  const perQuery: Record<string, Record<string, Record<string, number>>> = {};
+  for (const r of run.retrievers) {
+    for (const [qid, values] of r.evaluation.perQuery) (perQuery[qid] ??= {})[r.name] = values;
+  }
+  return { ...report, perQuery };
+}
+
+/** A fixed-width table: one row per retriever, one column per metric. */
+export function formatTable(rows: readonly { readonly name: string; readonly metrics: Readonly<Record<string, number>>; readonly extra?: string }[], metrics: readonly string[]): string {
+  const nameWidth = Math.max(9, ...rows.map((r) => r.name.length));
+  const header = ['retriever'.padEnd(nameWidth), ...metrics.map((m) => m.padStart(10))].join('  ');
+  const lines = rows.map((r) => [r.name.padEnd(nameWidth), ...metrics.map((m) => (r.metrics[m] === undefined ? '-' : r.metrics[m].toFixed(4)).padStart(10)), r.extra ?? ''].join('  ').trimEnd());
+  return [header, '-'.repeat(header.length), ...lines].join('\n');
+}

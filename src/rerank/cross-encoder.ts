@@ -1,0 +1,306 @@
+import { join } from 'node:path';
+import { BiencoderError, throwIfAborted } from '../errors.ts';
+import { fileExists, onnxFileFor, type Dtype } from '../encoders/onnx/model-config.ts';
+import { resolveModel, type ModelSourceOptions } from '../encoders/onnx/model-source.ts';
+import type { OnnxSessionOptions } from '../encoders/onnx/session.ts';
+import { prepareTexts } from '../encoders/text-input.ts';
+import { applyActivation, checkActivation, type Activation } from './activation.ts';
+import { CROSS_ENCODER_CONFIG_FILES, readCrossEncoderConfig, type CrossEncoderConfig } from './cross-encoder-config.ts';
+import { PAIR_TRUNCATIONS, PairTokenizer, type PairTruncation, type TokenizedPair } from './pair-tokenizer.ts';
+import { ClassifierSession } from './session.ts';
+
+export interface CrossEncoderOptions extends ModelSourceOptions, OnnxSessionOptions {
+  /** Which ONNX weights to load: fp32 (onnx/model.onnx), fp16, q8/quantized, int8, uint8, q4, ... Default fp32. */
+  readonly dtype?: Dtype;
+  /** Pairs per onnxruntime call. Default 32. */
+  readonly batchSize?: number;
+  /** Longest pair in tokens; default (and never above) the model's model_max_length / max_position_embeddings. */
+  readonly maxLength?: number;
+  /** Overrides the activation read from config.json. */
+  readonly activation?: Activation;
+  /** How over-long pairs are cut; default 'only-second' (the document is cut, special tokens kept). */
+  readonly truncation?: PairTruncation;
+}
+
+export interface ScoreOptions {
+  /** Pairs per onnxruntime call; default the encoder's. */
+  readonly batchSize?: number;
+  /** Overrides the model's activation for this call. */
+  readonly activation?: Activation;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: { done: number; total: number }) => void;
+}
+
+/** One (query, document) pair. */
+export type TextPair = readonly [string, string];
+
+export interface PairScores {
+  /** rows x labels scores, after the activation, in input order. */
+  readonly scores: Float32Array;
+  /** rows x labels raw logits, in input order. */
+  readonly logits: Float32Array;
+  readonly rows: number;
+  readonly labels: number;
+  /** How many pairs were cut to fit maxLength, and which. */
+  readonly truncated: number;
+  readonly truncatedIndices: number[];
+  /** Real tokens, tokens computed (padding included), onnxruntime calls, and the time spent running the model. */
+  readonly stats: { readonly tokens: number; readonly paddedTokens: number; readonly batches: number; readonly ms: number };
+}
+
+export interface RankOptions extends ScoreOptions {
+  /** How many documents to return, best first. Default all. */
+  readonly topK?: number;
+  /** Which label ranks, for a model with several (index or name). Default the only one. */
+  readonly label?: number | string;
+}
+
+export interface RankedDocument {
+  /** Position of the document in the input. */
+  readonly index: number;
+  /** The score (after the activation) that ranked it. */
+  readonly score: number;
+  /** The raw logit of the ranking label. */
+  readonly logit: number;
+}
+
+const DEFAULT_BATCH_SIZE = 32;
+
+/**
+ * A sentence-transformers CrossEncoder (a *ForSequenceClassification transformer) exported to ONNX, run with
+ * onnxruntime-node. It reads each (query, document) pair together and gives it one score per label.
+ * Pairs are sorted by token length and each batch is padded only to its own longest pair; results come
+ * back in input order.
+ */
+export class CrossEncoder {
+  readonly modelId: string;
+  readonly revision: string | undefined;
+  readonly directory: string;
+  readonly dtype: Dtype;
+  readonly config: CrossEncoderConfig;
+  readonly numLabels: number;
+  readonly labels: readonly string[];
+  readonly activation: Activation;
+  readonly maxLength: number;
+  readonly truncation: PairTruncation;
+  readonly #tokenizer: PairTokenizer;
+  readonly #session: ClassifierSession;
+  readonly #batchSize: number;
+  #closed = false;
+
+  constructor(init: {
+    modelId: string;
+    revision: string | undefined;
+    directory: string;
+    dtype: Dtype;
+    config: CrossEncoderConfig;
+    tokenizer: PairTokenizer;
+    session: ClassifierSession;
+    batchSize?: number | undefined;
+    maxLength?: number | undefined;
+    activation?: Activation | undefined;
+    truncation?: PairTruncation | undefined;
+  }) {
+    this.modelId = init.modelId;
+    this.revision = init.revision;
+    this.directory = init.directory;
+    this.dtype = init.dtype;
+    this.config = init.config;
+    this.numLabels = init.config.numLabels;
+    this.labels = init.config.labels;
+    this.activation = init.activation === undefined ? init.config.activation : checkActivation(init.activation);
+    this.#tokenizer = init.tokenizer;
+    this.#session = init.session;
+    this.#batchSize = checkBatchSize(init.batchSize ?? DEFAULT_BATCH_SIZE);
+    if (init.maxLength !== undefined && (!Number.isInteger(init.maxLength) || init.maxLength < 1)) {
+      throw new BiencoderError('INVALID_ARGUMENT', `maxLength must be a positive integer, got ${String(init.maxLength)}`);
+    }
+    this.maxLength = Math.min(init.maxLength ?? init.config.maxLength, init.config.maxLength);
+    if (this.maxLength < init.tokenizer.specialTokens + 2) {
+      throw new BiencoderError('INVALID_ARGUMENT', `maxLength ${this.maxLength} is too small for ${this.modelId}: a pair needs ${init.tokenizer.specialTokens} special tokens`);
+    }
+    const truncation = init.truncation ?? 'only-second';
+    if (!PAIR_TRUNCATIONS.includes(truncation)) {
+      throw new BiencoderError('INVALID_ARGUMENT', `truncation must be one of ${PAIR_TRUNCATIONS.join(', ')}, got ${JSON.stringify(truncation)}`);
+    }
+    this.truncation = truncation;
+  }
+
+  /** Tokenizes one query against many documents (the query is tokenized once). */
+  tokenize(query: string, documents: readonly string[]): TokenizedPair[] {
+    this.#assertOpen();
+    const [q] = prepareQuery(query);
+    const docs = prepareTexts(documents);
+    const queryIds = this.#tokenizer.contentIds(q);
+    return docs.map((d) => this.#tokenizer.encodePair(queryIds, this.#tokenizer.contentIds(d), this.maxLength, this.truncation));
+  }
+
+  /** Scores arbitrary (query, document) pairs. */
+  async predict(pairs: readonly TextPair[], options: ScoreOptions = {}): Promise<PairScores> {
+    this.#assertOpen();
+    if (!Array.isArray(pairs)) throw new BiencoderError('INVALID_ARGUMENT', 'pairs must be an array of [query, document]');
+    pairs.forEach((p, i) => {
+      if (!Array.isArray(p) || p.length !== 2) {
+        throw new BiencoderError('INVALID_ARGUMENT', `pair ${i} must be a [query, document] array of two strings`, { details: { index: i } });
+      }
+    });
+    const firsts = prepareTexts(pairs.map((p) => p[0]));
+    const seconds = prepareTexts(pairs.map((p) => p[1]));
+    const idsOf = new Map<string, number[]>(); // queries repeat across pairs: tokenize each once
+    const tokenized = firsts.map((f, i) => {
+      let ids = idsOf.get(f);
+      if (ids === undefined) {
+        ids = this.#tokenizer.contentIds(f);
+        idsOf.set(f, ids);
+      }
+      return this.#tokenizer.encodePair(ids, this.#tokenizer.contentIds(seconds[i]), this.maxLength, this.truncation);
+    });
+    return this.scoreTokenized(tokenized, options);
+  }
+
+  /** Scores one query against many documents, in the documents' order. */
+  async score(query: string, documents: readonly string[], options: ScoreOptions = {}): Promise<PairScores> {
+    return this.scoreTokenized(this.tokenize(query, documents), options);
+  }
+
+  /**
+   * Ranks documents for a query, best first (ties keep input order): the top `topK` (default all) with
+   * their index in the input, score and logit.
+   */
+  async rank(query: string, documents: readonly string[], options: RankOptions = {}): Promise<RankedDocument[]> {
+    const label = this.#labelIndex(options.label);
+    const topK = options.topK ?? documents.length;
+    if (!Number.isInteger(topK) || topK < 0) throw new BiencoderError('INVALID_ARGUMENT', `topK must be a non-negative integer, got ${String(topK)}`);
+    const result = await this.score(query, documents, options);
+    const L = result.labels;
+    const order = Array.from({ length: result.rows }, (_, i) => i)
+      .sort((a, b) => result.scores[b * L + label] - result.scores[a * L + label] || a - b);
+    return order.slice(0, topK).map((i) => ({ index: i, score: result.scores[i * L + label], logit: result.logits[i * L + label] }));
+  }
+
+  /** Runs already tokenized pairs (from tokenize()), longest first, each batch padded to its own longest. */
+  async scoreTokenized(pairs: readonly TokenizedPair[], options: ScoreOptions = {}): Promise<PairScores> {
+    this.#assertOpen();
+    const batchSize = checkBatchSize(options.batchSize ?? this.#batchSize);
+    const activation = options.activation === undefined ? this.activation : checkActivation(options.activation);
+    throwIfAborted(options.signal);
+    const L = this.numLabels;
+    const logits = new Float32Array(pairs.length * L);
+    const truncatedIndices: number[] = [];
+    let tokens = 0;
+    pairs.forEach((p, i) => {
+      if (p.truncated) truncatedIndices.push(i);
+      tokens += p.ids.length;
+    });
+    const order = Array.from(pairs.keys()).sort((a, b) => pairs[b].ids.length - pairs[a].ids.length || a - b);
+    const pad = this.#tokenizer.padId;
+    let paddedTokens = 0;
+    let batches = 0;
+    const started = performance.now();
+    for (let start = 0; start < order.length; start += batchSize) {
+      throwIfAborted(options.signal);
+      const rows = order.slice(start, start + batchSize);
+      const seqLen = pairs[rows[0]].ids.length;
+      const ids = new Int32Array(rows.length * seqLen).fill(pad);
+      const typeIds = new Uint8Array(rows.length * seqLen);
+      const lengths = new Int32Array(rows.length);
+      rows.forEach((r, b) => {
+        ids.set(pairs[r].ids, b * seqLen);
+        typeIds.set(pairs[r].typeIds, b * seqLen);
+        lengths[b] = pairs[r].ids.length;
+      });
+      this.#assertOpen();
+      const out = await this.#session.run(ids, typeIds, lengths, rows.length, seqLen);
+      if (out.labels !== L) {
+        throw new BiencoderError('MODEL_INVALID', `${this.modelId} outputs ${out.labels} logits per pair, config.json says ${L} labels`);
+      }
+      rows.forEach((r, b) => logits.set(out.logits.subarray(b * L, (b + 1) * L), r * L));
+      paddedTokens += rows.length * seqLen;
+      batches++;
+      options.onProgress?.({ done: Math.min(start + batchSize, order.length), total: order.length });
+    }
+    const ms = performance.now() - started;
+    for (let i = 0; i < logits.length; i++) {
+      if (!Number.isFinite(logits[i])) throw new BiencoderError('INFERENCE_FAILED', `${this.modelId} gave a non-finite logit for pair ${Math.floor(i / L)}`);
+    }
+    return {
+      scores: applyActivation(activation, logits, L),
+      logits,
+      rows: pairs.length,
+      labels: L,
+      truncated: truncatedIndices.length,
+      truncatedIndices,
+      stats: { tokens, paddedTokens, batches, ms },
+    };
+  }
+
+  /** The label index a ranking uses. */
+  #labelIndex(label: number | string | undefined): number {
+    if (label === undefined) {
+      if (this.numLabels !== 1) {
+        throw new BiencoderError('INVALID_ARGUMENT', `${this.modelId} has ${this.numLabels} labels (${this.labels.join(', ')}): pass the label to rank by`);
+      }
+      return 0;
+    }
+    const index = typeof label === 'string' ? this.labels.indexOf(label) : label;
+    if (!Number.isInteger(index) || index < 0 || index >= this.numLabels) {
+      throw new BiencoderError('INVALID_ARGUMENT', `label ${JSON.stringify(label)} is not one of ${this.modelId}'s labels (${this.labels.map((l, i) => `${i}: ${l}`).join(', ')})`);
+    }
+    return index;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new BiencoderError('CLOSED', `the cross-encoder ${this.modelId} was closed`);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#session.close();
+  }
+}
+
+/**
+ * Loads a sentence-transformers CrossEncoder exported to ONNX, from a local directory or a hub id
+ * (`org/name[@revision]`, downloaded once into the cache), e.g. 'cross-encoder/ms-marco-MiniLM-L6-v2'.
+ */
+export async function loadCrossEncoder(model: string, options: CrossEncoderOptions = {}): Promise<CrossEncoder> {
+  const dtype = options.dtype ?? 'fp32';
+  const onnxFile = onnxFileFor(dtype);
+  if (options.activation !== undefined) checkActivation(options.activation);
+  const resolved = await resolveModel(model, [...CROSS_ENCODER_CONFIG_FILES, { path: onnxFile }, { path: `${onnxFile}_data`, optional: true }], options);
+  const onnxPath = join(resolved.dir, onnxFile);
+  if (!(await fileExists(onnxPath))) {
+    throw new BiencoderError('MODEL_INVALID', `${model} has no ${onnxFile} for dtype "${dtype}" (looked in ${resolved.dir})`);
+  }
+  const config = await readCrossEncoderConfig(resolved.dir);
+  const tokenizer = await PairTokenizer.fromDirectory(resolved.dir);
+  const session = await ClassifierSession.create(onnxPath, options);
+  try {
+    return new CrossEncoder({
+      modelId: resolved.id,
+      revision: resolved.revision,
+      directory: resolved.dir,
+      dtype,
+      config,
+      tokenizer,
+      session,
+      batchSize: options.batchSize,
+      maxLength: options.maxLength,
+      activation: options.activation,
+      truncation: options.truncation,
+    });
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+}
+
+function prepareQuery(query: unknown): string[] {
+  if (typeof query !== 'string') throw new BiencoderError('INVALID_ARGUMENT', `the query must be a string, got ${query === null ? 'null' : typeof query}`);
+  return prepareTexts([query]);
+}
+
+function checkBatchSize(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new BiencoderError('INVALID_ARGUMENT', `batchSize must be a positive integer, got ${n}`);
+  return n;
+}

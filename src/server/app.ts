@@ -1,0 +1,144 @@
+/**
+ * createServer(): the HTTP server (fastify) over collections and encoders. Returns the fastify
+ * instance, ready: test it with app.inject(), or app.listen({ host, port }).
+ * Routes: see routes/*.ts. Every error is JSON { code, message } (errors.ts). app.close() stops
+ * accepting requests (new ones get 503 SHUTTING_DOWN), lets the requests under way finish, then
+ * flushes and closes every collection and the encoders the server loaded.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { BiencoderError } from '../errors.ts';
+import type { Encoder } from '../encoders/encoder.ts';
+import { DEFAULT_MODEL } from '../encoders/load-encoder.ts';
+import { readManifest } from '../collection/manifest.ts';
+import { apiKeyGuard, checkApiKey } from './auth.ts';
+import { CollectionRegistry } from './collection-registry.ts';
+import type { ServerContext } from './context.ts';
+import { EncoderPool, type EncoderLoader } from './encoder-pool.ts';
+import { HttpError, handleError } from './errors.ts';
+import { createMetrics } from './metrics.ts';
+import type { MicroBatchOptions } from './micro-batcher.ts';
+import { collectionRoutes } from './routes/collections.ts';
+import { embeddingRoutes } from './routes/embeddings.ts';
+import { healthRoutes } from './routes/health.ts';
+import { PAGE_URLS, pageRoutes } from './routes/page.ts';
+
+/** Default request body limit: 16 MiB (a batch of documents with metadata, or of vectors). */
+export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
+
+export interface ServerOptions {
+  /** Collections served under fixed names: { name: directory } (opened at start). */
+  readonly collections?: Readonly<Record<string, string>>;
+  /** A directory where clients may create and address collections by name. */
+  readonly dataDir?: string;
+  /** Encoders already loaded (the caller closes them); other models are loaded on demand with loadEncoder. */
+  readonly encoders?: readonly Encoder[];
+  /** Loads a model named by a collection's manifest. Default loadEncoder(id). */
+  readonly loadEncoder?: EncoderLoader;
+  /**
+   * The model of /embed, /v1/embeddings and new collections when a request names none; loaded at
+   * start. Default: the first of `encoders`, else the model of the first named collection, else 'use-lite'.
+   */
+  readonly defaultModel?: string;
+  /** Require `Authorization: Bearer <apiKey>` on every route but /healthz and the page's files. */
+  readonly apiKey?: string;
+  /** Largest request body in bytes (413 PAYLOAD_TOO_LARGE beyond). Default 16 MiB. */
+  readonly bodyLimit?: number;
+  /** fastify's logger option (pino): false (default), true, or pino options. */
+  readonly logger?: FastifyServerOptions['logger'];
+  /** Micro-batching of concurrent query embeddings; false: none. Default { windowMs: 2, maxBatch: 32 }. */
+  readonly microBatch?: MicroBatchOptions | false;
+  /** Open every collection read-only. Default false. */
+  readonly readOnly?: boolean;
+}
+
+function pickDefaultModel(options: ServerOptions): string {
+  if (options.defaultModel !== undefined) {
+    if (typeof options.defaultModel !== 'string' || options.defaultModel === '') throw new BiencoderError('INVALID_ARGUMENT', 'defaultModel must be a model id');
+    return options.defaultModel;
+  }
+  if (options.encoders !== undefined && options.encoders.length > 0) return options.encoders[0].modelId;
+  const first = Object.values(options.collections ?? {})[0];
+  if (first !== undefined) return readManifest(first).encoder.modelId;
+  return DEFAULT_MODEL;
+}
+
+export async function createServer(options: ServerOptions = {}): Promise<FastifyInstance> {
+  if (typeof options !== 'object' || options === null) throw new BiencoderError('INVALID_ARGUMENT', 'createServer options must be an object');
+  const apiKey = checkApiKey(options.apiKey);
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) throw new BiencoderError('INVALID_ARGUMENT', `bodyLimit must be an integer number of bytes >= 1024, got ${String(bodyLimit)}`);
+  const defaultModel = pickDefaultModel(options);
+
+  let registry: CollectionRegistry | undefined;
+  const metrics = createMetrics(() => (registry === undefined ? [] : registry.opened().map(([name, c]) => [name, c.count()] as [string, number])));
+  const encoders = new EncoderPool({
+    encoders: options.encoders,
+    load: options.loadEncoder,
+    microBatch: options.microBatch,
+    onBatch: (texts, model) => metrics.observeBatch(texts, model),
+  });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit,
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+  });
+  try {
+    await encoders.get(defaultModel);
+    registry = await CollectionRegistry.open({
+      collections: options.collections,
+      dataDir: options.dataDir,
+      encoders,
+      readOnly: options.readOnly,
+      onWarning: (message) => app.log.warn(message),
+    });
+  } catch (error) {
+    await encoders.close();
+    await app.close();
+    throw error;
+  }
+  const ctx: ServerContext = { registry, encoders, defaultModel, metrics };
+
+  let closing = false;
+  app.removeContentTypeParser('text/plain'); // bodies are JSON only: anything else is 415
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request) => {
+    throw new HttpError(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (closing) {
+      void reply.header('connection', 'close');
+      throw new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down');
+    }
+  });
+  if (apiKey !== undefined) {
+    const guard = apiKeyGuard(apiKey, (request) => request.method === 'GET' && (request.url === '/healthz' || PAGE_URLS.has(request.url.split('?')[0])));
+    app.addHook('onRequest', guard);
+  }
+  app.addHook('onSend', async (_request, reply, payload) => {
+    // While closing, no connection stays open for keep-alive (server.close() would wait for it).
+    if (closing) void reply.header('connection', 'close');
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onClose', async () => {
+    try {
+      await registry.close();
+    } finally {
+      await encoders.close();
+    }
+  });
+
+  healthRoutes(app, ctx);
+  collectionRoutes(app, ctx);
+  embeddingRoutes(app, ctx);
+  pageRoutes(app);
+  await app.ready();
+  return app;
+}

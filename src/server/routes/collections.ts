@@ -1,0 +1,205 @@
+/**
+ * Collection routes:
+ *   GET    /collections                      names (and counts of the open ones)
+ *   POST   /collections                      create one in the data directory { name, model?, index?, metric? }
+ *   GET    /collections/:name                manifest summary and counts
+ *   POST   /collections/:name/documents      batch upsert { documents: [{ id, text | vector, metadata? }] }
+ *   DELETE /collections/:name/documents      { ids, chunks? } (chunks: also `id#n`, default true)
+ *   GET    /collections/:name/documents/:id  one document (reassembled from its chunks when chunked)
+ *   POST   /collections/:name/search         { query | vector, k, filter, ef, group, document }
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Collection, DocumentInput, SearchHit, VectorDocumentInput } from '../../collection/collection.ts';
+import type { Metadata, MetadataFilter } from '../../collection/filter.ts';
+import type { IndexSpecInput } from '../../index/index-spec.ts';
+import type { IndexMetric } from '../../index/vector-index.ts';
+import { chunkMetadataOf, searchDocuments, type DocumentHit } from '../../chunking/group-by-document.ts';
+import { BiencoderError } from '../../errors.ts';
+import { clientSignal, type ServerContext } from '../context.ts';
+import { chunksOf, wholeDocument, type WholeDocument } from '../documents.ts';
+import { collectionParams, createCollectionBody, deleteBody, documentParams, searchBody, upsertBody } from '../schemas.ts';
+
+interface NameParams {
+  name: string;
+}
+
+interface UpsertRequest {
+  documents: { id: string; text?: string; vector?: number[]; metadata?: Metadata }[];
+}
+
+interface SearchRequest {
+  query?: string;
+  vector?: number[];
+  k?: number;
+  filter?: MetadataFilter;
+  ef?: number;
+  group?: 'documents' | 'chunks';
+  document?: boolean;
+}
+
+/** One search result on the wire. */
+export interface HitBody {
+  id: string;
+  score: number;
+  text: string;
+  metadata: Metadata;
+  /** For a chunk: its id, position and offsets in its document. */
+  chunk?: { id: string; parent: string; index: number; start: number; end: number };
+  /** When asked for: the whole document the hit comes from. */
+  document?: { id: string; text: string };
+}
+
+function describe(name: string, c: Collection): Record<string, unknown> {
+  const info = c.info();
+  const m = c.manifest;
+  return {
+    name,
+    count: info.count,
+    dims: c.dims,
+    metric: c.metric,
+    model: { id: m.encoder.modelId, revision: m.encoder.revision, normalized: m.encoder.normalized, prompts: m.encoder.prompts },
+    encoderLoaded: c.encoder !== undefined,
+    index: m.index,
+    readOnly: c.readOnly,
+    seq: info.seq,
+    unsavedChanges: info.unsavedChanges,
+    createdAt: m.createdAt,
+    updatedAt: m.updatedAt,
+  };
+}
+
+function chunkHit(hit: SearchHit): HitBody {
+  const meta = chunkMetadataOf(hit.metadata);
+  return {
+    id: hit.id,
+    score: hit.score,
+    text: hit.text,
+    metadata: hit.metadata,
+    ...(meta ? { chunk: { id: hit.id, parent: meta.parent, index: meta.index, start: meta.start, end: meta.end } } : {}),
+  };
+}
+
+function documentHit(hit: DocumentHit): HitBody {
+  return {
+    id: hit.id,
+    score: hit.score,
+    text: hit.text,
+    metadata: hit.metadata,
+    ...(hit.chunk ? { chunk: { ...hit.chunk, parent: hit.id } } : {}),
+  };
+}
+
+export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { registry } = ctx;
+
+  app.get('/collections', async () => {
+    const open = new Map(registry.opened());
+    return {
+      collections: registry.names().map((name) => {
+        const c = open.get(name);
+        return c === undefined ? { name, open: false } : { name, open: true, count: c.count(), dims: c.dims, model: c.manifest.encoder.modelId };
+      }),
+      canCreate: registry.dataDir !== undefined && !registry.readOnly,
+    };
+  });
+
+  app.post<{ Body: { name: string; model?: string; index?: IndexSpecInput; metric?: IndexMetric } }>(
+    '/collections',
+    { schema: { body: createCollectionBody } },
+    async (request, reply) => {
+      const { name, model, index, metric } = request.body;
+      const modelId = model === undefined || model === 'default' ? ctx.defaultModel : model;
+      if (ctx.encoders.loaded(modelId) === undefined) {
+        throw new BiencoderError('MODEL_NOT_FOUND', `model ${JSON.stringify(model)} is not loaded by this server; loaded: ${ctx.encoders.loadedIds().join(', ')}`);
+      }
+      const c = await registry.write(() => registry.create(name, { model: modelId, index, metric }));
+      return reply.code(201).send(describe(name, c));
+    },
+  );
+
+  app.get<{ Params: NameParams }>('/collections/:name', { schema: { params: collectionParams } }, async (request) => {
+    const c = await registry.get(request.params.name);
+    return describe(request.params.name, c);
+  });
+
+  app.post<{ Params: NameParams; Body: UpsertRequest }>(
+    '/collections/:name/documents',
+    { schema: { params: collectionParams, body: upsertBody } },
+    async (request, reply) => {
+      const c = await registry.get(request.params.name);
+      const docs = request.body.documents;
+      const withVectors = docs.filter((d) => d.vector !== undefined).length;
+      if (withVectors !== 0 && withVectors !== docs.length) {
+        throw new BiencoderError('INVALID_ARGUMENT', `documents must all have a vector (precomputed embeddings) or none (texts to embed); ${withVectors} of ${docs.length} have one`);
+      }
+      const signal = clientSignal(request, reply);
+      if (withVectors > 0) {
+        return registry.write(() => c.upsertVectors(docs as VectorDocumentInput[], { signal }));
+      }
+      docs.forEach((d, i) => {
+        if (d.text === undefined) throw new BiencoderError('INVALID_ARGUMENT', `documents[${i}] (id ${JSON.stringify(d.id)}) has neither text nor vector`);
+      });
+      return registry.write(() => c.upsert(docs as DocumentInput[], { signal }));
+    },
+  );
+
+  app.delete<{ Params: NameParams; Body: { ids: string[]; chunks?: boolean } }>(
+    '/collections/:name/documents',
+    { schema: { params: collectionParams, body: deleteBody } },
+    async (request) => {
+      const c = await registry.get(request.params.name);
+      return registry.write(async () => {
+        const ids = new Set(request.body.ids);
+        if (request.body.chunks ?? true) {
+          for (const id of request.body.ids) for (const { ref } of await chunksOf(c, id)) ids.add(ref.id);
+        }
+        const deleted = await c.delete([...ids]);
+        return { deleted };
+      });
+    },
+  );
+
+  app.get<{ Params: { name: string; id: string } }>('/collections/:name/documents/:id', { schema: { params: documentParams } }, async (request) => {
+    const c = await registry.get(request.params.name);
+    const doc = await wholeDocument(c, request.params.id);
+    if (doc === undefined) throw new BiencoderError('NOT_FOUND', `no document ${JSON.stringify(request.params.id)} in collection ${request.params.name}`);
+    return doc;
+  });
+
+  app.post<{ Params: NameParams; Body: SearchRequest }>(
+    '/collections/:name/search',
+    { schema: { params: collectionParams, body: searchBody } },
+    async (request, reply) => {
+      const body = request.body;
+      if ((body.query === undefined) === (body.vector === undefined)) {
+        throw new BiencoderError('INVALID_ARGUMENT', 'give either "query" (a text) or "vector" (numbers), not both');
+      }
+      if (body.query !== undefined && body.query.trim() === '') throw new BiencoderError('EMPTY_INPUT', 'the query is empty or whitespace only');
+      const c = await registry.get(request.params.name);
+      const query = body.query ?? Float32Array.from(body.vector!);
+      const options = { k: body.k ?? 10, filter: body.filter, ef: body.ef, signal: clientSignal(request, reply) };
+      const started = performance.now();
+      const hits = body.group === 'chunks'
+        ? (await c.search(query, options)).map(chunkHit)
+        : (await searchDocuments(c, query, options)).map(documentHit);
+      if (body.document) {
+        const cache = new Map<string, Promise<WholeDocument | undefined>>();
+        await Promise.all(hits.map(async (h) => {
+          const parent = h.chunk?.parent;
+          if (parent === undefined) {
+            h.document = { id: h.id, text: h.text };
+            return;
+          }
+          let doc = cache.get(parent);
+          if (doc === undefined) {
+            doc = wholeDocument(c, parent);
+            cache.set(parent, doc);
+          }
+          const whole = await doc;
+          if (whole !== undefined) h.document = { id: whole.id, text: whole.text };
+        }));
+      }
+      return { hits, took_ms: Number((performance.now() - started).toFixed(3)) };
+    },
+  );
+}

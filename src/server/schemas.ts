@@ -1,0 +1,122 @@
+/**
+ * JSON schemas of every request body and path (validated by fastify's Ajv before a handler runs;
+ * unknown fields are rejected, types are never coerced). A request that does not match gets
+ * 400 { code: 'INVALID_REQUEST', message } naming the field.
+ */
+
+/** Most documents in one upsert request. */
+export const MAX_DOCUMENTS_PER_REQUEST = 10_000;
+/** Most texts in one /embed or /v1/embeddings request (OpenAI's own limit). */
+export const MAX_INPUTS_PER_REQUEST = 2048;
+/** Most results per search. */
+export const MAX_SEARCH_K = 1000;
+
+const id = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+const vector = { type: 'array', minItems: 1, maxItems: 65_536, items: { type: 'number' } } as const;
+const metadata = { type: 'object' } as const;
+const text = { type: 'string', minLength: 1 } as const;
+
+export const collectionParams = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string' } },
+} as const;
+
+export const documentParams = {
+  type: 'object',
+  required: ['name', 'id'],
+  properties: { name: { type: 'string' }, id: { type: 'string' } },
+} as const;
+
+export const createCollectionBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string' },
+    model: { type: 'string', minLength: 1 },
+    index: { type: 'object' },
+    metric: { enum: ['cosine', 'dot', 'l2'] },
+  },
+} as const;
+
+export const upsertBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['documents'],
+  properties: {
+    documents: {
+      type: 'array',
+      maxItems: MAX_DOCUMENTS_PER_REQUEST,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id'],
+        properties: { id, text: { type: 'string' }, vector, metadata },
+      },
+    },
+  },
+} as const;
+
+export const deleteBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['ids'],
+  properties: {
+    ids: { type: 'array', maxItems: MAX_DOCUMENTS_PER_REQUEST, items: id },
+    /** Also delete the chunks (`id#n`) of each id. Default true. */
+    chunks: { type: 'boolean' },
+  },
+} as const;
+
+export const searchBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    query: { type: 'string', minLength: 1, maxLength: 100_000 },
+    vector,
+    k: { type: 'integer', minimum: 0, maximum: MAX_SEARCH_K },
+    filter: { type: 'object' },
+    ef: { type: 'integer', minimum: 1, maximum: 100_000 },
+    group: { enum: ['documents', 'chunks'] },
+    /** Add each hit's whole document (reassembled from its chunks) as `document`. */
+    document: { type: 'boolean' },
+  },
+} as const;
+
+export const embedBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['texts'],
+  properties: {
+    texts: { type: 'array', minItems: 1, maxItems: MAX_INPUTS_PER_REQUEST, items: text },
+    role: { enum: ['query', 'document'] },
+    model: { type: 'string', minLength: 1 },
+  },
+} as const;
+
+/** OpenAI's POST /v1/embeddings (token-id inputs pass the schema and are refused by the handler with a clear code). */
+export const openAiEmbeddingsBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['input', 'model'],
+  properties: {
+    input: {
+      anyOf: [
+        { type: 'string' },
+        {
+          type: 'array',
+          minItems: 1,
+          maxItems: MAX_INPUTS_PER_REQUEST,
+          items: { anyOf: [{ type: 'string' }, { type: 'integer' }, { type: 'array', items: { type: 'integer' } }] },
+        },
+      ],
+    },
+    model: { type: 'string', minLength: 1 },
+    encoding_format: { enum: ['float', 'base64'] },
+    dimensions: { type: 'integer', minimum: 1 },
+    user: { type: 'string' },
+    /** An extension: which side of the bi-encoder the inputs are embedded for. Default 'document'. */
+    role: { enum: ['query', 'document'] },
+  },
+} as const;

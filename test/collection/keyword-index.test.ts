@@ -1,0 +1,156 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Collection } from '../../src/collection/collection.ts';
+import { keywordMatchExpression, keywordTerms } from '../../src/collection/keyword-index.ts';
+import { fuseRankings, resolveHybridOptions } from '../../src/retriever/fusion.ts';
+import { isBiencoderError } from '../../src/errors.ts';
+import type { Encoder } from '../../src/encoders/encoder.ts';
+import { tempDir } from '../helpers/synthetic.ts';
+import { tinyEncoder } from './helpers.ts';
+
+let root: { dir: string; cleanup: () => void };
+let encoder: Encoder;
+
+before(async () => {
+  root = tempDir('keyword');
+  encoder = await tinyEncoder(root.dir);
+});
+after(async () => {
+  await encoder.close();
+  root.cleanup();
+});
+
+const DOCS = [
+  { id: 'd1', text: 'Aspirin reduces the risk of heart attacks in adults.', metadata: { lang: 'en', year: 2001 } },
+  { id: 'd2', text: 'Running improves cardiovascular health and mood.', metadata: { lang: 'en', year: 2010 } },
+  { id: 'd3', text: 'The café served crème brûlée with coffee.', metadata: { lang: 'fr', year: 2015 } },
+  { id: 'd4', text: 'Heart disease is the leading cause of death.', metadata: { lang: 'en', year: 2020 } },
+  { id: 'd5', text: 'NEAR the river, "quoted" words and (parentheses) * stars - dashes.', metadata: { lang: 'en', year: 1999 } },
+];
+
+async function fresh(name: string): Promise<Collection> {
+  const c = await Collection.create(join(root.dir, name), { encoder, index: { kind: 'flat' } });
+  await c.upsert(DOCS);
+  return c;
+}
+
+test('user text becomes quoted OR-ed terms; operators are plain words', () => {
+  assert.equal(keywordMatchExpression('heart AND attack'), '"heart" OR "attack"'); // "and" is a stopword
+  assert.equal(keywordMatchExpression('NEAR(a b) "x" -y z*', { stopwords: 'none' }), '"near" OR "a" OR "b" OR "x" OR "y" OR "z"');
+  assert.equal(keywordMatchExpression('the of and'), undefined);
+  assert.equal(keywordMatchExpression('  ()*-"" '), undefined);
+  assert.deepEqual(keywordTerms('The the THE heart', { stopwords: 'none' }), ['the', 'heart']);
+  assert.deepEqual(keywordTerms('Crème brûlée'), ['crème', 'brûlée']);
+  assert.throws(() => keywordTerms('x', { stopwords: 'french' as never }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+});
+
+test('keyword search ranks by BM25, stems, folds accents, and treats syntax as text', async () => {
+  const c = await fresh('ranked');
+  try {
+    const [heart] = await c.searchBatch(['heart attack'], { mode: 'keyword', k: 10 });
+    assert.equal(heart[0].id, 'd1'); // both terms
+    assert.deepEqual(heart.map((h) => h.id).sort(), ['d1', 'd4']);
+    assert.ok(heart[0].score > heart[1].score && heart[1].score > 0);
+    assert.equal(heart[0].text, DOCS[0].text);
+    assert.deepEqual(heart[0].metadata, DOCS[0].metadata);
+    assert.deepEqual((await c.search('runs', { mode: 'keyword' })).map((h) => h.id), ['d2']); // porter: runs ~ running
+    assert.deepEqual((await c.search('creme brulee', { mode: 'keyword' })).map((h) => h.id), ['d3']); // diacritics removed
+    for (const q of ['NEAR(river quoted)', '"quoted', 'stars*', '-dashes', '(parentheses', 'river:words', 'a AND OR NOT']) {
+      const hits = await c.search(q, { mode: 'keyword' });
+      assert.ok(hits.every((h) => h.id === 'd5'), q);
+    }
+    assert.deepEqual(await c.search('the and of', { mode: 'keyword' }), []);
+    assert.deepEqual((await c.search('the', { mode: 'keyword', keyword: { stopwords: 'none' } })).map((h) => h.id).sort(), ['d1', 'd3', 'd4', 'd5']);
+    assert.deepEqual(await c.search('heart', { mode: 'keyword', k: 0 }), []);
+  } finally {
+    await c.close();
+  }
+});
+
+test('the keyword index follows upserts, text changes and deletes, and survives reopening', async () => {
+  const dir = join(root.dir, 'sync');
+  const c = await fresh('sync');
+  await c.upsert([{ id: 'd2', text: 'Swimming builds endurance.', metadata: { lang: 'en', year: 2010 } }]);
+  assert.deepEqual(await c.search('running', { mode: 'keyword' }), []);
+  assert.deepEqual((await c.search('swimming', { mode: 'keyword' })).map((h) => h.id), ['d2']);
+  await c.delete(['d1']);
+  assert.deepEqual((await c.search('heart', { mode: 'keyword' })).map((h) => h.id), ['d4']);
+  await c.upsert([{ id: 'd6', text: 'A new heart study.' }]);
+  await c.close();
+  const r = await Collection.open(dir, { readOnly: true });
+  try {
+    assert.deepEqual((await r.search('heart', { mode: 'keyword' })).map((h) => h.id).sort(), ['d4', 'd6']);
+  } finally {
+    await r.close();
+  }
+});
+
+test('metadata filters apply to keyword and hybrid search', async () => {
+  const c = await fresh('filtered');
+  try {
+    assert.deepEqual((await c.search('heart', { mode: 'keyword', filter: { year: { $gte: 2010 } } })).map((h) => h.id), ['d4']);
+    const hybrid = await c.search('heart', { mode: 'hybrid', k: 5, filter: { lang: 'fr' } });
+    assert.deepEqual(hybrid.map((h) => h.id), ['d3']);
+  } finally {
+    await c.close();
+  }
+});
+
+test('hybrid search equals the fusion of the dense and keyword searches', async () => {
+  const c = await fresh('hybrid');
+  try {
+    for (const hybrid of [{ fusion: 'rrf' as const }, { fusion: 'convex' as const, weight: 0.4 }]) {
+      const query = 'heart health';
+      const dense = await c.search(query, { k: 5 });
+      const keyword = await c.search(query, { mode: 'keyword', k: 5 });
+      const got = await c.search(query, { mode: 'hybrid', k: 3, hybrid: { ...hybrid, candidates: 5 } });
+      const want = fuseRankings(dense, keyword, resolveHybridOptions({ ...hybrid, candidates: 5 }, 3), 3);
+      assert.deepEqual(got.map((h) => [h.id, h.score]), want.map((h) => [h.id, h.score]));
+      assert.ok(got.every((h) => typeof h.text === 'string' && h.text.length > 0));
+    }
+  } finally {
+    await c.close();
+  }
+});
+
+test('keyword and hybrid take text queries only; bad options are INVALID_ARGUMENT', async () => {
+  const c = await fresh('args');
+  try {
+    const v = new Float32Array(encoder.dims).fill(0.1);
+    await assert.rejects(c.searchBatch([v], { mode: 'keyword' }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+    await assert.rejects(c.searchBatch({ data: v, rows: 1, dims: encoder.dims }, { mode: 'hybrid' }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+    await assert.rejects(c.search('x', { mode: 'sparse' as never }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+    await assert.rejects(c.search('x', { mode: 'hybrid', hybrid: { weight: 2 } }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+    await assert.rejects(c.search('   ', { mode: 'keyword' }), (e) => isBiencoderError(e, 'EMPTY_INPUT'));
+    assert.equal((await c.search(v, { k: 1 })).length, 1); // dense vector queries still work
+  } finally {
+    await c.close();
+  }
+});
+
+test('a schema-version-1 collection opens read-only without keyword search, and gains it on a writable open', async () => {
+  const dir = join(root.dir, 'v1');
+  const c = await fresh('v1');
+  await c.close();
+  const db = new Database(join(dir, 'collection.db'));
+  db.exec("DROP TRIGGER docs_fts_insert; DROP TRIGGER docs_fts_delete; DROP TRIGGER docs_fts_update; DROP TABLE docs_fts; UPDATE meta SET value = 1 WHERE name = 'schema_version'; PRAGMA user_version = 1;");
+  db.close();
+  const reader = await Collection.open(dir, { readOnly: true, encoder });
+  try {
+    assert.equal((await reader.search('heart', { k: 2 })).length, 2);
+    await assert.rejects(reader.search('heart', { mode: 'keyword' }), (e) => isBiencoderError(e, 'UNSUPPORTED') && /open it once for writing/.test(e.message));
+  } finally {
+    await reader.close();
+  }
+  const writer = await Collection.open(dir, { encoder });
+  try {
+    assert.deepEqual((await writer.search('heart', { mode: 'keyword' })).map((h) => h.id).sort(), ['d1', 'd4']);
+  } finally {
+    await writer.close();
+  }
+  const check = new Database(join(dir, 'collection.db'), { readonly: true });
+  assert.equal((check.prepare("SELECT value FROM meta WHERE name = 'schema_version'").get() as { value: number }).value, 2);
+  check.close();
+});

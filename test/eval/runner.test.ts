@@ -1,0 +1,98 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { loadOnnxEncoder } from '../../src/encoders/onnx/onnx-encoder.ts';
+import { loadBeirDataset } from '../../src/eval/beir.ts';
+import { evaluateRun } from '../../src/eval/metrics.ts';
+import { fuseRuns, runDataset, tuneConvexWeight } from '../../src/eval/runner.ts';
+import { buildReport, formatTable } from '../../src/eval/report.ts';
+import { metricsChartSvg } from '../../src/eval/chart.ts';
+import { isBiencoderError } from '../../src/errors.ts';
+import { syntheticModel, tempDir } from '../helpers/synthetic.ts';
+import { CountingEncoder } from '../collection/helpers.ts';
+import { writeMiniBeir } from './helpers.ts';
+
+let root: { dir: string; cleanup: () => void };
+let encoder: CountingEncoder;
+before(async () => {
+  root = tempDir('eval-runner');
+  encoder = new CountingEncoder(await loadOnnxEncoder(await syntheticModel(root.dir, 'tiny', { tiny: true })));
+});
+after(async () => {
+  await encoder.close();
+  root.cleanup();
+});
+
+test('runDataset: every index kind, BM25 and hybrid; the cache is reused without re-embedding', async () => {
+  writeMiniBeir(join(root.dir, 'mini'));
+  const dataset = loadBeirDataset(join(root.dir, 'mini'));
+  assert.equal(dataset.queries.length, 12);
+  const cacheDir = join(root.dir, 'cache');
+  const options = {
+    encoder, cacheDir, indexes: ['flat', 'hnsw', 'i8', 'binary'] as const, k: 20,
+    hybrid: [{ name: 'hybrid_rrf', fusion: 'rrf' as const }, { name: 'hybrid_convex', fusion: 'convex' as const, weight: 0.5 }],
+  };
+  const first = await runDataset(dataset, options);
+  assert.equal(first.corpus.embedded, 30);
+  assert.equal(first.corpus.cached, false);
+  assert.ok(first.corpus.docsPerSecond! > 0);
+  assert.equal(encoder.documents, 30);
+  const names = first.retrievers.map((r) => r.name);
+  assert.deepEqual(names, ['flat', 'hnsw', 'i8', 'binary', 'bm25', 'hybrid_rrf', 'hybrid_convex']);
+  const by = new Map(first.retrievers.map((r) => [r.name, r]));
+  // 30 documents: HNSW, i8 + rescore and binary + rescore find the exact neighbours.
+  for (const kind of ['hnsw', 'i8', 'binary']) {
+    for (const m of ['ndcg@10', 'recall@100', 'mrr@10']) assert.ok(Math.abs(by.get(kind)!.metrics[m] - by.get('flat')!.metrics[m]) < 1e-6, `${kind} ${m}`);
+  }
+  assert.equal(by.get('i8')!.index!.kind, 'hnsw');
+  assert.deepEqual([by.get('i8')!.index, by.get('binary')!.index].map((s) => (s as { quantization: string }).quantization), ['i8', 'b1']);
+  // Title queries: BM25 finds each query's document first.
+  assert.equal(by.get('bm25')!.metrics['mrr@10'], 1);
+  assert.equal(by.get('bm25')!.metrics['recall@10'], 1);
+  assert.ok(by.get('bm25')!.metrics['ndcg@10'] > by.get('flat')!.metrics['ndcg@10'], 'random synthetic weights are weaker than BM25');
+  assert.equal(by.get('hybrid_convex')!.fusion!.weight, 0.5);
+  // The hybrid run is the fusion of the flat and BM25 runs.
+  const fused = fuseRuns(first.runs.dense, first.runs.keyword, { name: 'x', fusion: 'rrf' }, 20, 20);
+  assert.deepEqual(evaluateRun(fused, dataset.qrels).mean, by.get('hybrid_rrf')!.metrics);
+  for (const r of first.retrievers) assert.ok(r.searchQueriesPerSecond > 0, r.name);
+
+  const before = encoder.documents;
+  const second = await runDataset(dataset, options);
+  assert.equal(encoder.documents, before, 'nothing re-embedded');
+  assert.equal(second.corpus.embedded, 0);
+  assert.equal(second.corpus.cached, true);
+  assert.equal(second.corpus.docsPerSecond, first.corpus.docsPerSecond);
+  assert.deepEqual(second.retrievers.map((r) => r.metrics), first.retrievers.map((r) => r.metrics));
+
+  const report = buildReport(first, encoder, { perQuery: true });
+  assert.equal(report.retrievers.length, 7);
+  assert.equal(Object.keys(report.perQuery!).length, 12);
+  assert.equal(report.versions.model.id, encoder.modelId);
+  assert.match(report.versions.sqlite, /^3\./);
+  assert.ok(!('evaluation' in report.retrievers[0]));
+  const table = formatTable(first.retrievers.map((r) => ({ name: r.name, metrics: r.metrics })), ['ndcg@10', 'recall@100']);
+  assert.match(table, /^retriever\s+ndcg@10\s+recall@100\n-+\nflat\s+\d\.\d{4}/);
+  const svg = metricsChartSvg(first.retrievers.map((r) => ({ name: r.name, values: r.metrics })), { title: 'mini <test>', metrics: ['ndcg@10', 'mrr@10'] });
+  assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.match(svg, /mini &lt;test&gt;/);
+  assert.equal((svg.match(/<rect x="[\d.]+" y="[\d.]+" width="20"/g) ?? []).length, 14);
+});
+
+test('tuneConvexWeight picks the grid weight with the best nDCG@10 (BM25-heavy on title queries)', async () => {
+  const dataset = loadBeirDataset(join(root.dir, 'mini'));
+  const run = await runDataset(dataset, { encoder, cacheDir: join(root.dir, 'cache'), modes: ['dense', 'keyword'], k: 20 });
+  const tuning = tuneConvexWeight(run.runs.dense, run.runs.keyword, dataset.qrels, { k: 20, step: 0.25 });
+  assert.deepEqual(tuning.grid.map((g) => g.weight), [0, 0.25, 0.5, 0.75, 1]);
+  assert.equal(tuning.best, Math.max(...tuning.grid.map((g) => g.value)));
+  assert.equal(tuning.grid[0].value, 1, 'weight 0 is BM25 alone: every title query finds its document first');
+  assert.equal(tuning.weight, 0);
+});
+
+test('a cache directory holding another index spec is refused', async () => {
+  const dataset = loadBeirDataset(join(root.dir, 'mini'));
+  const { renameSync } = await import('node:fs');
+  const cacheDir = join(root.dir, 'cache');
+  renameSync(join(cacheDir, 'hnsw'), join(cacheDir, 'hnsw-saved'));
+  renameSync(join(cacheDir, 'i8'), join(cacheDir, 'hnsw'));
+  await assert.rejects(runDataset(dataset, { encoder, cacheDir, indexes: ['hnsw'], modes: ['dense'] }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+});

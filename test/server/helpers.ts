@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { Collection } from '../../src/collection/collection.ts';
+import { chunkDocuments } from '../../src/chunking/chunker.ts';
+import { CHUNK_METADATA_KEY } from '../../src/chunking/group-by-document.ts';
+import type { Encoder } from '../../src/encoders/encoder.ts';
+import { scifactDocs } from '../helpers/synthetic.ts';
+
+export interface JsonResponse {
+  statusCode: number;
+  headers: Record<string, unknown>;
+  body: string;
+  json<T = Record<string, unknown>>(): T;
+}
+
+/** The long documents stored chunked: scifact abstracts cut into chunks of at most 48 tokens. */
+export const CHUNKED_IDS = ['long-0', 'long-1', 'long-2'];
+
+/** Full texts of the chunked documents, by id. */
+export function longTexts(): Map<string, string> {
+  const docs = scifactDocs(3, 100);
+  return new Map(CHUNKED_IDS.map((id, i) => [id, docs[i]]));
+}
+
+/**
+ * Creates a collection in root/name: 40 short scifact documents stored whole (ids s0..s39,
+ * metadata { i, even }) and three long ones stored as chunks under the chunking convention.
+ */
+export async function makeCollection(root: string, name: string, encoder: Encoder): Promise<string> {
+  const dir = join(root, name);
+  const c = await Collection.create(dir, { encoder, index: { kind: 'flat' } });
+  try {
+    const short = scifactDocs(40).map((text, i) => ({ id: `s${i}`, text: text.slice(0, 300), metadata: { i, even: i % 2 === 0 } }));
+    await c.upsert(short);
+    const long = longTexts();
+    const chunks = chunkDocuments([...long].map(([id, text]) => ({ id, text })), encoder, { maxTokens: 48 });
+    assert.ok(chunks.length > 6, 'the long documents make several chunks each');
+    await c.upsert(chunks.map((ch) => ({
+      id: `${ch.parentId}#${ch.index}`,
+      text: ch.text,
+      metadata: { kind: 'long', [CHUNK_METADATA_KEY]: { parent: ch.parentId, index: ch.index, start: ch.start, end: ch.end } },
+    })));
+  } finally {
+    await c.close();
+  }
+  return dir;
+}
+
+/** Cosine similarity of two vectors. */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}
