@@ -56,3 +56,19 @@ export { openCollection, createCollection, isPostgresTarget, readTargetManifest,
 export { PgvectorCollection, type PgvectorOpenOptions, type PgvectorCreateOptions, type PgvectorInfo, type BuildIndexOptions } from './collection/pgvector/pgvector-collection.ts';
 export { migrateCollection, type MigrateOptions, type MigrateProgress, type MigrateReport, type MigrateVerification } from './collection/pgvector/migrate.ts';
 export { parsePgTarget, type PgTarget } from './collection/pgvector/target.ts';
+export { createServer, DEFAULT_BODY_LIMIT, type ServerOptions } from './server/app.ts';
+export { BatchingEncoder, DEFAULT_MICRO_BATCH, type MicroBatchOptions } from './server/micro-batcher.ts';
+export { HttpError, type HttpErrorCode, type ServerErrorCode } from './server/errors.ts';
+export { COLLECTION_NAME_PATTERN } from './server/collection-registry.ts';
+export {
+  indexDocuments,
+  documentRows,
+  type IndexDocumentsOptions,
+  type IndexCounts,
+  type IndexProgress,
+  type IndexSummary,
+} from './ingest/index-documents.ts';
+export { resolveInputs, formatOf, SUPPORTED_EXTENSIONS, type InputFile, type InputFormat, type ResolvedInputs } from './ingest/input-files.ts';
+export { readDocuments, readInputs } from './ingest/read-documents.ts';
+export { scanInputs, type InputScan } from './ingest/scan-inputs.ts';
+export { recordToDocument, type SourceDocument } from './ingest/source-document.ts';

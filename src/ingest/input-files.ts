@@ -4,7 +4,7 @@
  * argument's root, with "/" separators).
  */
 import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import { BiencoderError } from '../errors.ts';
 
@@ -57,14 +57,17 @@ function display(path: string, cwd: string): string {
 }
 
 /**
- * Resolves PATH arguments, in order (files of a folder or glob sorted by path). A file named
+ * Resolves PATH arguments, in order (files of a folder or glob sorted by path). Text files get
+ * ids relative to `root` when given (every file must lie inside it), else to the folder or glob base
+ * that named them (a file named directly: its own folder). A file named
  * explicitly must have a supported extension; folders (recursive) and globs take the supported
  * files and list the others in `skipped`. Hidden files and folders (".name") and node_modules are
  * not walked. Throws NOT_FOUND for a missing path or a glob that matches nothing, INVALID_INPUT for an
  * unsupported file, and INVALID_ARGUMENT when nothing is given.
  */
-export async function resolveInputs(paths: readonly string[], options: { cwd?: string } = {}): Promise<ResolvedInputs> {
+export async function resolveInputs(paths: readonly string[], options: { cwd?: string; root?: string } = {}): Promise<ResolvedInputs> {
   const cwd = resolve(options.cwd ?? process.cwd());
+  const fixedRoot = options.root === undefined ? undefined : resolve(cwd, options.root);
   if (!Array.isArray(paths) || paths.length === 0) throw new BiencoderError('INVALID_ARGUMENT', 'no input paths given');
   const files: InputFile[] = [];
   const skipped: string[] = [];
@@ -77,7 +80,12 @@ export async function resolveInputs(paths: readonly string[], options: { cwd?: s
       return;
     }
     seen.add(path);
-    files.push({ path, format, relativeId: toPosix(relative(root, path)), display: display(path, cwd) });
+    const base = fixedRoot ?? root;
+    const relativeId = toPosix(relative(base, path));
+    if (relativeId.startsWith('../') || relativeId === '..' || isAbsolute(relativeId)) {
+      throw new BiencoderError('INVALID_ARGUMENT', `${display(path, cwd)} is not inside the --root folder ${base}`);
+    }
+    files.push({ path, format, relativeId, display: display(path, cwd) });
   };
   for (const arg of paths) {
     if (typeof arg !== 'string' || arg === '') throw new BiencoderError('INVALID_ARGUMENT', 'an input path is empty');

@@ -70,7 +70,20 @@ test('index: a folder of .md, .txt, .jsonl and .json files, with chunking, progr
   const c = JSON.parse(changed.stdout) as IndexJson;
   assert.deepEqual([c.documents, c.updated, c.embedded], [1, 1, 1]);
   const human = await runCli(['index', join(docs, 'extra.json'), '--collection', col, '--no-progress']);
-  assert.match(human.stdout, /^indexed 2 documents into .*: 0 new, 0 updated, 2 unchanged\n {2}rows \(documents and chunks\): 0 written, 2 unchanged, 0 stale deleted; 0 texts embedded/);
+  assert.match(human.stdout, /^indexed 2 documents into .*: 0 new, 0 updated, 2 unchanged\n {2}rows \(documents and chunks, at most 128 tokens each\): 0 written, 2 unchanged, 0 stale deleted; 0 texts embedded/);
+
+  // Chunk settings given once are recorded and reused by a rerun that does not give them.
+  const b = join(docs, 'notes', 'b.txt');
+  const smaller = JSON.parse((await runCli(['index', b, '--root', docs, '--collection', col, '--chunk-tokens', '48', '--json'])).stdout) as IndexJson & { chunkTokens: number };
+  assert.deepEqual([smaller.updated, smaller.chunkTokens], [1, 48]);
+  assert.ok(smaller.rowsWritten > r.rows - 8, 'more, smaller chunks');
+  const reused = JSON.parse((await runCli(['index', b, '--root', docs, '--collection', col, '--json'])).stdout) as IndexJson & { chunkTokens: number };
+  assert.deepEqual([reused.unchanged, reused.embedded, reused.chunkTokens], [1, 0, 48]);
+  assert.match((await runCli(['info', col])).stdout, /chunking {3}at most 48 tokens per chunk, overlap 0/);
+  const tooBig = await runCli(['index', b, '--root', docs, '--collection', col, '--chunk-tokens', '500']);
+  assert.equal(tooBig.code, 1);
+  assert.match(tooBig.stderr, /\[INVALID_ARGUMENT\]/);
+  assert.deepEqual(JSON.parse((await runCli(['info', col, '--json'])).stdout).chunking, { chunkTokens: 48, chunkOverlap: 0 }, 'a refused setting is not recorded');
 });
 
 test('index: a bad line fails with file:line and writes nothing; model and index mismatches are refused', async () => {

@@ -58,6 +58,12 @@ test('files, globs and folders combine in order, each file once; a file id is it
   assert.ok(r.files.every((f) => f.path.startsWith(tmp.dir)));
 });
 
+test('--root: ids relative to one folder whatever the arguments; files outside it are refused', async () => {
+  const r = await resolveInputs(['docs/deep/c.MD', 'docs'], { cwd: tmp.dir, root: '.' });
+  assert.deepEqual(r.files.map((f) => f.relativeId), ['docs/deep/c.MD', 'docs/a.md', 'docs/b.txt']);
+  await assert.rejects(resolveInputs(['other/b.txt'], { cwd: tmp.dir, root: 'docs' }), (e: unknown) => isBiencoderError(e, 'INVALID_ARGUMENT') && /not inside the --root folder/.test(e.message));
+});
+
 test('missing paths, empty globs and unsupported files are clear errors', async () => {
   await assert.rejects(resolveInputs(['nope'], { cwd: tmp.dir }), (e: unknown) => isBiencoderError(e, 'NOT_FOUND') && /nope: no such file/.test(e.message));
   await assert.rejects(resolveInputs(['docs/*.pdf'], { cwd: tmp.dir }), (e: unknown) => isBiencoderError(e, 'NOT_FOUND') && /no file matches/.test(e.message));

@@ -11,6 +11,8 @@ import { indexDocuments, type IndexSummary } from '../../ingest/index-documents.
 import { resolveInputs, SUPPORTED_EXTENSIONS, type InputFile } from '../../ingest/input-files.ts';
 import { readInputs } from '../../ingest/read-documents.ts';
 import { scanInputs } from '../../ingest/scan-inputs.ts';
+import { readChunkSettings, writeChunkSettings, type ChunkSettings } from '../../ingest/chunk-settings.ts';
+import { chunkText } from '../../chunking/chunker.ts';
 import { tallyRows } from '../../ingest/stored-documents.ts';
 import { checkModelMatches, modelIdFor } from '../collection-encoder.ts';
 import { integerOption } from '../cli-options.ts';
@@ -34,6 +36,7 @@ interface IndexCliOptions extends ModelCliOptions {
   chunkTokens?: number;
   chunkOverlap?: number;
   batchSize: number;
+  root?: string;
   json?: boolean;
   progress?: boolean;
 }
@@ -59,6 +62,9 @@ export interface IndexFilesResult extends IndexSummary {
   readonly model: string;
   /** Rows (documents and chunks) in the collection afterwards. */
   readonly rows: number;
+  /** The chunk settings used (undefined when the run was interrupted before they were settled). */
+  readonly chunkTokens: number | undefined;
+  readonly chunkOverlap: number | undefined;
 }
 
 function describeSpec(spec: IndexSpec): string {
@@ -116,19 +122,27 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
     } catch (error) {
       if (!isBiencoderError(error, 'ABORTED')) throw error;
       const none = { documents: 0, inserted: 0, updated: 0, unchanged: 0, empty: 0, rowsWritten: 0, rowsUnchanged: 0, rowsDeleted: 0, embedded: 0 };
-      return { ...none, interrupted: true, seconds: 0, dir, created: false, model, rows: exists ? tallyRows(dir).rows : 0 };
+      return { ...none, interrupted: true, seconds: 0, dir, created: false, model, rows: exists ? tallyRows(dir).rows : 0, chunkTokens: options.chunkTokens, chunkOverlap: options.chunkOverlap };
     }
     encoder = options.encoder ?? (await loadEncoder(model, encoderOptionsFrom(options)));
+    // Chunk settings: the options given, else those recorded by the last run, else the model's defaults.
+    const recorded = exists ? readChunkSettings(dir) : undefined;
+    const chunking: ChunkSettings = {
+      chunkTokens: options.chunkTokens ?? recorded?.chunkTokens ?? encoder.maxTokens,
+      chunkOverlap: options.chunkOverlap ?? recorded?.chunkOverlap ?? 0,
+    };
+    chunkText('probe', 'probe', encoder, { maxTokens: chunking.chunkTokens, overlapTokens: chunking.chunkOverlap }); // validates them
     collection = exists
       ? await Collection.open(dir, { encoder })
       : await Collection.create(dir, { encoder, ...(wantedSpec ? { index: wantedSpec } : {}) });
+    writeChunkSettings(dir, chunking);
     const showProgress = options.progress ?? true;
     const progress = showProgress ? createProgress({ label: 'indexing', unit: 'docs', total: scan.documents }) : undefined;
     let summary: IndexSummary;
     try {
       summary = await indexDocuments(collection, readInputs(options.files), {
-        chunkTokens: options.chunkTokens,
-        chunkOverlap: options.chunkOverlap,
+        chunkTokens: chunking.chunkTokens,
+        chunkOverlap: chunking.chunkOverlap,
         batchSize: options.batchSize,
         stop: stop.signal,
         signal: abandon.signal,
@@ -139,7 +153,7 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
     }
     const rows = collection.count();
     await collection.close();
-    return { ...summary, dir, created: !exists, model, rows };
+    return { ...summary, dir, created: !exists, model, rows, ...chunking };
   } finally {
     process.off('SIGINT', onSigint);
     await collection?.close().catch(() => undefined);
@@ -150,10 +164,11 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
 /** The human summary of an index run. */
 export function formatIndexSummary(r: IndexFilesResult): string {
   const rate = r.seconds > 0 ? (r.documents / r.seconds).toFixed(1) : '0';
+  const chunking = r.chunkTokens === undefined ? '' : `, at most ${r.chunkTokens} tokens each${r.chunkOverlap ? `, overlap ${r.chunkOverlap}` : ''}`;
   const lines = [
     `${r.interrupted ? 'interrupted: kept' : 'indexed'} ${r.documents} documents into ${r.dir}${r.created ? ' (new collection, model ' + r.model + ')' : ''}: ` +
       `${r.inserted} new, ${r.updated} updated, ${r.unchanged} unchanged${r.empty ? `, ${r.empty} empty (skipped)` : ''}`,
-    `  rows (documents and chunks): ${r.rowsWritten} written, ${r.rowsUnchanged} unchanged, ${r.rowsDeleted} stale deleted; ${r.embedded} texts embedded in ${r.seconds.toFixed(1)} s (${rate} docs/s)`,
+    `  rows (documents and chunks${chunking}): ${r.rowsWritten} written, ${r.rowsUnchanged} unchanged, ${r.rowsDeleted} stale deleted; ${r.embedded} texts embedded in ${r.seconds.toFixed(1)} s (${rate} docs/s)`,
     `  the collection holds ${r.rows} rows`,
   ];
   if (r.interrupted) lines.push('  every acknowledged batch is stored; run the same command again to index the rest');
@@ -168,7 +183,7 @@ export function indexCommand(): Command {
       `
 Inputs:
   files      ${SUPPORTED_EXTENSIONS.join(' ')}
-             .txt/.md: one document per file, id = its path relative to the folder or glob base
+             .txt/.md: one document per file, id = its path relative to the folder or glob base (or --root)
              .jsonl: one document a line, BEIR corpus {"_id", "title", "text", ...} or {"id", "text", "metadata"}
                      (text = "title\\n\\ntext"; other fields go to metadata)
              .json: an array of such objects
@@ -177,6 +192,7 @@ Inputs:
 
 Long documents are split into chunks of at most --chunk-tokens model tokens, stored as "ID#0", "ID#1", ...
 with metadata._chunk = {parent, index, start, end}; a document that fits is stored under its own id.
+The chunk settings are recorded in DIR/chunking.json and reused by later runs that do not give them.
 Progress: a bar on a terminal, plain lines otherwise. Ctrl-C stops after the batch in flight (twice:
 abandons it) and keeps everything acknowledged; exit ${INTERRUPTED_EXIT}. Run the same command again to finish.
 
@@ -188,14 +204,15 @@ Examples:
     .argument('<paths...>', 'files, folders or globs (quote globs)')
     .requiredOption('--collection <dir>', 'the collection directory')
     .addOption(new Option('--index <kind>', 'index of a new collection: flat (exact), hnsw, i8 (hnsw, int8 vectors), binary (1-bit codes, rescored)').choices(Object.keys(INDEX_CHOICES)))
-    .option('--chunk-tokens <n>', "max tokens per chunk (default: the model's max)", integerOption(2))
-    .option('--chunk-overlap <n>', 'tokens shared by consecutive chunks (default 0)', integerOption(0))
+    .option('--chunk-tokens <n>', "max tokens per chunk (default: the last run's, else the model's max)", integerOption(2))
+    .option('--chunk-overlap <n>', "tokens shared by consecutive chunks (default: the last run's, else 0)", integerOption(0))
     .option('--batch-size <n>', 'documents per committed batch', integerOption(1), 32)
+    .option('--root <dir>', 'ids of .txt/.md files are their paths relative to this folder (default: the folder or glob base named; a file named directly: its own folder)')
     .option('--no-progress', 'no progress display')
     .option('--json', 'print the summary as JSON on stdout');
   modelOptions(cmd);
   return cmd.action(async (paths: string[], opts: IndexCliOptions) => {
-    const inputs = await resolveInputs(paths);
+    const inputs = await resolveInputs(paths, opts.root === undefined ? {} : { root: opts.root });
     if (inputs.skipped.length > 0) {
       const shown = inputs.skipped.slice(0, 5).join(', ');
       process.stderr.write(`biencoder: skipped ${inputs.skipped.length} file(s) of unsupported types: ${shown}${inputs.skipped.length > 5 ? ', ...' : ''}\n`);

@@ -4,11 +4,14 @@ import { Command } from 'commander';
 import { Collection, type CollectionInfo, type IndexOpenStatus } from '../../collection/collection.ts';
 import type { Manifest } from '../../collection/manifest.ts';
 import { tallyRows, type RowTally } from '../../ingest/stored-documents.ts';
+import { readChunkSettings, type ChunkSettings } from '../../ingest/chunk-settings.ts';
 
 export interface CollectionReport {
   readonly dir: string;
   readonly manifest: Manifest;
   readonly rows: RowTally;
+  /** The chunk settings `biencoder index` recorded; null when none were. */
+  readonly chunking: ChunkSettings | null;
   readonly state: CollectionInfo;
   /** How opening obtained the index (loaded, caught up from the database, or rebuilt). */
   readonly index: IndexOpenStatus;
@@ -38,7 +41,7 @@ export async function collectionReport(dir: string): Promise<CollectionReport> {
     const state = collection.info();
     const rows = tallyRows(target);
     const files = filesOf(target);
-    return { dir: target, manifest: collection.manifest, rows, state, index: collection.indexStatus, files, totalBytes: files.reduce((s, f) => s + f.bytes, 0) };
+    return { dir: target, manifest: collection.manifest, rows, chunking: readChunkSettings(target) ?? null, state, index: collection.indexStatus, files, totalBytes: files.reduce((s, f) => s + f.bytes, 0) };
   } finally {
     await collection.close();
   }
@@ -69,6 +72,7 @@ export function formatReport(r: CollectionReport): string {
     `  metric     ${m.metric}`,
     `  index      ${spec}`,
     `  documents  ${r.rows.documents} (${r.rows.rows} rows: ${r.rows.rows - r.rows.chunks} whole documents, ${r.rows.chunks} chunks)`,
+    ...(r.chunking ? [`  chunking   at most ${r.chunking.chunkTokens} tokens per chunk, overlap ${r.chunking.chunkOverlap} (reused by biencoder index)`] : []),
     `  writes     seq ${r.state.seq}; index file saved at seq ${r.state.savedIndexSeq}, ${r.state.indexSize} vectors in the index`,
     `  opened     index ${r.index.action}${r.index.replayed ? ` (${r.index.replayed} ${r.index.action === 'rebuilt' ? 'vectors indexed' : 'changes replayed'})` : ''}${r.index.reason ? `: ${r.index.reason}` : ''} in ${r.index.seconds.toFixed(2)} s`,
     `  created    ${m.createdAt}, updated ${m.updatedAt}`,
