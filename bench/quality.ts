@@ -11,12 +11,21 @@
  * Collections are cached in .cache/eval/<dataset>-use-lite/ (the first run embeds the corpora:
  * minutes at USE lite's speed; later runs embed nothing). Human-readable lines first, then one JSON
  * object on the last stdout line.
+ *
+ * Peer (bench/quality-peer.py, Python + numpy, run in the same process tree): an independent BM25
+ * (Lucene formula, no stemming) and an independent metric implementation that re-scores our flat,
+ * BM25 and convex-hybrid runs (written to .cache/bench/quality-runs/); the JSON carries the peer's
+ * figures, the ratio of our BM25 to it, and the largest metric difference between the two
+ * implementations on the same runs.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { loadEncoder, DEFAULT_MODEL } from '../src/encoders/load-encoder.ts';
 import { loadBeirDataset } from '../src/eval/beir.ts';
-import { runDataset, tuneConvexWeight, type RetrieverResult } from '../src/eval/runner.ts';
+import { fuseRuns, runDataset, tuneConvexWeight, type RetrieverResult } from '../src/eval/runner.ts';
+import type { Run } from '../src/eval/metrics.ts';
 import { formatTable, versions } from '../src/eval/report.ts';
 import { DEFAULT_CONVEX_WEIGHT } from '../src/retriever/fusion.ts';
 
@@ -26,6 +35,12 @@ const METRICS = ['ndcg@10', 'recall@100', 'mrr@10'] as const;
 const TARGET_GAP = 0.005;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const round = (x: number): number => Math.round(x * 10_000) / 10_000;
+const RUNS_DIR = join('.cache', 'bench', 'quality-runs');
+function writeRun(path: string, run: Run): void {
+  const lines: string[] = [];
+  for (const [qid, hits] of run) for (const h of hits) lines.push(`${qid}\t${h.id}\t${h.score}`);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
 const pick = (r: RetrieverResult): Record<string, number> => Object.fromEntries(METRICS.map((m) => [m, round(r.metrics[m])]));
 
 const encoder = await loadEncoder(DEFAULT_MODEL);
@@ -44,6 +59,8 @@ try {
   const speed: Record<string, unknown> = {};
   const gaps: Record<string, unknown> = {};
   const stopwords: Record<string, unknown> = {};
+  const peers: Record<string, unknown> = {};
+  mkdirSync(RUNS_DIR, { recursive: true });
   for (const name of datasets) {
     const dataset = loadBeirDataset(join(DATA, name));
     log(`${name}: ${dataset.corpus.length} documents, ${dataset.queries.length} test queries`);
@@ -79,6 +96,32 @@ try {
     };
     console.log(`\n${name} test (${run.queries} queries, ${run.corpus.documents} documents; corpus encode ${run.corpus.docsPerSecond?.toFixed(1) ?? '?'} docs/s, queries ${run.queryEncoding.queriesPerSecond.toFixed(1)}/s)`);
     console.log(formatTable(run.retrievers.map((r) => ({ name: r.name, metrics: r.metrics, extra: `${r.searchQueriesPerSecond.toFixed(0)} q/s` })), [...METRICS]));
+    const runFiles: Record<string, string> = {};
+    const fusedConvex = fuseRuns(run.runs.dense, run.runs.keyword, { name: 'hybrid_convex', fusion: 'convex', weight }, 100, 100);
+    for (const [retriever, r] of [['flat', run.runs.dense], ['bm25', run.runs.keyword], ['hybrid_convex', fusedConvex]] as const) {
+      runFiles[retriever] = join(RUNS_DIR, `${name}-${retriever}.tsv`);
+      writeRun(runFiles[retriever], r);
+    }
+    try {
+      const out = execFileSync('python3', [join('bench', 'quality-peer.py'), join(DATA, name), ...Object.values(runFiles)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const peer = JSON.parse(out) as { bm25: { metrics: Record<string, number>; queriesPerSecond: number }; runs: Record<string, Record<string, number>>; numpy: string };
+      let maxDiff = 0;
+      for (const [retriever, path] of Object.entries(runFiles)) {
+        for (const m of METRICS) maxDiff = Math.max(maxDiff, Math.abs(peer.runs[path][m] - round(by.get(retriever)!.metrics[m])));
+      }
+      peers[name] = {
+        peer: 'python numpy BM25 (Lucene formula, k1 1.2, b 0.75, no stemming) + independent trec_eval-rule metrics',
+        peerBm25: peer.bm25.metrics,
+        peerBm25QueriesPerSecond: peer.bm25.queriesPerSecond,
+        ratioBm25Ndcg10: round(by.get('bm25')!.metrics['ndcg@10'] / peer.bm25.metrics['ndcg@10']),
+        metricsMaxAbsDifferenceOnSameRuns: round(maxDiff),
+        numpy: peer.numpy,
+      };
+      console.log(`peer BM25 (numpy, no stemming) nDCG@10 ${peer.bm25.metrics['ndcg@10'].toFixed(4)}: ours/peer ${(by.get('bm25')!.metrics['ndcg@10'] / peer.bm25.metrics['ndcg@10']).toFixed(3)}; peer metrics on our runs differ by at most ${maxDiff.toFixed(4)}`);
+    } catch (error) {
+      peers[name] = { error: `python3 peer failed: ${(error as Error).message.split('\n')[0]}` };
+      console.log(`peer failed: ${(error as Error).message.split('\n')[0]}`);
+    }
     console.log(`BM25 nDCG@10 with English stopwords removed from queries ${by.get('bm25')!.metrics['ndcg@10'].toFixed(4)}, without ${noStop.retrievers[0].metrics['ndcg@10'].toFixed(4)}`);
   }
   const v = versions(encoder);
@@ -92,6 +135,7 @@ try {
     results,
     gaps,
     bm25Stopwords: stopwords,
+    peers,
     speed,
     references: { note: 'published, not measured here', scifactBm25Ndcg10: { beirPaper: 0.665, pyseriniFlat: 0.679 } },
   }));

@@ -110,6 +110,9 @@ test('hybrid search equals the fusion of the dense and keyword searches', async 
       assert.deepEqual(got.map((h) => [h.id, h.score]), want.map((h) => [h.id, h.score]));
       assert.ok(got.every((h) => typeof h.text === 'string' && h.text.length > 0));
     }
+    // A query with no keyword left (stopwords only) falls back to the dense ranking.
+    const stopwordsOnly = await c.search('the of and', { mode: 'hybrid', k: 5 });
+    assert.deepEqual(stopwordsOnly.map((h) => h.id), (await c.search('the of and', { k: 5 })).map((h) => h.id));
   } finally {
     await c.close();
   }

@@ -96,3 +96,28 @@ test('a cache directory holding another index spec is refused', async () => {
   renameSync(join(cacheDir, 'i8'), join(cacheDir, 'hnsw'));
   await assert.rejects(runDataset(dataset, { encoder, cacheDir, indexes: ['hnsw'], modes: ['dense'] }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
 });
+
+test('a corpus that shrinks or changes is mirrored into every cached collection', async () => {
+  const { Collection } = await import('../../src/collection/collection.ts');
+  const dir = join(root.dir, 'changing');
+  const cacheDir = join(root.dir, 'changing-cache');
+  writeMiniBeir(dir, 20, 5);
+  await runDataset(loadBeirDataset(dir), { encoder, cacheDir, indexes: ['flat', 'hnsw'], modes: ['dense'] });
+  const { corpus } = writeMiniBeir(dir, 16, 5);
+  const { writeFileSync } = await import('node:fs');
+  corpus[0].text = 'completely rewritten abstract about zebrafish';
+  writeFileSync(join(dir, 'corpus.jsonl'), `${corpus.map((d) => JSON.stringify(d)).join('\n')}\n`);
+  const before = encoder.documents;
+  const run = await runDataset(loadBeirDataset(dir), { encoder, cacheDir, indexes: ['flat', 'hnsw'], modes: ['dense', 'keyword'] });
+  assert.equal(encoder.documents - before, 1, 'only the changed document is embedded again');
+  assert.equal(run.corpus.documents, 16);
+  for (const kind of ['flat', 'hnsw']) {
+    const c = await Collection.open(join(cacheDir, kind), { readOnly: true });
+    try {
+      assert.equal(c.count(), 16, kind);
+      assert.deepEqual((await c.search('zebrafish', { mode: 'keyword', k: 1 })).map((h) => h.id), [corpus[0]._id]);
+    } finally {
+      await c.close();
+    }
+  }
+});
