@@ -114,7 +114,8 @@ export async function checkCollection(dir: string): Promise<CheckReport> {
       meta = readMetaState(db);
       const schema = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'schema_version'").get()?.value;
       const storedDims = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'dims'").get()?.value;
-      if (schema !== SCHEMA_VERSION) problem('SCHEMA', `schema version ${String(schema)}, expected ${SCHEMA_VERSION}`);
+      if (schema === 1) warnings.push(`schema version 1 (before the keyword index): the next writable open migrates it to ${SCHEMA_VERSION}`);
+      else if (schema !== SCHEMA_VERSION) problem('SCHEMA', `schema version ${String(schema)}, expected ${SCHEMA_VERSION}`);
       if (storedDims !== dims) problem('SCHEMA', `the database says ${String(storedDims)}-d vectors, the manifest ${dims}`);
     } catch (error) {
       problem('SCHEMA', `the database schema is unusable: ${(error as Error).message}`);

@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { checkCollection } from '../../src/collection/check.ts';
 import { Collection } from '../../src/collection/collection.ts';
 import { keywordMatchExpression, keywordTerms } from '../../src/collection/keyword-index.ts';
 import { fuseRankings, resolveHybridOptions } from '../../src/retriever/fusion.ts';
@@ -140,6 +141,9 @@ test('a schema-version-1 collection opens read-only without keyword search, and 
   const db = new Database(join(dir, 'collection.db'));
   db.exec("DROP TRIGGER docs_fts_insert; DROP TRIGGER docs_fts_delete; DROP TRIGGER docs_fts_update; DROP TABLE docs_fts; UPDATE meta SET value = 1 WHERE name = 'schema_version'; PRAGMA user_version = 1;");
   db.close();
+  const before = await checkCollection(dir);
+  assert.equal(before.ok, true, JSON.stringify(before.problems));
+  assert.ok(before.warnings.some((w) => /schema version 1/.test(w)), JSON.stringify(before.warnings));
   const reader = await Collection.open(dir, { readOnly: true, encoder });
   try {
     assert.equal((await reader.search('heart', { k: 2 })).length, 2);
@@ -156,4 +160,7 @@ test('a schema-version-1 collection opens read-only without keyword search, and 
   const check = new Database(join(dir, 'collection.db'), { readonly: true });
   assert.equal((check.prepare("SELECT value FROM meta WHERE name = 'schema_version'").get() as { value: number }).value, 2);
   check.close();
+  const after = await checkCollection(dir);
+  assert.equal(after.ok, true, JSON.stringify(after.problems));
+  assert.ok(!after.warnings.some((w) => /schema version/.test(w)), JSON.stringify(after.warnings));
 });
