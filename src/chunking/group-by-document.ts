@@ -109,7 +109,8 @@ export async function searchDocuments(collection: Collection, query: string | Fl
   void _ignored;
   // Embed a text query once; the retries search with its vector.
   let vector: Float32Array | string = query;
-  if (typeof query === 'string') {
+  // (keyword and hybrid searches need the text itself, and embed it inside the collection)
+  if (typeof query === 'string' && (options.mode === undefined || options.mode === 'dense')) {
     const encoder = collection.encoder;
     if (encoder !== undefined) {
       const m = await encoder.encode([query], { role: 'query', signal: options.signal });

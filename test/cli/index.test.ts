@@ -149,6 +149,16 @@ test('search: documents by best chunk, raw chunks, filters, --json and the human
   const years = JSON.parse((await runCli(['search', 'museum', '--collection', col, '--filter', '{"year": {"$gte": 2022}}', '--json'])).stdout) as SearchJson;
   assert.deepEqual(years.hits.map((h) => h.id), ['j2']);
 
+  // Modes: the default is hybrid; keyword is BM25 alone (only documents that share a word); dense is vectors alone.
+  const keyword = JSON.parse((await runCli(['search', 'airport trains', '--collection', col, '--mode', 'keyword', '--json'])).stdout) as SearchJson;
+  assert.deepEqual(keyword.hits.map((h) => h.id), ['j2']);
+  const dense = JSON.parse((await runCli(['search', SHORT_JSON[1].text, '--collection', col, '--mode', 'dense', '-k', '100', '--json'])).stdout) as SearchJson;
+  assert.equal(dense.hits.length, 9);
+  assert.equal(dense.hits[0].id, 'j2');
+  assert.ok(Math.abs(dense.hits[0].score - 1) < 1e-4, 'dense scores are cosine similarities');
+  const badMode = await runCli(['search', 'x', '--collection', col, '--mode', 'fuzzy']);
+  assert.equal(badMode.code, 2);
+
   const human = await runCli(['search', SHORT_JSON[0].text, '--collection', col, '-k', '2']);
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, /^ {2}1\. 1\.0000 {2}j1\n {5}The museum opens at nine on weekdays\.\n {2}2\. [-\d.]+ {2}\S+/);

@@ -1,12 +1,12 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
-import { Collection } from '../../collection/collection.ts';
+import { Command, Option } from 'commander';
+import { Collection, SEARCH_MODES, type SearchMode } from '../../collection/collection.ts';
 import { DEFAULT_MODEL, loadEncoder } from '../../encoders/load-encoder.ts';
 import { resolveInputs } from '../../ingest/input-files.ts';
 import { integerOption } from '../cli-options.ts';
-import { formatHits, searchCollection } from './search.ts';
+import { DEFAULT_CLI_SEARCH_MODE, formatHits, searchCollection } from './search.ts';
 import { formatIndexSummary, indexFiles, INTERRUPTED_EXIT } from './index.ts';
 
 /** The sample shipped in the package: 240 English Wikipedia paragraphs from XQuAD (CC BY-SA 4.0). */
@@ -24,6 +24,7 @@ export function defaultDemoDir(env: NodeJS.ProcessEnv = process.env): string {
 interface DemoCliOptions {
   collection?: string;
   k: number;
+  mode: SearchMode;
   json?: boolean;
   progress?: boolean;
 }
@@ -46,6 +47,7 @@ Examples:
     .argument('[query]', 'the question', DEMO_QUERY)
     .option('--collection <dir>', 'where to build the demo collection (default: under the user cache)')
     .option('-k, --k <n>', 'number of results', integerOption(1), 5)
+    .addOption(new Option('--mode <mode>', 'hybrid: BM25 fused with dense scores; dense: vectors only; keyword: BM25 only').choices([...SEARCH_MODES]).default(DEFAULT_CLI_SEARCH_MODE))
     .option('--no-progress', 'no progress display')
     .option('--json', 'print the index summary and the results as JSON')
     .action(async (query: string, opts: DemoCliOptions) => {
@@ -63,7 +65,7 @@ Examples:
         }
         collection = await Collection.open(dir, { encoder, readOnly: true });
         const searchStarted = performance.now();
-        const hits = await searchCollection(collection, query, { k: opts.k });
+        const hits = await searchCollection(collection, query, { k: opts.k, mode: opts.mode });
         const searchSeconds = (performance.now() - searchStarted) / 1000;
         const seconds = (performance.now() - started) / 1000;
         if (opts.json) {
