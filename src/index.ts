@@ -72,3 +72,9 @@ export { resolveInputs, formatOf, SUPPORTED_EXTENSIONS, type InputFile, type Inp
 export { readDocuments, readInputs } from './ingest/read-documents.ts';
 export { scanInputs, type InputScan } from './ingest/scan-inputs.ts';
 export { recordToDocument, type SourceDocument } from './ingest/source-document.ts';
+export { USE_LITE_DEFAULT_ROUTE } from './encoders/use-lite/index.ts';
+export type { UseLiteOnnxFile, UseLiteOptions, UseLiteRoute } from './encoders/use-lite/index.ts';
+export {
+  normalizeScores, prepareConvexFusion, combineConvex, DEFAULT_NORMALIZATION, SCORE_NORMALIZATIONS,
+  type ScoreNormalization, type NormalizedScores, type ConvexInputs,
+} from './retriever/fusion.ts';

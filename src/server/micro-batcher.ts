@@ -2,6 +2,10 @@
  * Micro-batching of concurrent encode() calls: texts of small concurrent requests for the same
  * model and role are gathered for a short window (default 2 ms) into one bounded batch (default 32
  * texts) and embedded by one encode() call, which is how a model serves many small queries fast.
+ * At most maxInFlight batches (default 2) run at once: texts arriving while the model is busy wait
+ * for a free slot and then go together, so batches grow with the load instead of the window. A call
+ * that finds the model idle (nothing running, nothing waiting) goes at once: at low load the window
+ * would only add latency.
  *
  * - A call whose texts fill a batch on their own (>= maxBatch) goes straight to the model.
  * - Each call's texts are validated before they join a batch, so one bad request never fails the
@@ -21,9 +25,11 @@ export interface MicroBatchOptions {
   readonly windowMs?: number;
   /** Most texts in one batch. Default 32. */
   readonly maxBatch?: number;
+  /** Most batches running at once; texts that arrive meanwhile wait and go together. Default 2. */
+  readonly maxInFlight?: number;
 }
 
-export const DEFAULT_MICRO_BATCH: Required<MicroBatchOptions> = { windowMs: 2, maxBatch: 32 };
+export const DEFAULT_MICRO_BATCH: Required<MicroBatchOptions> = { windowMs: 2, maxBatch: 32, maxInFlight: 2 };
 
 /** Called after each encode() call the batcher makes, with its number of texts. */
 export type BatchListener = (texts: number, modelId: string) => void;
@@ -43,6 +49,8 @@ interface Queue {
   items: Pending[];
   size: number;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** The first waiting call has waited its window. */
+  due: boolean;
 }
 
 export function checkMicroBatchOptions(options: MicroBatchOptions = {}): Required<MicroBatchOptions> {
@@ -55,7 +63,11 @@ export function checkMicroBatchOptions(options: MicroBatchOptions = {}): Require
   if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > 4096) {
     throw new BiencoderError('INVALID_ARGUMENT', `microBatch.maxBatch must be an integer in 1..4096, got ${String(maxBatch)}`);
   }
-  return { windowMs, maxBatch };
+  const maxInFlight = options.maxInFlight ?? DEFAULT_MICRO_BATCH.maxInFlight;
+  if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 256) {
+    throw new BiencoderError('INVALID_ARGUMENT', `microBatch.maxInFlight must be an integer in 1..256, got ${String(maxInFlight)}`);
+  }
+  return { windowMs, maxBatch, maxInFlight };
 }
 
 function aborted(signal: AbortSignal): BiencoderError {
@@ -87,6 +99,7 @@ export class BatchingEncoder implements Encoder {
   readonly #listener: BatchListener | undefined;
   readonly #queues = new Map<string, Queue>();
   readonly #running = new Set<Promise<unknown>>();
+  #inFlight = 0;
   #closed = false;
 
   constructor(inner: Encoder, options: MicroBatchOptions = {}, listener?: BatchListener) {
@@ -160,12 +173,11 @@ export class BatchingEncoder implements Encoder {
     const key = `${role}\u0000${prompt === undefined ? '\u0001' : prompt}`;
     let queue = this.#queues.get(key);
     if (queue === undefined) {
-      queue = { role, prompt, items: [], size: 0, timer: undefined };
+      queue = { role, prompt, items: [], size: 0, timer: undefined, due: false };
       this.#queues.set(key, queue);
     }
-    if (queue.size + texts.length > this.options.maxBatch) this.#flush(queue);
+    const q = queue;
     return new Promise<Embeddings>((resolve, reject) => {
-      const q = queue;
       const item: Pending = { texts, signal, resolve, reject, settled: false };
       if (signal !== undefined) {
         item.onAbort = () => {
@@ -182,18 +194,48 @@ export class BatchingEncoder implements Encoder {
       }
       q.items.push(item);
       q.size += texts.length;
-      if (q.size >= this.options.maxBatch) this.#flush(q);
-      else q.timer ??= setTimeout(() => this.#flush(q), this.options.windowMs);
+      // The model is idle: waiting for company would only add latency.
+      if (this.#inFlight === 0 && q.items.length === 1) q.due = true;
+      if (q.size >= this.options.maxBatch || q.due) this.#pump();
+      else q.timer ??= setTimeout(() => {
+        q.timer = undefined;
+        q.due = true;
+        this.#pump();
+      }, this.options.windowMs);
     });
   }
 
-  #flush(queue: Queue): void {
-    if (queue.timer !== undefined) clearTimeout(queue.timer);
-    queue.timer = undefined;
-    const items = queue.items;
-    queue.items = [];
-    queue.size = 0;
-    if (items.length === 0) return;
+  /**
+   * Sends batches while fewer than maxInFlight are running: full batches first, then queues whose
+   * window has passed. Texts that arrive while the model is busy wait and go together.
+   */
+  #pump(force = false): void {
+    for (;;) {
+      if (!force && this.#inFlight >= this.options.maxInFlight) return;
+      let next: Queue | undefined;
+      for (const q of this.#queues.values()) {
+        if (q.items.length > 0 && (q.size >= this.options.maxBatch || q.due || force)) {
+          next = q;
+          if (q.size >= this.options.maxBatch) break;
+        }
+      }
+      if (next === undefined) return;
+      this.#dispatch(next);
+    }
+  }
+
+  /** Sends the first calls of a queue, up to maxBatch texts (at least one call). */
+  #dispatch(queue: Queue): void {
+    let n = 0;
+    let texts = 0;
+    while (n < queue.items.length && (n === 0 || texts + queue.items[n].texts.length <= this.options.maxBatch)) texts += queue.items[n++].texts.length;
+    const items = queue.items.splice(0, n);
+    queue.size -= texts;
+    if (queue.items.length === 0) {
+      queue.due = false;
+      if (queue.timer !== undefined) clearTimeout(queue.timer);
+      queue.timer = undefined;
+    }
     const all = items.flatMap((i) => i.texts);
     const options: EncodeOptions = { role: queue.role, ...(queue.prompt === undefined ? {} : { prompt: queue.prompt }) };
     const settle = (item: Pending, f: () => void): void => {
@@ -202,8 +244,9 @@ export class BatchingEncoder implements Encoder {
       if (item.onAbort !== undefined) item.signal?.removeEventListener('abort', item.onAbort);
       f();
     };
+    this.#inFlight++;
     const batch = this.#run(this.inner.encode(all, options), all.length);
-    batch.then(
+    const finished = batch.then(
       (result) => {
         let from = 0;
         for (const item of items) {
@@ -212,27 +255,28 @@ export class BatchingEncoder implements Encoder {
           settle(item, () => item.resolve(part));
         }
       },
-      (error: unknown) => {
+      async (error: unknown) => {
         if (items.length === 1) {
           settle(items[0], () => items[0].reject(error));
           return;
         }
         // Retry each call alone, so that a failure reaches only the call that caused it.
-        for (const item of items) {
-          if (item.settled) continue;
-          this.#run(this.inner.encode(item.texts, options), item.texts.length).then(
-            (e) => settle(item, () => item.resolve(e)),
-            (e: unknown) => settle(item, () => item.reject(e)),
-          );
-        }
+        await Promise.allSettled(items.filter((item) => !item.settled).map((item) => this.#run(this.inner.encode(item.texts, options), item.texts.length).then(
+          (e) => settle(item, () => item.resolve(e)),
+          (e: unknown) => settle(item, () => item.reject(e)),
+        )));
       },
     );
+    void finished.finally(() => {
+      this.#inFlight--;
+      this.#pump(this.#closed);
+    });
   }
 
   /** Sends the waiting texts now and waits for every batch to finish. Later encode() calls fail with CLOSED. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const queue of this.#queues.values()) this.#flush(queue);
+    this.#pump(true);
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
   }
 }

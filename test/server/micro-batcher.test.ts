@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchingEncoder } from '../../src/server/micro-batcher.ts';
 import { isBiencoderError } from '../../src/errors.ts';
-import type { Encoder } from '../../src/encoders/encoder.ts';
+import type { EncodeOptions, Embeddings, Encoder } from '../../src/encoders/encoder.ts';
 import { tempDir } from '../helpers/synthetic.ts';
 import { CountingEncoder, tinyEncoder } from '../collection/helpers.ts';
 
@@ -24,9 +24,10 @@ describe('BatchingEncoder', () => {
     const counting = new CountingEncoder(base);
     const batching = new BatchingEncoder(counting, { windowMs: 20, maxBatch: 16 });
     const results = await Promise.all(queries.map((q) => batching.encode([q], { role: 'query' })));
-    // 40 single-text calls within one window: batches of at most 16 -> 3 calls.
-    assert.equal(counting.calls, 3);
-    assert.deepEqual(batching.stats, { batches: 3, texts: 40 });
+    // The first call finds the model idle and goes alone; the 39 others arrive while it runs and go
+    // in batches of at most 16: 16, 16, 7.
+    assert.equal(counting.calls, 4);
+    assert.deepEqual(batching.stats, { batches: 4, texts: 40 });
     for (let i = 0; i < queries.length; i++) {
       const alone = await base.encode([queries[i]], { role: 'query' });
       assert.equal(results[i].rows, 1);
@@ -39,11 +40,12 @@ describe('BatchingEncoder', () => {
     const counting = new CountingEncoder(base);
     const batching = new BatchingEncoder(counting, { windowMs: 20, maxBatch: 64 });
     const long = Array.from({ length: 400 }, (_, i) => `word${i}`).join(' ');
-    const [a, b] = await Promise.all([
+    const [, a, b] = await Promise.all([
+      batching.encode(['the model is idle: this goes alone'], { role: 'query' }),
       batching.encode(['short one', long, 'short two'], { role: 'query' }),
       batching.encode([long, 'another'], { role: 'query' }),
     ]);
-    assert.equal(counting.calls, 1);
+    assert.equal(counting.calls, 2);
     assert.deepEqual(a.truncatedIndices, [1]);
     assert.equal(a.truncated, 1);
     assert.deepEqual(b.truncatedIndices, [0]);
@@ -61,6 +63,29 @@ describe('BatchingEncoder', () => {
     assert.equal(counting.queries, 1);
   });
 
+  test('while maxInFlight batches run, arriving calls wait and then go as one batch', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    class Slow extends CountingEncoder {
+      override async encode(texts: readonly string[], options?: EncodeOptions): Promise<Embeddings> {
+        if (this.calls === 0) await gate;
+        return super.encode(texts, options);
+      }
+    }
+    const slow = new Slow(base);
+    const batching = new BatchingEncoder(slow, { windowMs: 1, maxBatch: 32, maxInFlight: 1 });
+    const first = batching.encode(['the first query'], { role: 'query' });
+    await new Promise((resolve) => setTimeout(resolve, 20)); // its window passed: it is running (held)
+    const later = queries.slice(0, 10).map((q) => batching.encode([q], { role: 'query' }));
+    await new Promise((resolve) => setTimeout(resolve, 20)); // their window passed too, but no slot is free
+    assert.equal(batching.stats.batches, 1);
+    release();
+    await Promise.all([first, ...later]);
+    assert.deepEqual(batching.stats, { batches: 2, texts: 11 });
+  });
+
   test('a bad call is refused alone; a runtime failure reaches only the call that caused it', async () => {
     const counting = new CountingEncoder(base);
     const batching = new BatchingEncoder(counting, { windowMs: 20, maxBatch: 32 });
@@ -72,7 +97,7 @@ describe('BatchingEncoder', () => {
     await assert.rejects(poisoned, /POISON/);
     assert.equal((await good).rows, 1);
     assert.equal((await other).rows, 1);
-    // One shared batch failed, then each of its 3 calls was retried alone.
+    // 'fine text' went alone (the model was idle); the shared batch of the other two failed, then each was retried alone.
     assert.equal(counting.calls, 4);
   });
 
@@ -80,12 +105,15 @@ describe('BatchingEncoder', () => {
     const counting = new CountingEncoder(base);
     const batching = new BatchingEncoder(counting, { windowMs: 30, maxBatch: 32 });
     const controller = new AbortController();
+    const busy = batching.encode(['keeps the model busy'], { role: 'query' }); // goes at once
     const leaving = batching.encode(['leaving early'], { role: 'query', signal: controller.signal });
     const staying = batching.encode(['staying'], { role: 'query' });
     controller.abort();
     await assert.rejects(leaving, (e) => isBiencoderError(e, 'ABORTED'));
     assert.equal((await staying).rows, 1);
-    assert.equal(counting.queries, 1, 'only the staying text was embedded');
+    await busy;
+    assert.equal(counting.queries, 2, 'the aborted text was not embedded');
+    assert.equal(counting.calls, 2);
   });
 
   test('close() sends what waits; later calls fail with CLOSED; options are validated', async () => {

@@ -16,6 +16,7 @@ interface ServeCliOptions extends ModelCliOptions {
   readOnly?: boolean;
   batchWindowMs: string;
   maxBatch: string;
+  batchesInFlight: string;
   log: 'info' | 'warn' | 'error' | 'silent' | 'debug';
 }
 
@@ -30,8 +31,8 @@ function integer(value: string, name: string, min: number, max: number): number 
 export function serveCommand(): Command {
   const cmd = new Command('serve')
     .description(
-      'Serve collections over HTTP: search, upsert and delete documents, /embed, the OpenAI-compatible /v1/embeddings,\n' +
-        '/healthz, /metrics (Prometheus) and a search page at /. SIGINT/SIGTERM finish the requests under way, then flush\n' +
+      'Serve collections over HTTP: search, upsert and delete documents, /embed, the OpenAI-compatible /v1/embeddings, ' +
+        '/healthz, /metrics (Prometheus) and a search page at /. SIGINT/SIGTERM finish the requests under way, then flush ' +
         'and close the collections.',
     )
     .option('--collection <dir...>', 'collection directories to serve, each under its directory name')
@@ -43,6 +44,7 @@ export function serveCommand(): Command {
     .option('--read-only', 'open the collections read-only (alongside a writer such as `biencoder index`)')
     .option('--batch-window-ms <ms>', 'how long a query waits for others to share its embedding batch', String(DEFAULT_MICRO_BATCH.windowMs))
     .option('--max-batch <n>', 'most query texts per embedding batch', String(DEFAULT_MICRO_BATCH.maxBatch))
+    .option('--batches-in-flight <n>', 'most embedding batches running at once (texts arriving meanwhile wait and go together)', String(DEFAULT_MICRO_BATCH.maxInFlight))
     .addOption(new Option('--log <level>', 'request log level (JSON lines on stdout)').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'));
   modelOptions(cmd);
   cmd.addHelpText('after', '\n--model is the model of /embed and /v1/embeddings (default: the first collection\'s model, else use-lite);\neach collection is served with the model its manifest names.');
@@ -54,6 +56,7 @@ export function serveCommand(): Command {
     const port = integer(opts.port, '--port', 0, 65535);
     const windowMs = Number(opts.batchWindowMs);
     const maxBatch = integer(opts.maxBatch, '--max-batch', 1, 4096);
+    const maxInFlight = integer(opts.batchesInFlight, '--batches-in-flight', 1, 256);
     const loaderOptions = encoderOptionsFrom(opts);
     const app = await createServer({
       collections,
@@ -63,7 +66,7 @@ export function serveCommand(): Command {
       apiKey: opts.apiKey ?? (process.env.BIENCODER_API_KEY || undefined),
       bodyLimit: integer(opts.bodyLimit, '--body-limit', 1024, 2 ** 31 - 1),
       readOnly: opts.readOnly ?? false,
-      microBatch: { windowMs, maxBatch },
+      microBatch: { windowMs, maxBatch, maxInFlight },
       logger: opts.log === 'silent' ? false : { level: opts.log },
     });
     let closed: Promise<void> | undefined;
