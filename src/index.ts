@@ -78,3 +78,4 @@ export {
   normalizeScores, prepareConvexFusion, combineConvex, DEFAULT_NORMALIZATION, SCORE_NORMALIZATIONS,
   type ScoreNormalization, type NormalizedScores, type ConvexInputs,
 } from './retriever/fusion.ts';
+export { DEFAULT_TEXT_SEARCH_MODE } from './retriever/default-mode.ts';

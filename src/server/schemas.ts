@@ -79,6 +79,8 @@ export const searchBody = {
     filter: { type: 'object' },
     ef: { type: 'integer', minimum: 1, maximum: 100_000 },
     group: { enum: ['documents', 'chunks'] },
+    /** Ranking of a text query: hybrid (default: BM25 fused with dense scores), dense or keyword. A vector query is dense. */
+    mode: { enum: ['dense', 'keyword', 'hybrid'] },
     /** Add each hit's whole document (reassembled from its chunks) as `document`. */
     document: { type: 'boolean' },
   },

@@ -66,7 +66,7 @@ describe('collections', () => {
   test('search by text: documents by best chunk, scores equal the cosine of the query and the text', async () => {
     const long = longTexts();
     const query = long.get('long-1')!.slice(0, 120);
-    const res = await post('/collections/sci/search', { query, k: 5, document: true });
+    const res = await post('/collections/sci/search', { query, k: 5, mode: 'dense', document: true });
     assert.equal(res.statusCode, 200);
     const hits = res.json().hits as Hit[];
     assert.equal(hits.length, 5);
@@ -81,6 +81,20 @@ describe('collections', () => {
     const q = await base.encode([query], { role: 'query' });
     const t = await base.encode([top.text], { role: 'document' });
     assert.ok(Math.abs(cosine(q.data, t.data) - top.score) < 1e-4);
+  });
+
+  test('ranking modes: text queries default to hybrid; keyword is BM25 only; a bad mode is 400', async () => {
+    const query = longTexts().get('long-2')!.slice(0, 150);
+    const hybrid = (await post('/collections/sci/search', { query, k: 5 })).json().hits as Hit[];
+    const explicit = (await post('/collections/sci/search', { query, k: 5, mode: 'hybrid' })).json().hits as Hit[];
+    assert.deepEqual(hybrid.map((h) => [h.id, h.score]), explicit.map((h) => [h.id, h.score]), 'hybrid is the default');
+    const dense = (await post('/collections/sci/search', { query, k: 5, mode: 'dense' })).json().hits as Hit[];
+    assert.notDeepEqual(hybrid.map((h) => h.score), dense.map((h) => h.score), 'hybrid scores are fused, not cosines');
+    const keyword = (await post('/collections/sci/search', { query: 'zzqx qqzvw', k: 5, mode: 'keyword' })).json().hits as Hit[];
+    assert.deepEqual(keyword, [], 'keyword search finds only documents sharing a word');
+    const bad = await post('/collections/sci/search', { query, mode: 'fuzzy' });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().code, 'INVALID_REQUEST');
   });
 
   test('search group=chunks returns raw chunks; by vector; with a filter; k=0', async () => {

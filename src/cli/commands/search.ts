@@ -4,6 +4,7 @@ import { chunkMetadataOf, parentMetadata, searchDocuments, type DocumentHit } fr
 import type { MetadataFilter } from '../../collection/filter.ts';
 import type { Encoder } from '../../encoders/encoder.ts';
 import { filterOption, integerOption } from '../cli-options.ts';
+import { DEFAULT_TEXT_SEARCH_MODE } from '../../retriever/default-mode.ts';
 import { loadCollectionEncoder } from '../collection-encoder.ts';
 import { DTYPE_SUFFIX } from '../../encoders/onnx/model-config.ts';
 import type { ModelCliOptions } from '../model-options.ts';
@@ -71,12 +72,8 @@ export function formatHits(hits: readonly CliHit[], width: number): string {
 }
 
 /** Runs a search on an open collection: documents by best chunk (default) or raw chunks. */
-/**
- * The CLI's (and server's) default route: hybrid, BM25 fused with dense scores. Measured by bench:quality
- * (BENCHMARKS.md): with the embedded model, dense alone is far behind BM25 on technical text, and the fusion
- * tuned on scifact's train split matches or beats both sides on scifact, cranfield and cisi.
- */
-export const DEFAULT_CLI_SEARCH_MODE: SearchMode = 'hybrid';
+/** The CLI's default ranking of text queries (see retriever/default-mode.ts). */
+export const DEFAULT_CLI_SEARCH_MODE: SearchMode = DEFAULT_TEXT_SEARCH_MODE;
 
 export async function searchCollection(collection: Collection, query: string, options: { k: number; filter?: MetadataFilter; ef?: number; chunks?: boolean; mode?: SearchMode }): Promise<CliHit[]> {
   const search = { k: options.k, mode: options.mode ?? DEFAULT_CLI_SEARCH_MODE, ...(options.filter ? { filter: options.filter } : {}), ...(options.ef ? { ef: options.ef } : {}) };

@@ -132,7 +132,7 @@ async function search(event) {
   showError('');
   const query = $('query').value.trim();
   if (query === '') return;
-  const body = { query, k: Number($('k').value) || 10, group: $('group').value, document: true };
+  const body = { query, k: Number($('k').value) || 10, group: $('group').value, mode: $('mode').value, document: true };
   const filterText = $('filter').value.trim();
   if (filterText !== '') {
     try {

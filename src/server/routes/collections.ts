@@ -6,7 +6,7 @@
  *   POST   /collections/:name/documents      batch upsert { documents: [{ id, text | vector, metadata? }] }
  *   DELETE /collections/:name/documents      { ids, chunks? } (chunks: also `id#n`, default true)
  *   GET    /collections/:name/documents/:id  one document (reassembled from its chunks when chunked)
- *   POST   /collections/:name/search         { query | vector, k, filter, ef, group, document }
+ *   POST   /collections/:name/search         { query | vector, k, filter, ef, group, mode, document }
  */
 import type { FastifyInstance } from 'fastify';
 import type { Collection, DocumentInput, SearchHit, VectorDocumentInput } from '../../collection/collection.ts';
@@ -14,6 +14,8 @@ import type { Metadata, MetadataFilter } from '../../collection/filter.ts';
 import type { IndexSpecInput } from '../../index/index-spec.ts';
 import type { IndexMetric } from '../../index/vector-index.ts';
 import { chunkMetadataOf, searchDocuments, type DocumentHit } from '../../chunking/group-by-document.ts';
+import type { SearchMode } from '../../collection/collection.ts';
+import { DEFAULT_TEXT_SEARCH_MODE } from '../../retriever/default-mode.ts';
 import { BiencoderError } from '../../errors.ts';
 import { clientSignal, type ServerContext } from '../context.ts';
 import { chunksOf, wholeDocument, type WholeDocument } from '../documents.ts';
@@ -34,6 +36,7 @@ interface SearchRequest {
   filter?: MetadataFilter;
   ef?: number;
   group?: 'documents' | 'chunks';
+  mode?: SearchMode;
   document?: boolean;
 }
 
@@ -177,7 +180,9 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
       if (body.query !== undefined && body.query.trim() === '') throw new BiencoderError('EMPTY_INPUT', 'the query is empty or whitespace only');
       const c = await registry.get(request.params.name);
       const query = body.query ?? Float32Array.from(body.vector!);
-      const options = { k: body.k ?? 10, filter: body.filter, ef: body.ef, signal: clientSignal(request, reply) };
+      // Text queries default to hybrid ranking (the measured default, see DEFAULT_CLI_SEARCH_MODE); vectors are dense.
+      const mode: SearchMode = body.mode ?? (body.query !== undefined ? DEFAULT_TEXT_SEARCH_MODE : 'dense');
+      const options = { k: body.k ?? 10, filter: body.filter, ef: body.ef, mode, signal: clientSignal(request, reply) };
       const started = performance.now();
       const hits = body.group === 'chunks'
         ? (await c.search(query, options)).map(chunkHit)
