@@ -14,6 +14,7 @@
  *
  * Protobuf decoding uses onnx-proto (protobufjs); where it is not installed, the model is left as it is.
  */
+import type OnnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 
 type INodeProto = OnnxTypes.INodeProto;
@@ -31,7 +32,7 @@ const PASS_THROUGH = new Set(['Add', 'Reshape', 'Transpose', 'Div', 'Mul', 'Cast
 const SEARCH_DEPTH = 8;
 
 export async function rewriteToFirstToken(model: Uint8Array): Promise<FirstTokenRewrite> {
-  let onnx: typeof import('onnx-proto').onnx;
+  let onnx: typeof OnnxProto.onnx;
   try {
     onnx = (await import('onnx-proto')).default.onnx;
   } catch {

@@ -106,7 +106,7 @@ export class Retriever {
     this.candidates = checkCandidates(options.candidates ?? DEFAULT_CANDIDATES);
     this.budgetMs = options.budgetMs === undefined ? undefined : checkBudget(options.budgetMs);
     this.rerankLabel = options.rerankLabel;
-    if (reranker !== undefined) labelIndex(reranker, options.rerankLabel); // validates now, not at the first search
+    if (reranker !== undefined) reranker.labelIndex(options.rerankLabel); // validates now, not at the first search
     this.costModel = new RerankCostModel(options.initialMsPerToken);
   }
 
@@ -171,7 +171,7 @@ export class Retriever {
     // Documents stored without text (upsertVectors) cannot be reranked: they keep their retrieval place.
     const rerankable = found.map((h, i) => ({ i, text: h.text })).filter((c) => c.text.trim() !== '');
     if (rerankable.length === 0) return;
-    const label = labelIndex(reranker, this.rerankLabel);
+    const label = reranker.labelIndex(this.rerankLabel);
     const pairs = reranker.tokenize(query, rerankable.map((c) => c.text));
     const run = async (from: number, to: number): Promise<void> => {
       if (to <= from) return;
@@ -195,20 +195,6 @@ export class Retriever {
     const fit = this.costModel.fits(tokens.slice(done), remaining);
     await run(done, done + fit);
   }
-}
-
-function labelIndex(reranker: CrossEncoder, label: number | string | undefined): number {
-  if (label === undefined) {
-    if (reranker.numLabels !== 1) {
-      throw invalid(`the reranker ${reranker.modelId} has ${reranker.numLabels} labels (${reranker.labels.join(', ')}): pass rerankLabel`);
-    }
-    return 0;
-  }
-  const index = typeof label === 'string' ? reranker.labels.indexOf(label) : label;
-  if (!Number.isInteger(index) || index < 0 || index >= reranker.numLabels) {
-    throw invalid(`rerankLabel ${JSON.stringify(label)} is not one of the reranker's labels (${reranker.labels.join(', ')})`);
-  }
-  return index;
 }
 
 function checkCandidates(n: unknown): number {

@@ -164,6 +164,8 @@ describe('CrossEncoder', () => {
     await assert.rejects(ce.predict([['q']] as never), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
     await assert.rejects(ce.predict([['q', 5]] as never), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
     await assert.rejects(ce.score('q', ['d'], { batchSize: 0 }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+    await assert.rejects(ce.scoreTokenized([{ ids: new Int32Array(500), typeIds: new Uint8Array(500), truncated: false }]), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+    await assert.rejects(ce.scoreTokenized('pairs' as never), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
     const controller = new AbortController();
     controller.abort();
     await assert.rejects(ce.score('q', ['d'], { signal: controller.signal }), (e) => isBiencoderError(e, 'ABORTED'));

@@ -57,6 +57,7 @@ describe('oracle: transformers.js AutoModelForSequenceClassification, 1 label', 
   test('transformers.js truncation: logits agree end to end (max abs diff <= 1e-4) on >= 200 pairs', async () => {
     const ce = await loadCrossEncoder(dir, { truncation: 'transformers.js', batchSize: 16 });
     try {
+      assert.equal(ce.graph.kind, 'first-token', 'the oracle checks the rewritten graph that runs by default');
       const ours = await ce.predict(PAIRS);
       assert.ok(PAIRS.length >= 200);
       assert.ok(ours.truncated >= 30, `expected many truncated pairs, got ${ours.truncated}`);
