@@ -3,8 +3,9 @@
  *
  * Retrieval quality of the embedded default (USE lite) on BEIR scifact, cranfield and cisi (test
  * splits): nDCG@10, Recall@100 and MRR@10 for flat (exact), HNSW, i8 + rescore, binary + rescore,
- * BM25 (SQLite FTS5) and hybrid (reciprocal-rank fusion, and convex fusion whose dense weight is
- * tuned on scifact's train split, then applied unchanged everywhere). Also BM25 with and without
+ * BM25 (SQLite FTS5) and hybrid (reciprocal-rank fusion, and convex fusion whose normalization,
+ * candidates per side and dense weight are tuned jointly on scifact's train split, then applied
+ * unchanged everywhere; the test splits play no part in the choice, which is the library default). Also BM25 with and without
  * English stopword removal, and the gaps against the targets (HNSW / i8 within 0.005 nDCG@10 of
  * flat; tuned hybrid >= max(BM25, dense) on scifact test).
  *
@@ -24,10 +25,10 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { loadEncoder, DEFAULT_MODEL } from '../src/encoders/load-encoder.ts';
 import { loadBeirDataset } from '../src/eval/beir.ts';
-import { fuseRuns, runDataset, tuneConvexWeight, type RetrieverResult } from '../src/eval/runner.ts';
+import { fuseRuns, runDataset, tuneConvexFusion, type HybridVariant, type RetrieverResult } from '../src/eval/runner.ts';
 import type { Run } from '../src/eval/metrics.ts';
 import { formatTable, versions } from '../src/eval/report.ts';
-import { DEFAULT_CONVEX_WEIGHT } from '../src/retriever/fusion.ts';
+import { DEFAULT_CONVEX_WEIGHT, DEFAULT_HYBRID_CANDIDATES, DEFAULT_NORMALIZATION, SCORE_NORMALIZATIONS } from '../src/retriever/fusion.ts';
 
 const DATA = join('..', 'shared', 'data');
 const datasets = (process.argv[2] ?? 'scifact,cranfield,cisi').split(',').filter(Boolean);
@@ -36,9 +37,12 @@ const TARGET_GAP = 0.005;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const round = (x: number): number => Math.round(x * 10_000) / 10_000;
 const RUNS_DIR = join('.cache', 'bench', 'quality-runs');
+/** The convex-fusion search space tuned on scifact train. */
+const TUNE_CANDIDATES = [20, 50, 100, 200, 500, 1000];
+const TUNE_STEP = 0.01;
 function writeRun(path: string, run: Run): void {
   const lines: string[] = [];
-  for (const [qid, hits] of run) for (const h of hits) lines.push(`${qid}\t${h.id}\t${h.score}`);
+  for (const [qid, hits] of run) for (const h of hits.slice(0, 100)) lines.push(`${qid}\t${h.id}\t${h.score}`);
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
 const pick = (r: RetrieverResult): Record<string, number> => Object.fromEntries(METRICS.map((m) => [m, round(r.metrics[m])]));
@@ -46,14 +50,30 @@ const pick = (r: RetrieverResult): Record<string, number> => Object.fromEntries(
 const encoder = await loadEncoder(DEFAULT_MODEL);
 const cache = (name: string): string => join('.cache', 'eval', `${name}-${DEFAULT_MODEL}`);
 try {
-  // 1. Tune the convex weight on scifact train.
+  // 1. Tune convex fusion (normalization x candidates per side x dense weight) on scifact train.
   const train = loadBeirDataset(join(DATA, 'scifact'), { split: 'train' });
-  log(`tuning the convex weight on scifact train (${train.queries.length} queries)`);
-  const trainRun = await runDataset(train, { encoder, cacheDir: cache('scifact'), modes: ['dense', 'keyword'], k: 100, log });
-  const tuning = tuneConvexWeight(trainRun.runs.dense, trainRun.runs.keyword, train.qrels, { k: 100, step: 0.05 });
-  const weight = tuning.weight;
-  console.log(`convex weight tuned on scifact train: ${weight} (nDCG@10 ${tuning.best.toFixed(4)}; the library default DEFAULT_CONVEX_WEIGHT is ${DEFAULT_CONVEX_WEIGHT})`);
-  console.log(`  grid: ${tuning.grid.map((g) => `${g.weight}:${g.value.toFixed(4)}`).join(' ')}`);
+  log(`tuning convex fusion on scifact train (${train.queries.length} queries)`);
+  const depth = Math.max(...TUNE_CANDIDATES);
+  const trainRun = await runDataset(train, { encoder, cacheDir: cache('scifact'), modes: ['dense', 'keyword'], k: depth, log });
+  const t0 = performance.now();
+  const tuning = tuneConvexFusion(trainRun.runs.dense, trainRun.runs.keyword, train.qrels, { normalizations: SCORE_NORMALIZATIONS, candidates: TUNE_CANDIDATES, step: TUNE_STEP, k: 100 });
+  log(`tuned ${tuning.grid.length} configurations in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  const trainBm25 = trainRun.retrievers.find((r) => r.name === 'bm25')!.metrics['ndcg@10'];
+  const trainDense = trainRun.retrievers.find((r) => r.name === 'flat')!.metrics['ndcg@10'];
+  const tuned: HybridVariant = { name: 'hybrid_convex', fusion: 'convex', weight: tuning.weight, normalization: tuning.normalization, candidates: tuning.candidates };
+  const isDefault = tuning.weight === DEFAULT_CONVEX_WEIGHT && tuning.normalization === DEFAULT_NORMALIZATION && tuning.candidates === DEFAULT_HYBRID_CANDIDATES;
+  console.log(`convex fusion tuned on scifact train (${train.queries.length} queries; ${tuning.grid.length} configurations): ${tuning.normalization}, ${tuning.candidates} candidates per side, dense weight ${tuning.weight}: nDCG@10 ${tuning.best.toFixed(4)} (BM25 ${trainBm25.toFixed(4)}, dense ${trainDense.toFixed(4)})`);
+  console.log(`  library defaults: ${DEFAULT_NORMALIZATION}, ${DEFAULT_HYBRID_CANDIDATES} candidates, weight ${DEFAULT_CONVEX_WEIGHT}${isDefault ? ' (the same)' : ' -- DIFFERENT: update src/retriever/fusion.ts'}`);
+  const bestPerSetting: { normalization: string; candidates: number; weight: number; value: number }[] = [];
+  for (const g of tuning.grid) {
+    const at = bestPerSetting.find((b) => b.normalization === g.normalization && b.candidates === g.candidates);
+    if (at === undefined) bestPerSetting.push({ ...g });
+    else if (g.value > at.value + 1e-12) Object.assign(at, g);
+  }
+  console.log('  best weight per normalization x candidates (train nDCG@10):');
+  for (const n of SCORE_NORMALIZATIONS) {
+    console.log(`    ${n.padEnd(6)} ${bestPerSetting.filter((b) => b.normalization === n).map((b) => `${b.candidates}: w ${b.weight.toFixed(2)} ${b.value.toFixed(4)}`).join(' | ')}`);
+  }
 
   const results: Record<string, Record<string, Record<string, number>>> = {};
   const speed: Record<string, unknown> = {};
@@ -66,7 +86,7 @@ try {
     log(`${name}: ${dataset.corpus.length} documents, ${dataset.queries.length} test queries`);
     const run = await runDataset(dataset, {
       encoder, cacheDir: cache(name), indexes: ['flat', 'hnsw', 'i8', 'binary'], k: 100, log,
-      hybrid: [{ name: 'hybrid_rrf', fusion: 'rrf' }, { name: 'hybrid_convex', fusion: 'convex', weight }],
+      hybrid: [{ name: 'hybrid_rrf', fusion: 'rrf' }, tuned],
     });
     const noStop = await runDataset(dataset, { encoder, cacheDir: cache(name), modes: ['keyword'], k: 100, stopwords: 'none' });
     const by = new Map(run.retrievers.map((r) => [r.name, r]));
@@ -97,7 +117,7 @@ try {
     console.log(`\n${name} test (${run.queries} queries, ${run.corpus.documents} documents; corpus encode ${run.corpus.docsPerSecond?.toFixed(1) ?? '?'} docs/s, queries ${run.queryEncoding.queriesPerSecond.toFixed(1)}/s)`);
     console.log(formatTable(run.retrievers.map((r) => ({ name: r.name, metrics: r.metrics, extra: `${r.searchQueriesPerSecond.toFixed(0)} q/s` })), [...METRICS]));
     const runFiles: Record<string, string> = {};
-    const fusedConvex = fuseRuns(run.runs.dense, run.runs.keyword, { name: 'hybrid_convex', fusion: 'convex', weight }, 100, 100);
+    const fusedConvex = fuseRuns(run.runs.dense, run.runs.keyword, tuned, 100);
     for (const [retriever, r] of [['flat', run.runs.dense], ['bm25', run.runs.keyword], ['hybrid_convex', fusedConvex]] as const) {
       runFiles[retriever] = join(RUNS_DIR, `${name}-${retriever}.tsv`);
       writeRun(runFiles[retriever], r);
@@ -131,7 +151,14 @@ try {
     machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
     model: v.model,
     versions: { biencoder: v.biencoder, sqlite: v.sqlite, usearch: v.usearch },
-    convexWeight: { tunedOn: 'scifact train (809 queries)', weight, trainNdcg10: round(tuning.best), grid: tuning.grid.map((g) => [g.weight, round(g.value)]) },
+    convexTuning: {
+      tunedOn: `scifact train (${train.queries.length} queries)`, metric: tuning.metric,
+      space: { normalizations: SCORE_NORMALIZATIONS, candidates: TUNE_CANDIDATES, weightStep: TUNE_STEP },
+      chosen: { normalization: tuning.normalization, candidates: tuning.candidates, weight: tuning.weight },
+      trainNdcg10: round(tuning.best), trainBm25Ndcg10: round(trainBm25), trainDenseNdcg10: round(trainDense),
+      libraryDefaults: { normalization: DEFAULT_NORMALIZATION, candidates: DEFAULT_HYBRID_CANDIDATES, weight: DEFAULT_CONVEX_WEIGHT }, chosenIsLibraryDefault: isDefault,
+      bestPerSetting: bestPerSetting.map((b) => ({ ...b, value: round(b.value) })),
+    },
     results,
     gaps,
     bm25Stopwords: stopwords,

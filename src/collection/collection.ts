@@ -21,7 +21,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { BiencoderError, throwIfAborted } from '../errors.ts';
 import type { Encoder, Metric, Prompts } from '../encoders/encoder.ts';
 import type { Matrix } from '../matrix.ts';
-import type { IndexMetric, IndexSearchOptions, VectorIndex } from '../index/vector-index.ts';
+import type { IndexMatches, IndexMetric, IndexSearchOptions, VectorIndex } from '../index/vector-index.ts';
 import { createIndex, resolveIndexSpec, type IndexSpec, type IndexSpecInput } from './index-backend.ts';
 import { parseFilter, compileFilterNode, type Metadata, type MetadataFilter, type FilterNode, type JsonValue } from './filter.ts';
 import { fsyncDir, fsyncPath } from './fs-util.ts';
@@ -928,28 +928,11 @@ export class Collection {
   }
 
   async #searchBatch(queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions): Promise<SearchHit[][]> {
-    const matrix = await this.#queryMatrix(queries, options.signal);
-    this.#assertOpen();
-    if (matrix.rows === 0) return [];
-    await this.#catchUp();
-    this.#assertOpen();
-    if (k === 0) return Array.from({ length: matrix.rows }, () => []);
-    const searchOptions: { filter?: IndexSearchOptions['filter']; ef?: number } = {};
-    if (options.ef !== undefined) searchOptions.ef = options.ef;
-    if (filter !== undefined) {
-      const { bits, count } = this.#filterBits(filter, options.filter!);
-      if (count === 0) return Array.from({ length: matrix.rows }, () => []);
-      const size = bits.length * 8;
-      searchOptions.filter = (key: bigint): boolean => {
-        const n = Number(key);
-        return n < size && (bits[Math.floor(n / 8)] & (1 << n % 8)) !== 0;
-      };
-    }
-    const matches = this.#index.search(matrix, k, searchOptions);
+    const matches = await this.#denseMatches(queries, k, filter, options);
     const keys = new Set<number>();
     for (const m of matches) for (let i = 0; i < m.count; i++) keys.add(Number(m.keys[i]));
     const rows = new Map<number, { id: string; text: string; metadata: string }>();
-    for (const r of this.#st.getByKeys.all(JSON.stringify([...keys]))) rows.set(r.key, r);
+    if (keys.size > 0) for (const r of this.#st.getByKeys.all(JSON.stringify([...keys]))) rows.set(r.key, r);
     const parsed = new Map<number, Metadata>();
     return matches.map((m) => {
       const hits: SearchHit[] = [];
@@ -966,6 +949,29 @@ export class Collection {
       }
       return hits;
     });
+  }
+
+  /** The dense top-k keys and scores of each query (no rows read): one entry per query, none for no queries. */
+  async #denseMatches(queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions): Promise<readonly IndexMatches[]> {
+    const matrix = await this.#queryMatrix(queries, options.signal);
+    this.#assertOpen();
+    if (matrix.rows === 0) return [];
+    await this.#catchUp();
+    this.#assertOpen();
+    const none = (): IndexMatches[] => Array.from({ length: matrix.rows }, () => ({ keys: new BigUint64Array(0), scores: new Float32Array(0), count: 0 }));
+    if (k === 0) return none();
+    const searchOptions: { filter?: IndexSearchOptions['filter']; ef?: number } = {};
+    if (options.ef !== undefined) searchOptions.ef = options.ef;
+    if (filter !== undefined) {
+      const { bits, count } = this.#filterBits(filter, options.filter!);
+      if (count === 0) return none();
+      const size = bits.length * 8;
+      searchOptions.filter = (key: bigint): boolean => {
+        const n = Number(key);
+        return n < size && (bits[Math.floor(n / 8)] & (1 << n % 8)) !== 0;
+      };
+    }
+    return this.#index.search(matrix, k, searchOptions);
   }
 
   #hasKeywordIndex = false;
@@ -990,16 +996,21 @@ export class Collection {
     if (k === 0) return texts.map(() => []);
     const compiled = filter === undefined ? undefined : compileFilterNode(filter, 'metadata');
     const want = hybrid === undefined ? k : hybrid.candidates;
-    const keyword = this.#keywordHits(texts.map((t) => keywordSearch(this.#db, t, want, { ...options.keyword, filter: compiled })));
-    if (hybrid === undefined) return keyword;
-    const dense = await this.#searchBatch(texts, want, filter, { ...options, mode: 'dense' });
+    const keyword = texts.map((t) => keywordSearch(this.#db, t, want, { ...options.keyword, filter: compiled }));
+    if (hybrid === undefined) return this.#keywordHits(keyword);
+    // Hybrid: fuse on keys, then read the rows of the k winners only (candidates can be 1000 per side).
+    const dense = await this.#denseMatches(texts, want, filter, { ...options, mode: 'dense' });
     this.#assertOpen();
-    return texts.map((_, qi) => {
-      const byId = new Map<string, SearchHit>();
-      for (const h of dense[qi]) byId.set(h.id, h);
-      for (const h of keyword[qi]) if (!byId.has(h.id)) byId.set(h.id, h);
-      return fuseRankings(dense[qi], keyword[qi], hybrid, k).map((f) => ({ ...byId.get(f.id)!, score: f.score }));
-    });
+    const fuse = (qi: number, limit: number): KeywordMatch[] => {
+      const d = dense[qi];
+      const denseList: { id: number; score: number }[] = [];
+      for (let i = 0; i < d.count; i++) denseList.push({ id: Number(d.keys[i]), score: d.scores[i] });
+      return fuseRankings(denseList, keyword[qi].map((m) => ({ id: m.key, score: m.score })), hybrid, limit).map((f) => ({ key: f.id, score: f.score }));
+    };
+    const fused = texts.map((_, qi) => fuse(qi, k));
+    const hits = this.#keywordHits(fused);
+    // A reader's index may briefly hold a key deleted since its snapshot: fuse everything for such a query.
+    return hits.map((h, qi) => (h.length < fused[qi].length ? this.#keywordHits([fuse(qi, Number.MAX_SAFE_INTEGER)])[0].slice(0, k) : h));
   }
 
   #keywordHits(matches: readonly KeywordMatch[][]): SearchHit[][] {

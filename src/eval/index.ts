@@ -4,8 +4,8 @@ export {
   type Qrels, type Run, type RankedHit, type MetricName, type MetricValues, type Evaluation, type EvaluateOptions,
 } from './metrics.ts';
 export {
-  runDataset, tuneConvexWeight, fuseRuns, encodeQueries, ensureCorpusCollection, ensureIndexCollection, INDEX_KINDS, INDEX_KIND_SPECS, EVAL_MODES,
-  type IndexKind, type EvalMode, type RunDatasetOptions, type DatasetRun, type RetrieverResult, type CorpusBuild, type HybridVariant, type WeightTuning, type SplitRuns,
+  runDataset, tuneConvexWeight, tuneConvexFusion, variantCandidates, fuseRuns, encodeQueries, ensureCorpusCollection, ensureIndexCollection, INDEX_KINDS, INDEX_KIND_SPECS, EVAL_MODES,
+  type IndexKind, type EvalMode, type RunDatasetOptions, type DatasetRun, type RetrieverResult, type CorpusBuild, type HybridVariant, type WeightTuning, type FusionTuning, type TuneConvexFusionOptions, type SplitRuns,
 } from './runner.ts';
 export { buildReport, formatTable, versions, type EvalReport, type Versions } from './report.ts';
 export { metricsChartSvg, type ChartSeries, type ChartOptions } from './chart.ts';

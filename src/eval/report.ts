@@ -14,6 +14,27 @@ export interface Versions {
   readonly model: { readonly id: string; readonly revision: string | null; readonly dims: number };
 }
 
+/**
+ * A retriever followed by a cross-encoder (`eval --rerank`): the first stage is the evaluated retriever
+ * `rerank.route`, run one query at a time through a Retriever; metrics in the reranked order (keepOrder).
+ */
+export interface RerankedRetrieverResult extends RetrieverResult {
+  readonly rerank: {
+    /** The cross-encoder's model id. */
+    readonly model: string;
+    /** The name of the retriever whose candidates were reranked. */
+    readonly route: string;
+    /** Candidates per query the cross-encoder scored at most (--rerank-top). */
+    readonly top: number;
+    /** Mean candidates per query it did score (fewer: a budget, documents without text, short result lists). */
+    readonly rerankedPerQuery: number;
+    /** Latency budget per query, or null. */
+    readonly budgetMs: number | null;
+    /** Mean milliseconds per query of each stage, one query at a time (hybrid: searchMs includes embedding). */
+    readonly meanMs: { readonly embed: number; readonly search: number; readonly rerank: number; readonly total: number };
+  };
+}
+
 export interface EvalReport {
   readonly format: 'biencoder-eval-report';
   readonly createdAt: string;
@@ -23,7 +44,7 @@ export interface EvalReport {
   readonly queries: number;
   readonly corpus: DatasetRun['corpus'];
   readonly queryEncoding: DatasetRun['queryEncoding'];
-  readonly retrievers: readonly Omit<RetrieverResult, 'evaluation'>[];
+  readonly retrievers: readonly (Omit<RetrieverResult, 'evaluation'> | Omit<RerankedRetrieverResult, 'evaluation'>)[];
   /** query id -> retriever -> metrics, when asked for. */
   readonly perQuery?: Record<string, Record<string, Record<string, number>>>;
   readonly notes?: readonly string[];
@@ -50,7 +71,12 @@ export function versions(encoder: Pick<Encoder, 'modelId' | 'revision' | 'dims'>
   };
 }
 
-export function buildReport(run: DatasetRun, encoder: Pick<Encoder, 'modelId' | 'revision' | 'dims'>, options: { perQuery?: boolean; notes?: readonly string[] } = {}): EvalReport {
+export function buildReport(
+  run: DatasetRun,
+  encoder: Pick<Encoder, 'modelId' | 'revision' | 'dims'>,
+  options: { perQuery?: boolean; notes?: readonly string[]; /** Rows of `eval --rerank`, after the run's own. */ reranked?: readonly RerankedRetrieverResult[] } = {},
+): EvalReport {
+  const all: readonly RetrieverResult[] = [...run.retrievers, ...(options.reranked ?? [])];
   const report: EvalReport = {
     format: 'biencoder-eval-report',
     createdAt: new Date().toISOString(),
@@ -60,12 +86,12 @@ export function buildReport(run: DatasetRun, encoder: Pick<Encoder, 'modelId' | 
     queries: run.queries,
     corpus: run.corpus,
     queryEncoding: run.queryEncoding,
-    retrievers: run.retrievers.map(({ evaluation: _e, ...rest }) => rest),
+    retrievers: all.map(({ evaluation: _e, ...rest }) => rest),
     ...(options.notes ? { notes: options.notes } : {}),
   };
   if (!options.perQuery) return report;
   const perQuery: Record<string, Record<string, Record<string, number>>> = {};
-  for (const r of run.retrievers) {
+  for (const r of all) {
     for (const [qid, values] of r.evaluation.perQuery) (perQuery[qid] ??= {})[r.name] = values;
   }
   return { ...report, perQuery };

@@ -8,8 +8,9 @@
  *
  * Retrievers: dense over each index kind (the query vectors are encoded once and searched in every
  * index), keyword (BM25, SQLite FTS5) and hybrid (reciprocal-rank fusion, and convex fusion of
- * min-max normalized scores) computed from the flat dense run and the keyword run with the same
- * fusion functions that Collection.search({ mode: 'hybrid' }) uses.
+ * normalized scores) computed from the flat dense run and the keyword run with the same fusion
+ * functions that Collection.search({ mode: 'hybrid' }) uses, over the same candidates per side
+ * (default max(k, DEFAULT_HYBRID_CANDIDATES)).
  */
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +20,10 @@ import type { Matrix } from '../matrix.ts';
 import { Collection, type SearchHit } from '../collection/collection.ts';
 import { resolveIndexSpec, type IndexSpec, type IndexSpecInput } from '../index/index-spec.ts';
 import type { KeywordStopwords } from '../collection/keyword-index.ts';
-import { fuseRankings, resolveHybridOptions, DEFAULT_RRF_K, type FusionMethod, type Scored } from '../retriever/fusion.ts';
+import {
+  combineConvex, fuseRankings, prepareConvexFusion, resolveHybridOptions, DEFAULT_HYBRID_CANDIDATES, DEFAULT_NORMALIZATION, DEFAULT_RRF_K, SCORE_NORMALIZATIONS,
+  type ConvexInputs, type FusionMethod, type ScoreNormalization, type Scored,
+} from '../retriever/fusion.ts';
 import { documentText, type BeirDataset } from './beir.ts';
 import { evaluateRun, type Evaluation, type MetricValues, type Qrels, type Run } from './metrics.ts';
 
@@ -50,7 +54,7 @@ export interface RetrieverResult {
   readonly name: string;
   readonly mode: EvalMode;
   readonly index?: IndexSpec;
-  readonly fusion?: { readonly method: FusionMethod; readonly weight?: number; readonly rrfK?: number; readonly candidates: number };
+  readonly fusion?: { readonly method: FusionMethod; readonly weight?: number; readonly normalization?: ScoreNormalization; readonly rrfK?: number; readonly candidates: number };
   readonly keyword?: { readonly stopwords: KeywordStopwords };
   readonly metrics: MetricValues;
   /** Queries per second of the search alone (query vectors already encoded; hybrid includes both searches and the fusion). */
@@ -71,7 +75,11 @@ export interface HybridVariant {
   readonly name: string;
   readonly fusion: FusionMethod;
   readonly weight?: number;
+  /** Convex fusion's normalization; default DEFAULT_NORMALIZATION. */
+  readonly normalization?: ScoreNormalization;
   readonly rrfK?: number;
+  /** Candidates per side; default max(k, DEFAULT_HYBRID_CANDIDATES), as in Collection.search. */
+  readonly candidates?: number;
 }
 
 export interface RunDatasetOptions {
@@ -84,7 +92,7 @@ export interface RunDatasetOptions {
   readonly modes?: readonly EvalMode[];
   /** Hybrid variants; default RRF (k 60). */
   readonly hybrid?: readonly HybridVariant[];
-  /** Retrieval depth per query (and hybrid candidates per side); default 100. */
+  /** Retrieval depth per query; default 100. Hybrid variants take their own candidates per side (see HybridVariant). */
   readonly k?: number;
   readonly cutoffs?: readonly number[];
   readonly stopwords?: KeywordStopwords;
@@ -181,11 +189,20 @@ function toRun(queryIds: readonly string[], hits: readonly (readonly SearchHit[]
   return run;
 }
 
-/** Fuses two runs query by query. */
-export function fuseRuns(dense: Run, keyword: Run, variant: HybridVariant, k: number, candidates: number): Map<string, Scored<string>[]> {
-  const options = resolveHybridOptions({ fusion: variant.fusion, weight: variant.weight, rrfK: variant.rrfK, candidates }, k);
+/** The candidates per side a hybrid variant fuses for a search of k results (Collection.search's rule). */
+export function variantCandidates(variant: HybridVariant, k: number): number {
+  return Math.max(k, variant.candidates ?? DEFAULT_HYBRID_CANDIDATES);
+}
+
+/**
+ * Fuses two runs query by query, keeping k per query. Each side gives `candidates` (taken as is)
+ * or else the variant's candidates by Collection.search's rule, max(k, candidates ?? DEFAULT_HYBRID_CANDIDATES).
+ */
+export function fuseRuns(dense: Run, keyword: Run, variant: HybridVariant, k: number, candidates?: number): Map<string, Scored<string>[]> {
+  const perSide = candidates ?? variantCandidates(variant, k);
+  const options = resolveHybridOptions({ fusion: variant.fusion, weight: variant.weight, normalization: variant.normalization, rrfK: variant.rrfK, candidates: perSide }, k);
   const out = new Map<string, Scored<string>[]>();
-  for (const [qid, d] of dense) out.set(qid, fuseRankings(d.slice(0, candidates), (keyword.get(qid) ?? []).slice(0, candidates), options, k));
+  for (const [qid, d] of dense) out.set(qid, fuseRankings(d.slice(0, perSide), (keyword.get(qid) ?? []).slice(0, perSide), options, k));
   return out;
 }
 
@@ -196,21 +213,82 @@ export interface WeightTuning {
   readonly grid: readonly { readonly weight: number; readonly value: number }[];
 }
 
-/** Grid search of the convex dense weight maximizing a metric (default nDCG@10); ties keep the smaller weight. */
-export function tuneConvexWeight(dense: Run, keyword: Run, qrels: Qrels, options: { k?: number; candidates?: number; step?: number; metric?: string } = {}): WeightTuning {
+/**
+ * Grid search of the convex dense weight maximizing a metric (default nDCG@10) for one
+ * normalization (default DEFAULT_NORMALIZATION) and candidates per side (default k); ties keep
+ * the smaller weight.
+ */
+export function tuneConvexWeight(
+  dense: Run, keyword: Run, qrels: Qrels, options: { k?: number; candidates?: number; step?: number; metric?: string; normalization?: ScoreNormalization } = {},
+): WeightTuning {
   const k = options.k ?? 100;
-  const step = options.step ?? 0.05;
+  const tuning = tuneConvexFusion(dense, keyword, qrels, {
+    normalizations: [options.normalization ?? DEFAULT_NORMALIZATION], candidates: [options.candidates ?? k], step: options.step ?? 0.05, metric: options.metric, k,
+  });
+  return { weight: tuning.weight, metric: tuning.metric, best: tuning.best, grid: tuning.grid.map((g) => ({ weight: g.weight, value: g.value })) };
+}
+
+export interface FusionTuning {
+  readonly normalization: ScoreNormalization;
+  readonly candidates: number;
+  readonly weight: number;
+  readonly metric: string;
+  /** The metric at the chosen configuration. */
+  readonly best: number;
+  /** Every configuration tried, in search order. */
+  readonly grid: readonly { readonly normalization: ScoreNormalization; readonly candidates: number; readonly weight: number; readonly value: number }[];
+}
+
+export interface TuneConvexFusionOptions {
+  /** Default every normalization (SCORE_NORMALIZATIONS). */
+  readonly normalizations?: readonly ScoreNormalization[];
+  /** Candidates per side to try; default [100]. The runs must hold at least the largest. */
+  readonly candidates?: readonly number[];
+  /** Weight grid step over [0, 1]; default 0.01. */
+  readonly step?: number;
+  /** Default 'ndcg@10'; any metric@cutoff of evaluateRun. */
+  readonly metric?: string;
+  /** Hits kept per query before evaluation, as runDataset's k; default 100 (at least the metric's cutoff). */
+  readonly k?: number;
+}
+
+/**
+ * Joint grid search of convex fusion's normalization, candidates per side and dense weight,
+ * maximizing a metric (default nDCG@10) over the judged queries. The winner must beat the best so
+ * far by more than 1e-12, so ties keep the earlier configuration: normalizations in the given order,
+ * fewer candidates, smaller weight. Each list is normalized once per (normalization, candidates) and
+ * the weights reuse it (prepareConvexFusion + combineConvex, the functions convexFusion is made of).
+ */
+export function tuneConvexFusion(dense: Run, keyword: Run, qrels: Qrels, options: TuneConvexFusionOptions = {}): FusionTuning {
+  const normalizations = options.normalizations ?? SCORE_NORMALIZATIONS;
+  const candidateCounts = options.candidates ?? [100];
+  const step = options.step ?? 0.01;
   const metric = options.metric ?? 'ndcg@10';
-  const grid: { weight: number; value: number }[] = [];
-  for (let i = 0; i <= Math.round(1 / step); i++) {
-    const weight = Math.round(i * step * 1e6) / 1e6;
-    const fused = fuseRuns(dense, keyword, { name: 'convex', fusion: 'convex', weight }, k, options.candidates ?? k);
-    const value = evaluateRun(fused, qrels, { cutoffs: [1, 3, 5, 10, 100, k] }).mean[metric];
-    if (value === undefined) throw new BiencoderError('INVALID_ARGUMENT', `unknown metric ${metric}`);
-    grid.push({ weight, value });
+  const cutoff = /^[a-z]+@(\d+)$/.exec(metric);
+  if (cutoff === null) throw new BiencoderError('INVALID_ARGUMENT', `metric must look like name@cutoff (e.g. ndcg@10), got ${JSON.stringify(metric)}`);
+  const depth = Math.max(Number(cutoff[1]), options.k ?? 100);
+  if (!(step > 0 && step <= 1)) throw new BiencoderError('INVALID_ARGUMENT', `step must be in (0, 1], got ${String(step)}`);
+  if (normalizations.length === 0 || candidateCounts.length === 0) throw new BiencoderError('INVALID_ARGUMENT', 'normalizations and candidates must not be empty');
+  for (const c of candidateCounts) if (!Number.isInteger(c) || c < 1) throw new BiencoderError('INVALID_ARGUMENT', `candidates must be positive integers, got ${String(c)}`);
+  const grid: { normalization: ScoreNormalization; candidates: number; weight: number; value: number }[] = [];
+  let best: (typeof grid)[number] | undefined;
+  for (const normalization of normalizations) {
+    for (const candidates of [...candidateCounts].sort((a, b) => a - b)) {
+      const prepared = new Map<string, ConvexInputs<string>>();
+      for (const [qid, d] of dense) prepared.set(qid, prepareConvexFusion(d.slice(0, candidates), (keyword.get(qid) ?? []).slice(0, candidates), normalization));
+      for (let i = 0; i <= Math.round(1 / step); i++) {
+        const weight = Math.min(1, Math.round(i * step * 1e6) / 1e6);
+        const fused = new Map<string, Scored<string>[]>();
+        for (const [qid, inputs] of prepared) fused.set(qid, combineConvex(inputs, weight, depth));
+        const value = evaluateRun(fused, qrels, { cutoffs: [Number(cutoff[1])] }).mean[metric];
+        if (value === undefined) throw new BiencoderError('INVALID_ARGUMENT', `unknown metric ${metric}`);
+        const entry = { normalization, candidates, weight, value };
+        grid.push(entry);
+        if (best === undefined || value > best.value + 1e-12) best = entry;
+      }
+    }
   }
-  const best = grid.reduce((a, b) => (b.value > a.value + 1e-12 ? b : a));
-  return { weight: best.weight, metric, best: best.value, grid };
+  return { normalization: best!.normalization, candidates: best!.candidates, weight: best!.weight, metric, best: best!.value, grid };
 }
 
 /** Encodes the split's queries once and returns their vectors. */
@@ -220,6 +298,7 @@ export async function encodeQueries(encoder: Encoder, texts: readonly string[], 
   return { matrix: { data: e.data, rows: e.rows, dims: e.dims }, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** The flat dense and keyword runs: k deep, or as deep as the hybrid variants' candidates when hybrid ran. */
 export interface SplitRuns {
   readonly dense: Map<string, Scored<string>[]>;
   readonly keyword: Map<string, Scored<string>[]>;
@@ -243,51 +322,60 @@ export async function runDataset(dataset: BeirDataset, options: RunDatasetOption
     const needDense = modes.includes('dense') || modes.includes('hybrid');
     const encoded = needDense ? await encodeQueries(options.encoder, texts, options.signal) : undefined;
     const retrievers: RetrieverResult[] = [];
+    // Hybrid variants fuse `depth` candidates per side: the flat and keyword runs are searched that
+    // deep for them (timed as part of the hybrid search), apart from the k-deep runs reported as
+    // dense and BM25 retrievers.
+    const hybrid = modes.includes('hybrid');
+    const depth = hybrid ? Math.max(k, ...variants.map((v) => variantCandidates(v, k))) : k;
     let flatRun: Map<string, Scored<string>[]> | undefined;
     let flatSeconds = 0;
-    if (needDense) {
-      const kinds = modes.includes('dense') ? indexes : (['flat'] as IndexKind[]);
-      for (const kind of new Set<IndexKind>(modes.includes('hybrid') ? ['flat', ...kinds] : kinds)) {
+    const searchDense = async (target: Collection, depthNow: number): Promise<{ run: Map<string, Scored<string>[]>; seconds: number }> => {
+      const t0 = performance.now();
+      const hits = await target.searchBatch(encoded!.matrix, { k: depthNow, signal: options.signal });
+      return { seconds: (performance.now() - t0) / 1000, run: toRun(queryIds, hits) };
+    };
+    if (modes.includes('dense')) {
+      for (const kind of indexes) {
         throwIfAborted(options.signal);
         const target = await ensureIndexCollection(collection, kind, options.cacheDir, options.encoder);
         if (target !== collection) opened.push(target);
-        const t0 = performance.now();
-        const hits = await target.searchBatch(encoded!.matrix, { k, signal: options.signal });
-        const seconds = (performance.now() - t0) / 1000;
-        const run = toRun(queryIds, hits);
-        if (kind === 'flat') {
-          flatRun = run;
-          flatSeconds = seconds;
-        }
-        if (modes.includes('dense') && indexes.includes(kind)) {
-          const evaluation = evaluate(run);
-          retrievers.push({ name: kind, mode: 'dense', index: target.manifest.index, metrics: evaluation.mean, searchQueriesPerSecond: queryIds.length / seconds, evaluation });
-          log(`${dataset.name}: ${kind}: nDCG@10 ${fmt(evaluation.mean['ndcg@10'])}`);
-        }
+        const { run, seconds } = await searchDense(target, k);
+        if (kind === 'flat') ({ run: flatRun, seconds: flatSeconds } = { run, seconds });
+        const evaluation = evaluate(run);
+        retrievers.push({ name: kind, mode: 'dense', index: target.manifest.index, metrics: evaluation.mean, searchQueriesPerSecond: queryIds.length / seconds, evaluation });
+        log(`${dataset.name}: ${kind}: nDCG@10 ${fmt(evaluation.mean['ndcg@10'])}`);
       }
+    }
+    if (hybrid && (flatRun === undefined || depth > k)) {
+      throwIfAborted(options.signal);
+      ({ run: flatRun, seconds: flatSeconds } = await searchDense(collection, depth));
     }
     let keywordRun: Map<string, Scored<string>[]> | undefined;
     let keywordSeconds = 0;
-    if (modes.includes('keyword') || modes.includes('hybrid')) {
+    const searchKeyword = async (depthNow: number): Promise<void> => {
       const t0 = performance.now();
-      const hits = await collection.searchBatch(texts, { k, mode: 'keyword', keyword: { stopwords }, signal: options.signal });
+      const hits = await collection.searchBatch(texts, { k: depthNow, mode: 'keyword', keyword: { stopwords }, signal: options.signal });
       keywordSeconds = (performance.now() - t0) / 1000;
       keywordRun = toRun(queryIds, hits);
-      if (modes.includes('keyword')) {
-        const evaluation = evaluate(keywordRun);
-        retrievers.push({ name: 'bm25', mode: 'keyword', keyword: { stopwords }, metrics: evaluation.mean, searchQueriesPerSecond: queryIds.length / keywordSeconds, evaluation });
-        log(`${dataset.name}: bm25: nDCG@10 ${fmt(evaluation.mean['ndcg@10'])}`);
-      }
+    };
+    if (modes.includes('keyword')) {
+      await searchKeyword(k);
+      const evaluation = evaluate(keywordRun!);
+      retrievers.push({ name: 'bm25', mode: 'keyword', keyword: { stopwords }, metrics: evaluation.mean, searchQueriesPerSecond: queryIds.length / keywordSeconds, evaluation });
+      log(`${dataset.name}: bm25: nDCG@10 ${fmt(evaluation.mean['ndcg@10'])}`);
     }
-    if (modes.includes('hybrid')) {
+    if (hybrid && (keywordRun === undefined || depth > k)) await searchKeyword(depth);
+    if (hybrid) {
       for (const v of variants) {
         const t0 = performance.now();
-        const fused = fuseRuns(flatRun!, keywordRun!, v, k, k);
+        const candidates = variantCandidates(v, k);
+        const fused = fuseRuns(flatRun!, keywordRun!, v, k, candidates);
         const seconds = flatSeconds + keywordSeconds + (performance.now() - t0) / 1000;
         const evaluation = evaluate(fused);
+        const resolved = resolveHybridOptions({ fusion: v.fusion, weight: v.weight, normalization: v.normalization, rrfK: v.rrfK, candidates }, k);
         retrievers.push({
           name: v.name, mode: 'hybrid', keyword: { stopwords },
-          fusion: { method: v.fusion, ...(v.fusion === 'convex' ? { weight: v.weight } : { rrfK: v.rrfK ?? DEFAULT_RRF_K }), candidates: k },
+          fusion: { method: v.fusion, ...(v.fusion === 'convex' ? { weight: resolved.weight, normalization: resolved.normalization } : { rrfK: resolved.rrfK }), candidates },
           metrics: evaluation.mean, searchQueriesPerSecond: queryIds.length / seconds, evaluation,
         });
         log(`${dataset.name}: ${v.name}: nDCG@10 ${fmt(evaluation.mean['ndcg@10'])}`);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadOnnxEncoder } from '../../src/encoders/onnx/onnx-encoder.ts';
 import { loadBeirDataset } from '../../src/eval/beir.ts';
 import { evaluateRun } from '../../src/eval/metrics.ts';
-import { fuseRuns, runDataset, tuneConvexWeight } from '../../src/eval/runner.ts';
+import { fuseRuns, runDataset, tuneConvexFusion, tuneConvexWeight } from '../../src/eval/runner.ts';
 import { buildReport, formatTable } from '../../src/eval/report.ts';
 import { metricsChartSvg } from '../../src/eval/chart.ts';
 import { isBiencoderError } from '../../src/errors.ts';
@@ -30,7 +30,7 @@ test('runDataset: every index kind, BM25 and hybrid; the cache is reused without
   const cacheDir = join(root.dir, 'cache');
   const options = {
     encoder, cacheDir, indexes: ['flat', 'hnsw', 'i8', 'binary'] as const, k: 20,
-    hybrid: [{ name: 'hybrid_rrf', fusion: 'rrf' as const }, { name: 'hybrid_convex', fusion: 'convex' as const, weight: 0.5 }],
+    hybrid: [{ name: 'hybrid_rrf', fusion: 'rrf' as const }, { name: 'hybrid_convex', fusion: 'convex' as const, weight: 0.5, normalization: 'zscore' as const, candidates: 25 }],
   };
   const first = await runDataset(dataset, options);
   assert.equal(first.corpus.embedded, 30);
@@ -50,10 +50,18 @@ test('runDataset: every index kind, BM25 and hybrid; the cache is reused without
   assert.equal(by.get('bm25')!.metrics['mrr@10'], 1);
   assert.equal(by.get('bm25')!.metrics['recall@10'], 1);
   assert.ok(by.get('bm25')!.metrics['ndcg@10'] > by.get('flat')!.metrics['ndcg@10'], 'random synthetic weights are weaker than BM25');
-  assert.equal(by.get('hybrid_convex')!.fusion!.weight, 0.5);
-  // The hybrid run is the fusion of the flat and BM25 runs.
-  const fused = fuseRuns(first.runs.dense, first.runs.keyword, { name: 'x', fusion: 'rrf' }, 20, 20);
+  assert.deepEqual(by.get('hybrid_convex')!.fusion, { method: 'convex', weight: 0.5, normalization: 'zscore', candidates: 25 });
+  assert.equal(by.get('hybrid_rrf')!.fusion!.candidates, 1000, 'the library default candidates per side');
+  // The hybrid runs are the fusions of the flat and BM25 runs (searched as deep as the candidates: all 30 documents).
+  assert.equal(first.runs.dense.get(dataset.queries[0].id)!.length, 30);
+  const fused = fuseRuns(first.runs.dense, first.runs.keyword, { name: 'x', fusion: 'rrf' }, 20);
   assert.deepEqual(evaluateRun(fused, dataset.qrels).mean, by.get('hybrid_rrf')!.metrics);
+  const fusedConvex = fuseRuns(first.runs.dense, first.runs.keyword, { name: 'x', fusion: 'convex', weight: 0.5, normalization: 'zscore', candidates: 25 }, 20);
+  assert.deepEqual(evaluateRun(fusedConvex, dataset.qrels).mean, by.get('hybrid_convex')!.metrics);
+  assert.notDeepEqual(
+    evaluateRun(fuseRuns(first.runs.dense, first.runs.keyword, { name: 'x', fusion: 'convex', weight: 0.5, normalization: 'zscore' }, 20, 2), dataset.qrels).mean,
+    by.get('hybrid_convex')!.metrics, 'candidates matter',
+  );
   for (const r of first.retrievers) assert.ok(r.searchQueriesPerSecond > 0, r.name);
 
   const before = encoder.documents;
@@ -86,6 +94,27 @@ test('tuneConvexWeight picks the grid weight with the best nDCG@10 (BM25-heavy o
   assert.equal(tuning.best, Math.max(...tuning.grid.map((g) => g.value)));
   assert.equal(tuning.grid[0].value, 1, 'weight 0 is BM25 alone: every title query finds its document first');
   assert.equal(tuning.weight, 0);
+});
+
+test('tuneConvexFusion searches normalization x candidates x weight jointly; ties keep the earliest', async () => {
+  const dataset = loadBeirDataset(join(root.dir, 'mini'));
+  const run = await runDataset(dataset, { encoder, cacheDir: join(root.dir, 'cache'), modes: ['dense', 'keyword'], k: 30 });
+  const tuning = tuneConvexFusion(run.runs.dense, run.runs.keyword, dataset.qrels, { normalizations: ['zscore', 'minmax'], candidates: [30, 5], step: 0.5, k: 20 });
+  assert.deepEqual(tuning.grid.map((g) => `${g.normalization}/${g.candidates}/${g.weight}`), [
+    'zscore/5/0', 'zscore/5/0.5', 'zscore/5/1', 'zscore/30/0', 'zscore/30/0.5', 'zscore/30/1',
+    'minmax/5/0', 'minmax/5/0.5', 'minmax/5/1', 'minmax/30/0', 'minmax/30/0.5', 'minmax/30/1',
+  ]);
+  assert.equal(tuning.best, Math.max(...tuning.grid.map((g) => g.value)));
+  // BM25 alone (weight 0) finds every title query's document first: 1 everywhere it is tried, so the first one wins.
+  assert.deepEqual([tuning.normalization, tuning.candidates, tuning.weight, tuning.best], ['zscore', 5, 0, 1]);
+  // Each grid value is what fuseRuns + evaluateRun give for that configuration.
+  for (const g of tuning.grid) {
+    const fused = fuseRuns(run.runs.dense, run.runs.keyword, { name: 'x', fusion: 'convex', weight: g.weight, normalization: g.normalization }, 20, g.candidates);
+    assert.equal(evaluateRun(fused, dataset.qrels, { cutoffs: [10] }).mean['ndcg@10'], g.value, `${g.normalization}/${g.candidates}/${g.weight}`);
+  }
+  assert.ok(tuning.grid.some((g) => g.value < 1), 'dense alone is weaker');
+  assert.throws(() => tuneConvexFusion(run.runs.dense, run.runs.keyword, dataset.qrels, { metric: 'ndcg' }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+  assert.throws(() => tuneConvexFusion(run.runs.dense, run.runs.keyword, dataset.qrels, { step: 0 }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
 });
 
 test('a cache directory holding another index spec is refused', async () => {
