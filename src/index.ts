@@ -79,3 +79,6 @@ export {
   type ScoreNormalization, type NormalizedScores, type ConvexInputs,
 } from './retriever/fusion.ts';
 export { DEFAULT_TEXT_SEARCH_MODE } from './retriever/default-mode.ts';
+export { documentsInOrder, type RetrievedDocument } from './retriever/retrieved-documents.ts';
+export { type ServerRerankOptions } from './server/rerank.ts';
+export { type RerankedRetrieverResult } from './eval/report.ts';

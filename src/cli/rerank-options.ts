@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Collection } from '../collection/collection.ts';
 import { DTYPE_SUFFIX, type Dtype } from '../encoders/onnx/model-config.ts';
 import { loadCrossEncoder, type CrossEncoder, type CrossEncoderOptions } from '../rerank/cross-encoder.ts';
-import { Retriever } from '../retriever/retriever.ts';
+import { Retriever, type RetrieverOptions } from '../retriever/retriever.ts';
 import { encoderOptionsFrom, type ModelCliOptions } from './model-options.ts';
 
 /** The parsed values of the options rerankOptions() adds (commander camel-cases them). */
@@ -69,15 +69,21 @@ export async function loadRerankerFrom(opts: RerankCliOptions & ModelCliOptions)
 }
 
 /**
- * The Retriever for a search or eval command: the collection's bi-encoder, then the --rerank cross-encoder
- * (if any) over --rerank-top candidates within --rerank-budget-ms. close() releases the cross-encoder.
+ * The Retriever for a search or eval command: the collection's first stage (dense unless `firstStage` says
+ * keyword or hybrid), then the --rerank cross-encoder (if any) over --rerank-top candidates within
+ * --rerank-budget-ms. close() releases the cross-encoder.
  */
-export async function retrieverFrom(collection: Collection, opts: RerankCliOptions & ModelCliOptions): Promise<{ retriever: Retriever; reranker: CrossEncoder | undefined; close: () => Promise<void> }> {
+export async function retrieverFrom(
+  collection: Collection,
+  opts: RerankCliOptions & ModelCliOptions,
+  firstStage: Pick<RetrieverOptions, 'mode' | 'hybrid' | 'keyword'> = {},
+): Promise<{ retriever: Retriever; reranker: CrossEncoder | undefined; close: () => Promise<void> }> {
   const reranker = await loadRerankerFrom(opts);
   let retriever: Retriever;
   try {
     retriever = new Retriever({
       collection,
+      ...firstStage,
       ...(reranker ? { reranker } : {}),
       candidates: opts.rerankTop ?? DEFAULT_RERANK_TOP,
       ...(opts.rerankBudgetMs !== undefined ? { budgetMs: opts.rerankBudgetMs } : {}),

@@ -1,17 +1,28 @@
 import { BiencoderError, throwIfAborted } from '../errors.ts';
-import type { Collection, SearchHit } from '../collection/collection.ts';
+import { SEARCH_MODES, type Collection, type SearchHit, type SearchMode } from '../collection/collection.ts';
 import type { MetadataFilter } from '../collection/filter.ts';
+import { keywordTerms, type KeywordQueryOptions } from '../collection/keyword-index.ts';
 import { prepareTexts } from '../encoders/text-input.ts';
 import type { CrossEncoder } from '../rerank/cross-encoder.ts';
 import { RerankCostModel } from './cost-model.ts';
+import { resolveHybridOptions, type HybridOptions } from './fusion.ts';
 
 export interface RetrieverOptions {
   /** Where the bi-encoder stage searches; it must have been opened with its encoder. */
   readonly collection: Collection;
   /** The cross-encoder that reranks the candidates. Without one, search() is the bi-encoder stage alone. */
   readonly reranker?: CrossEncoder;
-  /** How many bi-encoder hits the reranker sees (top-N). Default 100. */
+  /** How many of the first stage's top hits the reranker sees (top-N). Default 100. */
   readonly candidates?: number;
+  /**
+   * How the first stage ranks the query (Collection.search's modes): 'dense' (default) embeds the query
+   * and searches the vectors; 'keyword' is BM25 over the texts; 'hybrid' fuses both (see `hybrid`).
+   */
+  readonly mode?: SearchMode;
+  /** Hybrid fusion options of the first stage (mode 'hybrid'); Collection.search's defaults otherwise. */
+  readonly hybrid?: HybridOptions;
+  /** Keyword query analysis of the first stage (modes 'keyword' and 'hybrid'). */
+  readonly keyword?: KeywordQueryOptions;
   /**
    * Latency budget of a whole search() call in milliseconds. The reranker then scores only as many of the
    * top candidates as its measured cost says fit in what is left after embedding and searching; the others
@@ -36,6 +47,8 @@ export interface RetrieveOptions {
   readonly signal?: AbortSignal;
   /** Overrides the retriever's candidates for this call. */
   readonly candidates?: number;
+  /** Overrides the retriever's first-stage mode for this call. */
+  readonly mode?: SearchMode;
   /** Overrides the retriever's budget for this call (null: no budget). */
   readonly budgetMs?: number | null;
   /** false: skip the reranker for this call. Default true. */
@@ -45,16 +58,18 @@ export interface RetrieveOptions {
 export interface RetrievedHit extends SearchHit {
   /** The score that placed the hit: its rerank score when it was reranked, else its retrieval score. */
   readonly score: number;
-  /** The bi-encoder's similarity. */
+  /** The first stage's score: the bi-encoder's similarity (dense), -BM25 (keyword) or the fused score (hybrid). */
   readonly retrievalScore: number;
   /** The cross-encoder's score (after its activation), or null when the hit was not reranked. */
   readonly rerankScore: number | null;
-  /** 0-based position in the bi-encoder's ranking. */
+  /** 0-based position in the first stage's ranking. */
   readonly retrievalRank: number;
 }
 
 export interface RetrievalTimings {
+  /** Embedding the query (dense mode; 0 in keyword and hybrid modes, where searchMs includes it). */
   readonly embedMs: number;
+  /** The first stage's search (hybrid: embedding the query, both searches and the fusion). */
   readonly searchMs: number;
   /** Tokenizing and scoring the pairs (0 without a reranker). */
   readonly rerankMs: number;
@@ -67,8 +82,10 @@ export interface RetrievalResult {
   readonly timings: RetrievalTimings;
   /** How many candidates the cross-encoder scored. */
   readonly reranked: number;
-  /** How many candidates the bi-encoder returned. */
+  /** How many hits the first stage returned (max(k, candidates) at most). */
   readonly candidates: number;
+  /** The first stage's mode. */
+  readonly mode: SearchMode;
   /** The budget applied, or null. */
   readonly budgetMs: number | null;
 }
@@ -79,8 +96,8 @@ const DEFAULT_K = 10;
 const PROBE_PAIRS = 8;
 
 /**
- * Two-stage retrieval: the bi-encoder's top-N candidates from a collection, reranked by a cross-encoder,
- * cut to the top k. Reports per-stage timings. With a latency budget, it reranks only the candidates that
+ * Two-stage retrieval: the first stage's top-N candidates from a collection (dense by default, or keyword
+ * or hybrid), reranked by a cross-encoder, cut to the top k. Reports per-stage timings. With a latency budget, it reranks only the candidates that
  * fit, from a running estimate of the reranker's cost per token.
  */
 export class Retriever {
@@ -89,6 +106,9 @@ export class Retriever {
   readonly candidates: number;
   readonly budgetMs: number | undefined;
   readonly rerankLabel: number | string | undefined;
+  readonly mode: SearchMode;
+  readonly hybrid: HybridOptions | undefined;
+  readonly keyword: KeywordQueryOptions | undefined;
   /** The reranker's measured cost; shared by every call of this retriever. */
   readonly costModel: RerankCostModel;
 
@@ -106,6 +126,11 @@ export class Retriever {
     this.candidates = checkCandidates(options.candidates ?? DEFAULT_CANDIDATES);
     this.budgetMs = options.budgetMs === undefined ? undefined : checkBudget(options.budgetMs);
     this.rerankLabel = options.rerankLabel;
+    this.mode = checkMode(options.mode ?? 'dense');
+    if (options.hybrid !== undefined) resolveHybridOptions(options.hybrid, 1); // validates now
+    if (options.keyword !== undefined) keywordTerms('', options.keyword);
+    this.hybrid = options.hybrid;
+    this.keyword = options.keyword;
     if (reranker !== undefined) reranker.labelIndex(options.rerankLabel); // validates now, not at the first search
     this.costModel = new RerankCostModel(options.initialMsPerToken);
   }
@@ -119,27 +144,37 @@ export class Retriever {
     const candidates = checkCandidates(options.candidates ?? this.candidates);
     const budget = options.budgetMs === null ? undefined : options.budgetMs === undefined ? this.budgetMs : checkBudget(options.budgetMs);
     const reranker = options.rerank === false ? undefined : this.reranker;
+    const mode = options.mode === undefined ? this.mode : checkMode(options.mode);
     const encoder = this.collection.encoder;
-    if (encoder === undefined) {
-      throw new BiencoderError('ENCODER_REQUIRED', `the Retriever embeds queries with the collection's encoder, but the collection at ${this.collection.dir} was opened without one`);
+    if (encoder === undefined && mode !== 'keyword') {
+      throw new BiencoderError('ENCODER_REQUIRED', `the Retriever embeds queries with the collection's encoder (mode ${mode}), but the collection at ${this.collection.dir} was opened without one`);
     }
     throwIfAborted(options.signal);
 
-    const embedded = await encoder.encode([query], { role: 'query', signal: options.signal });
+    // Dense: embed here (timed apart), then search the vector. Keyword and hybrid search the text itself
+    // (the collection embeds it for hybrid).
+    let searched: string | Float32Array = query;
+    if (mode === 'dense') {
+      const embedded = await encoder!.encode([query], { role: 'query', signal: options.signal });
+      searched = embedded.data.slice(0, embedded.dims);
+    }
     const afterEmbed = performance.now();
-    const vector = embedded.data.slice(0, embedded.dims);
     const wanted = reranker === undefined ? k : Math.max(k, candidates);
-    const found = await this.collection.search(vector, {
+    const found = await this.collection.search(searched, {
       k: wanted,
+      mode,
       signal: options.signal,
       ...(options.filter === undefined ? {} : { filter: options.filter }),
       ...(options.ef === undefined ? {} : { ef: options.ef }),
+      ...(mode === 'hybrid' && this.hybrid !== undefined ? { hybrid: this.hybrid } : {}),
+      ...(mode !== 'dense' && this.keyword !== undefined ? { keyword: this.keyword } : {}),
     });
     const afterSearch = performance.now();
 
     const rerankScores = new Map<number, number>(); // retrieval rank -> rerank score
     if (reranker !== undefined && found.length > 0 && k > 0) {
-      await this.#rerank(reranker, query, found, rerankScores, started, budget, options.signal);
+      // Only the top `candidates` are reranked; hits beyond them (k > candidates) follow in retrieval order.
+      await this.#rerank(reranker, query, found.slice(0, candidates), rerankScores, started, budget, options.signal);
     }
     const afterRerank = performance.now();
 
@@ -152,13 +187,14 @@ export class Retriever {
     return {
       hits: [...reranked, ...rest].slice(0, k),
       timings: {
-        embedMs: afterEmbed - started,
+        embedMs: mode === 'dense' ? afterEmbed - started : 0,
         searchMs: afterSearch - afterEmbed,
         rerankMs: afterRerank - afterSearch,
         totalMs: performance.now() - started,
       },
       reranked: rerankScores.size,
       candidates: found.length,
+      mode,
       budgetMs: budget ?? null,
     };
   }
@@ -200,6 +236,11 @@ export class Retriever {
 function checkCandidates(n: unknown): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 10_000) throw invalid(`candidates must be an integer in 1..10000, got ${String(n)}`);
   return n;
+}
+
+function checkMode(mode: unknown): SearchMode {
+  if (!SEARCH_MODES.includes(mode as SearchMode)) throw invalid(`mode must be one of ${SEARCH_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
+  return mode as SearchMode;
 }
 
 function checkBudget(ms: unknown): number {

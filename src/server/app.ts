@@ -17,6 +17,7 @@ import { EncoderPool, type EncoderLoader } from './encoder-pool.ts';
 import { HttpError, handleError } from './errors.ts';
 import { createMetrics } from './metrics.ts';
 import type { MicroBatchOptions } from './micro-batcher.ts';
+import { ServerReranker, type ServerRerankOptions } from './rerank.ts';
 import { collectionRoutes } from './routes/collections.ts';
 import { embeddingRoutes } from './routes/embeddings.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -49,6 +50,11 @@ export interface ServerOptions {
   readonly microBatch?: MicroBatchOptions | false;
   /** Open every collection read-only. Default false. */
   readonly readOnly?: boolean;
+  /**
+   * A cross-encoder for searches that ask for `"rerank"`: { reranker, candidates? (default 100), budgetMs? }.
+   * The caller loads it and closes it after the server. Without it, such searches are 400 INVALID_ARGUMENT.
+   */
+  readonly rerank?: ServerRerankOptions;
 }
 
 function pickDefaultModel(options: ServerOptions): string {
@@ -68,6 +74,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) throw new BiencoderError('INVALID_ARGUMENT', `bodyLimit must be an integer number of bytes >= 1024, got ${String(bodyLimit)}`);
   const defaultModel = pickDefaultModel(options);
+  const rerank = options.rerank === undefined ? undefined : new ServerReranker(options.rerank);
 
   let registry: CollectionRegistry | undefined;
   const metrics = createMetrics(() => (registry === undefined ? [] : registry.opened().map(([name, c]) => [name, c.count()] as [string, number])));
@@ -98,7 +105,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     await app.close();
     throw error;
   }
-  const ctx: ServerContext = { registry, encoders, defaultModel, metrics };
+  const ctx: ServerContext = { registry, encoders, defaultModel, metrics, ...(rerank ? { rerank } : {}) };
 
   let closing = false;
   app.removeContentTypeParser('text/plain'); // bodies are JSON only: anything else is 415

@@ -83,6 +83,23 @@ export const searchBody = {
     mode: { enum: ['dense', 'keyword', 'hybrid'] },
     /** Add each hit's whole document (reassembled from its chunks) as `document`. */
     document: { type: 'boolean' },
+    /**
+     * Rerank a text query's top candidates with the server's cross-encoder (serve --rerank): true, or
+     * { top (candidates reranked), budgetMs (latency budget of the search; null: none) } over the server's defaults.
+     */
+    rerank: {
+      anyOf: [
+        { type: 'boolean' },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            top: { type: 'integer', minimum: 1, maximum: 10_000 },
+            budgetMs: { anyOf: [{ type: 'number', exclusiveMinimum: 0 }, { type: 'null' }] },
+          },
+        },
+      ],
+    },
   },
 } as const;
 

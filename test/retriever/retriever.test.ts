@@ -58,17 +58,59 @@ describe('Retriever', () => {
     assert.equal(result.budgetMs, null);
   });
 
-  test('k larger than the reranked set: the text-less candidate follows in retrieval order', async () => {
+  test('k larger than the reranked set: only the top N are reranked; the rest follow in retrieval order', async () => {
     const retriever = new Retriever({ collection, reranker, candidates: 5 });
     const result = await retriever.search(QUERY, { k: 8 });
-    // candidates = max(k, N) = 8 retrieved; 7 reranked, then 'no-text' last with its retrieval score.
+    const firstStage = await collection.search(QUERY, { k: 8 });
+    // max(k, N) = 8 retrieved; of the top 5, 'no-text' (retrieval rank 0) cannot be reranked: 4 are.
     assert.equal(result.candidates, 8);
-    assert.equal(result.reranked, 7);
-    const last = result.hits[7];
-    assert.equal(last.id, 'no-text');
-    assert.equal(last.rerankScore, null);
-    assert.equal(last.score, last.retrievalScore);
-    for (let i = 1; i < 7; i++) assert.ok(result.hits[i - 1].rerankScore! >= result.hits[i].rerankScore!);
+    assert.equal(result.reranked, 4);
+    assert.deepEqual(new Set(result.hits.slice(0, 4).map((h) => h.retrievalRank)), new Set([1, 2, 3, 4]));
+    for (let i = 1; i < 4; i++) assert.ok(result.hits[i - 1].rerankScore! >= result.hits[i].rerankScore!);
+    const rest = result.hits.slice(4);
+    assert.deepEqual(rest.map((h) => h.id), [firstStage[0], ...firstStage.slice(5)].map((h) => h.id));
+    assert.equal(rest[0].id, 'no-text');
+    for (const h of rest) {
+      assert.equal(h.rerankScore, null);
+      assert.equal(h.score, h.retrievalScore);
+    }
+  });
+
+  test('keyword and hybrid first stages search the text in that mode, then rerank', async () => {
+    for (const mode of ['keyword', 'hybrid'] as const) {
+      const hybrid = { fusion: 'rrf', candidates: 40 } as const;
+      const retriever = new Retriever({ collection, reranker, candidates: 6, mode, hybrid, keyword: { stopwords: 'none' } });
+      assert.equal(retriever.mode, mode);
+      const firstStage = await collection.search(QUERY, { k: 6, mode, hybrid, keyword: { stopwords: 'none' } });
+      assert.ok(firstStage.length > 0, mode);
+      const result = await retriever.search(QUERY, { k: 3 });
+      assert.equal(result.mode, mode);
+      assert.equal(result.candidates, firstStage.length);
+      // The reranked hits are exactly the first stage's top 6 with a text, ordered by the cross-encoder.
+      const withText = firstStage.filter((h) => h.text !== '');
+      assert.equal(result.reranked, withText.length);
+      const ranked = await reranker.rank(QUERY, withText.map((h) => h.text), { topK: 3 });
+      assert.deepEqual(result.hits.map((h) => h.id), ranked.map((r) => withText[r.index].id), mode);
+      for (const h of result.hits) assert.equal(h.retrievalScore, firstStage[h.retrievalRank].score);
+      assert.equal(result.timings.embedMs, 0, 'the collection embeds the query (hybrid) or nothing does (keyword)');
+    }
+    // A per-call mode overrides the retriever's; without a reranker, dense is the plain collection search.
+    const dense = await new Retriever({ collection, mode: 'keyword' }).search(QUERY, { k: 4, mode: 'dense' });
+    assert.equal(dense.mode, 'dense');
+    assert.deepEqual(dense.hits.map((h) => h.id), (await collection.search(QUERY, { k: 4 })).map((h) => h.id));
+    assert.throws(() => new Retriever({ collection, mode: 'fuzzy' as never }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+    assert.throws(() => new Retriever({ collection, hybrid: { weight: 2 } }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+    await assert.rejects(new Retriever({ collection }).search(QUERY, { mode: 'sparse' as never }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+    // Keyword mode needs no encoder: a reader opened without one can still rerank BM25 candidates.
+    const reader = await Collection.open(join(tmp.dir, 'col'), { readOnly: true });
+    try {
+      const bm25 = await new Retriever({ collection: reader, reranker, candidates: 4, mode: 'keyword' }).search(QUERY, { k: 2 });
+      assert.equal(bm25.hits.length, 2);
+      assert.ok(bm25.reranked > 0);
+      await assert.rejects(new Retriever({ collection: reader, mode: 'hybrid' }).search(QUERY), (e) => isBiencoderError(e, 'ENCODER_REQUIRED'));
+    } finally {
+      await reader.close();
+    }
   });
 
   test('filters reach the bi-encoder stage; without a reranker it is the collection search', async () => {

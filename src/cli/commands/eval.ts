@@ -6,13 +6,23 @@ import type { Encoder } from '../../encoders/encoder.ts';
 import { DEFAULT_MODEL, loadEncoder } from '../../encoders/load-encoder.ts';
 import { modelOptions, encoderOptionsFrom, type ModelCliOptions } from '../model-options.ts';
 import { loadBeirDataset } from '../../eval/beir.ts';
-import { EVAL_MODES, INDEX_KINDS, runDataset, tuneConvexWeight, type EvalMode, type HybridVariant, type IndexKind, type WeightTuning } from '../../eval/runner.ts';
-import { buildReport, formatTable, versions } from '../../eval/report.ts';
+import {
+  EVAL_MODES, INDEX_KINDS, ensureCorpusCollection, ensureIndexCollection, runDataset, tuneConvexWeight,
+  type EvalMode, type HybridVariant, type IndexKind, type RetrieverResult, type WeightTuning,
+} from '../../eval/runner.ts';
+import { buildReport, formatTable, versions, type RerankedRetrieverResult } from '../../eval/report.ts';
+import type { BeirDataset } from '../../eval/beir.ts';
+import { evaluateRun } from '../../eval/metrics.ts';
+import type { Collection } from '../../collection/collection.ts';
+import type { RetrieverOptions } from '../../retriever/retriever.ts';
+import { runQueries } from '../../retriever/run-queries.ts';
+import { checkRerankOptions, rerankOptions, retrieverFrom, type RerankCliOptions } from '../rerank-options.ts';
 import { metricsChartSvg } from '../../eval/chart.ts';
 import { runTatoeba, runXquad } from '../../eval/crosslingual.ts';
 import { DEFAULT_CONVEX_WEIGHT, DEFAULT_RRF_K } from '../../retriever/fusion.ts';
 
-interface EvalCliOptions extends ModelCliOptions {
+interface EvalCliOptions extends ModelCliOptions, RerankCliOptions {
+  rerankOn?: string;
   dataset?: string;
   split: string;
   index: string;
@@ -66,6 +76,7 @@ export function evalCommand(): Command {
   const cmd = new Command('eval')
     .description(
       'Evaluate retrieval: dense (per index kind), BM25 and hybrid on a BEIR-format dataset (nDCG, MRR, Recall, MAP, P at 1/3/5/10/100),\n' +
+        'and with --rerank MODEL one retriever followed by a cross-encoder (a "<retriever>+rerank" row, see --rerank-on),\n' +
         'or the cross-lingual tasks --task xquad (Recall@1/@10) and --task tatoeba (bitext mining accuracy, both directions).\n' +
         'Prints a table; --out writes a JSON report, --chart an SVG bar chart of the metrics per retriever.',
     )
@@ -86,11 +97,16 @@ export function evalCommand(): Command {
     .option('--ignore-identical-ids', "BEIR's rule for ArguAna/Quora-like sets: drop a hit whose id equals the query id")
     .addOption(new Option('--task <task>', 'beir (default), xquad or tatoeba').choices(['beir', 'xquad', 'tatoeba']).default('beir'))
     .option('--lang <code>', 'xquad: question language (default en); tatoeba: the non-English language (default deu)')
-    .option('--doc-lang <code>', 'xquad: paragraph language (default: same as --lang)');
+    .option('--doc-lang <code>', 'xquad: paragraph language (default: same as --lang)')
+    .option('--rerank-on <retriever>', 'with --rerank: the evaluated retriever whose candidates the cross-encoder reranks, as "<retriever>+rerank" (default: hybrid_convex, else the first hybrid, else flat, else bm25)');
   modelOptions(cmd);
-  return cmd.action(async (opts: EvalCliOptions) => {
+  rerankOptions(cmd);
+  return cmd.action(async (opts: EvalCliOptions, command: Command) => {
+    checkRerankOptions(command, opts);
+    if (opts.rerankOn !== undefined && opts.rerank === undefined) command.error('--rerank-on needs --rerank MODEL', { exitCode: 2, code: 'biencoder.rerankUsage' });
     const model = opts.model ?? DEFAULT_MODEL;
     if (opts.task === 'xquad' || opts.task === 'tatoeba') {
+      if (opts.rerank !== undefined) throw new BiencoderError('INVALID_ARGUMENT', `--rerank evaluates a BEIR dataset's retrieval; --task ${opts.task} has no reranking stage`);
       const dir = opts.dataset ?? join('..', 'shared', 'data', opts.task);
       const encoder = await loadEncoder(model, encoderOptionsFrom(opts));
       try {
@@ -114,6 +130,11 @@ export function evalCommand(): Command {
     const cacheDir = opts.collection ?? join('.cache', 'eval', `${dataset.name}-${modelSlug(model)}`);
     const tuneSet = opts.tuneOn === undefined ? undefined : loadBeirDataset(opts.dataset, { split: opts.tuneOn, skipCorpus: true });
     let variants: HybridVariant[] = fusions.map((f) => (f === 'rrf' ? { name: 'hybrid_rrf', fusion: 'rrf', rrfK } : { name: 'hybrid_convex', fusion: 'convex', weight }));
+    if (opts.rerankOn !== undefined) {
+      // Checked before anything runs: the names runDataset gives its retrievers.
+      const names = [...(modes.includes('dense') ? indexes : []), ...(modes.includes('keyword') ? ['bm25'] : []), ...(modes.includes('hybrid') ? variants.map((v) => v.name) : [])];
+      if (!names.includes(opts.rerankOn)) throw new BiencoderError('INVALID_ARGUMENT', `--rerank-on takes one of the evaluated retrievers (${names.join(', ')}); got ${JSON.stringify(opts.rerankOn)}`);
+    }
     const encoder = await loadEncoder(model, encoderOptionsFrom(opts));
     try {
       const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -131,23 +152,108 @@ export function evalCommand(): Command {
         encoder, cacheDir, indexes, modes, hybrid: variants, k, stopwords: opts.stopwords, ignoreIdenticalIds: opts.ignoreIdenticalIds, log,
       });
       const rows = run.retrievers.map((r) => ({ name: r.name, metrics: r.metrics, extra: `${r.searchQueriesPerSecond.toFixed(0)} q/s` }));
+      const reranked: RerankedRetrieverResult[] = [];
+      if (opts.rerank !== undefined) {
+        const row = await rerankRow(dataset, run.retrievers, opts, { encoder, cacheDir, k, stopwords: opts.stopwords, log });
+        reranked.push(row);
+        const m = row.rerank.meanMs;
+        rows.push({
+          name: row.name, metrics: row.metrics,
+          extra: `${m.total.toFixed(1)} ms/q (embed ${m.embed.toFixed(1)}, search ${m.search.toFixed(1)}, rerank ${m.rerank.toFixed(1)}; ${row.rerank.rerankedPerQuery.toFixed(0)} reranked/q)`,
+        });
+      }
       process.stdout.write(`${dataset.name} ${opts.split}: ${run.queries} queries, model ${encoder.modelId}, k ${k}\n`);
       process.stdout.write(`${formatTable(rows, TABLE_METRICS)}\n`);
       const docsPerSecond = run.corpus.docsPerSecond === null ? 'unknown' : run.corpus.docsPerSecond.toFixed(1);
       process.stdout.write(`corpus: ${run.corpus.documents} documents (${run.corpus.embedded} embedded now, encode ${docsPerSecond} docs/s); queries encoded at ${run.queryEncoding.queriesPerSecond.toFixed(1)}/s\n`);
       if (opts.out) {
-        const report = { ...buildReport(run, encoder, { perQuery: opts.perQuery }), ...(tuning ? { convexTuning: tuning } : {}) };
+        const report = { ...buildReport(run, encoder, { perQuery: opts.perQuery, reranked }), ...(tuning ? { convexTuning: tuning } : {}) };
         writeOut(opts.out, `${JSON.stringify(report, null, 2)}\n`);
         process.stdout.write(`report: ${opts.out}\n`);
       }
       if (opts.chart) {
-        writeOut(opts.chart, metricsChartSvg(run.retrievers.map((r) => ({ name: r.name, values: r.metrics })), { title: `${dataset.name} (${opts.split}), ${encoder.modelId}`, metrics: CHART_METRICS }));
+        writeOut(opts.chart, metricsChartSvg([...run.retrievers, ...reranked].map((r) => ({ name: r.name, values: r.metrics })), { title: `${dataset.name} (${opts.split}), ${encoder.modelId}`, metrics: CHART_METRICS }));
         process.stdout.write(`chart: ${opts.chart}\n`);
       }
     } finally {
       await encoder.close();
     }
   });
+}
+
+/** The retriever --rerank reranks by default: the hybrid the CLI searches with, else dense (flat), else BM25. */
+function defaultRerankRoute(retrievers: readonly RetrieverResult[]): RetrieverResult | undefined {
+  return retrievers.find((r) => r.name === 'hybrid_convex') ?? retrievers.find((r) => r.mode === 'hybrid')
+    ?? retrievers.find((r) => r.name === 'flat') ?? retrievers.find((r) => r.mode === 'dense') ?? retrievers.find((r) => r.mode === 'keyword');
+}
+
+/**
+ * eval --rerank: the chosen retriever's first stage, run query by query through a Retriever over the same
+ * collection and options (index kind, fusion, stopwords), its top --rerank-top reranked by the cross-encoder,
+ * evaluated in the reranked order (rerank scores and the rest's retrieval scores are on different scales).
+ */
+async function rerankRow(
+  dataset: BeirDataset, retrievers: readonly RetrieverResult[], opts: EvalCliOptions,
+  run: { encoder: Encoder; cacheDir: string; k: number; stopwords: 'english' | 'none'; log: (line: string) => void },
+): Promise<RerankedRetrieverResult> {
+  const route = opts.rerankOn === undefined ? defaultRerankRoute(retrievers) : retrievers.find((r) => r.name === opts.rerankOn);
+  if (route === undefined) {
+    throw new BiencoderError('INVALID_ARGUMENT', `--rerank-on takes one of the evaluated retrievers (${retrievers.map((r) => r.name).join(', ') || 'none'}); got ${JSON.stringify(opts.rerankOn)}`);
+  }
+  const firstStage: Pick<RetrieverOptions, 'mode' | 'hybrid' | 'keyword'> = route.mode === 'dense'
+    ? { mode: 'dense' }
+    : {
+      mode: route.mode,
+      keyword: { stopwords: route.keyword?.stopwords ?? run.stopwords },
+      ...(route.fusion === undefined ? {} : {
+        hybrid: {
+          fusion: route.fusion.method, candidates: route.fusion.candidates,
+          ...(route.fusion.weight === undefined ? {} : { weight: route.fusion.weight }),
+          ...(route.fusion.normalization === undefined ? {} : { normalization: route.fusion.normalization }),
+          ...(route.fusion.rrfK === undefined ? {} : { rrfK: route.fusion.rrfK }),
+        },
+      }),
+    };
+  const { collection: corpus } = await ensureCorpusCollection(dataset, run.encoder, run.cacheDir, { log: run.log });
+  let target: Collection = corpus;
+  try {
+    if (route.mode === 'dense' && route.name !== 'flat' && (INDEX_KINDS as readonly string[]).includes(route.name)) {
+      target = await ensureIndexCollection(corpus, route.name as IndexKind, run.cacheDir, run.encoder);
+    }
+    const { retriever, reranker, close } = await retrieverFrom(target, opts, firstStage);
+    try {
+      run.log(`rerank: ${route.name} top ${retriever.candidates} with ${reranker!.modelId}, ${dataset.queries.length} queries one at a time`);
+      const summary = await runQueries(retriever, dataset.queries, {
+        k: run.k,
+        onQuery: (done, total) => {
+          if (done % 50 === 0 || done === total) run.log(`rerank: ${done}/${total} queries`);
+        },
+      });
+      const evaluation = evaluateRun(summary.run, dataset.qrels, { keepOrder: true, ignoreIdenticalIds: opts.ignoreIdenticalIds });
+      const perQueryMs = summary.meanMs.search + summary.meanMs.rerank;
+      const { evaluation: _e, metrics: _m, searchQueriesPerSecond: _q, ...routeSpec } = route;
+      return {
+        ...routeSpec,
+        name: `${route.name}+rerank`,
+        metrics: evaluation.mean,
+        searchQueriesPerSecond: perQueryMs > 0 ? 1000 / perQueryMs : 0,
+        evaluation,
+        rerank: {
+          model: reranker!.modelId,
+          route: route.name,
+          top: retriever.candidates,
+          rerankedPerQuery: summary.queries > 0 ? summary.reranked / summary.queries : 0,
+          budgetMs: retriever.budgetMs ?? null,
+          meanMs: summary.meanMs,
+        },
+      };
+    } finally {
+      await close();
+    }
+  } finally {
+    if (target !== corpus) await target.close();
+    await corpus.close();
+  }
 }
 
 async function crossLingual(opts: EvalCliOptions, encoder: Encoder, dir: string): Promise<void> {

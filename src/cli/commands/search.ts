@@ -8,8 +8,11 @@ import { DEFAULT_TEXT_SEARCH_MODE } from '../../retriever/default-mode.ts';
 import { loadCollectionEncoder } from '../collection-encoder.ts';
 import { DTYPE_SUFFIX } from '../../encoders/onnx/model-config.ts';
 import type { ModelCliOptions } from '../model-options.ts';
+import { checkRerankOptions, rerankOptions, retrieverFrom, type RerankCliOptions } from '../rerank-options.ts';
+import type { RetrievalResult, RetrievedHit, Retriever } from '../../retriever/retriever.ts';
+import { documentsInOrder } from '../../retriever/retrieved-documents.ts';
 
-interface SearchCliOptions extends Omit<ModelCliOptions, 'model'> {
+interface SearchCliOptions extends Omit<ModelCliOptions, 'model'>, RerankCliOptions {
   collection: string;
   k: number;
   filter?: string;
@@ -31,6 +34,10 @@ export interface CliHit {
   readonly chunk?: { readonly id: string; readonly index: number; readonly start: number; readonly end: number };
   /** The document a chunk belongs to (--chunks). */
   readonly parent?: string;
+  /** With --rerank: the first stage's score (dense, BM25 or fused). */
+  readonly retrievalScore?: number;
+  /** With --rerank: the cross-encoder's score, or null for a hit it did not score (budget, no text, beyond --rerank-top). */
+  readonly rerankScore?: number | null;
 }
 
 function chunkHits(hits: readonly SearchHit[]): CliHit[] {
@@ -63,7 +70,8 @@ export function formatHits(hits: readonly CliHit[], width: number): string {
   for (const h of hits) {
     const title = typeof h.metadata.title === 'string' && h.metadata.title !== '' ? `  ${h.metadata.title}` : '';
     const where = h.chunk ? `  [${h.parent ? `of ${h.parent}, ` : ''}chunk ${h.chunk.index}, chars ${h.chunk.start}-${h.chunk.end}]` : '';
-    out += `${String(h.rank).padStart(3)}. ${h.score.toFixed(4)}  ${h.id}${title}${where}\n`;
+    const scores = h.rerankScore === undefined ? '' : `  (${h.rerankScore === null ? 'not reranked' : 'reranked'}; retrieval ${h.retrievalScore?.toFixed(4) ?? '-'})`;
+    out += `${String(h.rank).padStart(3)}. ${h.score.toFixed(4)}  ${h.id}${title}${where}${scores}\n`;
     // A BEIR document's text starts with its title, already shown on the first line.
     const body = title !== '' && h.text.startsWith(`${h.metadata.title as string}\n\n`) ? h.text.slice((h.metadata.title as string).length + 2) : h.text;
     out += `     ${snippet(body, width)}\n`;
@@ -82,18 +90,47 @@ export async function searchCollection(collection: Collection, query: string, op
   return docs.map((d, i) => ({ rank: i + 1, ...d }));
 }
 
+/** A --rerank search: the hits (documents by their best chunk after reranking, or chunks) and what the retriever measured. */
+export interface RerankedSearchResult {
+  readonly hits: CliHit[];
+  readonly retrieval: Omit<RetrievalResult, 'hits'>;
+}
+
+/**
+ * Runs a search through a reranking Retriever: the first stage (in the retriever's mode) returns the top
+ * max(k, candidates) chunks, the cross-encoder reranks the top candidates, and the chunks come back in that
+ * order, or grouped by document (each document placed by its best chunk in the reranked order).
+ */
+export async function rerankedSearch(retriever: Retriever, query: string, options: { k: number; filter?: MetadataFilter; ef?: number; chunks?: boolean }): Promise<RerankedSearchResult> {
+  // Documents: every candidate comes back, so that grouping sees the whole reranked list.
+  const k = options.chunks ? options.k : Math.max(options.k, retriever.candidates);
+  const { hits, ...retrieval } = await retriever.search(query, { k, ...(options.filter ? { filter: options.filter } : {}), ...(options.ef ? { ef: options.ef } : {}) });
+  const scored = (h: RetrievedHit): Pick<CliHit, 'retrievalScore' | 'rerankScore'> => ({ retrievalScore: h.retrievalScore, rerankScore: h.rerankScore });
+  if (options.chunks) return { hits: chunkHits(hits).map((h, i) => ({ ...h, ...scored(hits[i]) })), retrieval };
+  // Reranked and not-reranked hits score on different scales: the final order, not the score, picks each document's best chunk.
+  const docs = documentsInOrder(hits, options.k).map(({ retrievalRank: _rank, ...d }, i) => ({ rank: i + 1, ...d }));
+  return { hits: docs, retrieval };
+}
+
+function ms(x: number): string {
+  return x < 10 ? x.toFixed(1) : x.toFixed(0);
+}
+
 export function searchCommand(): Command {
-  return new Command('search')
+  const cmd = new Command('search')
     .description('Search a collection with a text query: documents scored by their best chunk (or chunks, with --chunks).')
     .addHelpText(
       'after',
       `
 Scores: higher is better. dense: the index similarity (cosine, dot or negated L2); keyword: the BM25
-score; hybrid (the default): the fused score of both.
+score; hybrid (the default): the fused score of both. With --rerank, the --rerank-top first hits (in
+--mode) are rescored by the cross-encoder: a hit's score is its rerank score (JSON: "retrievalScore" and
+"rerankScore" too), and the stage timings go to stderr.
 
 Examples:
   biencoder search "how do I reset my password" --collection ./kb
-  biencoder search "vitamin D" --collection ./kb -k 3 --filter '{"year": {"$gte": 2020}}' --json`,
+  biencoder search "vitamin D" --collection ./kb -k 3 --filter '{"year": {"$gte": 2020}}' --json
+  biencoder search "vitamin D" --collection ./kb --rerank cross-encoder/ms-marco-MiniLM-L6-v2 --rerank-top 50`,
     )
     .argument('<query>', 'the query text')
     .requiredOption('--collection <dir>', 'the collection directory')
@@ -103,23 +140,46 @@ Examples:
     .option('--chunks', 'return chunks, not documents')
     .addOption(new Option('--mode <mode>', 'hybrid: BM25 fused with dense scores; dense: vectors only; keyword: BM25 only').choices([...SEARCH_MODES]).default(DEFAULT_CLI_SEARCH_MODE))
     .option('--snippet <chars>', 'snippet width in the human output', integerOption(20), 160)
-    .option('--json', 'print JSON: {"query", "k", "hits": [{"rank", "id", "score", "text", "metadata", "chunk"?}]}')
+    .option('--json', 'print JSON: {"query", "k", "rerank"?, "hits": [{"rank", "id", "score", "text", "metadata", "chunk"?, "retrievalScore"?, "rerankScore"?}]}')
     .addOption(new Option('--dtype <dtype>', "ONNX weights variant (the one the collection's model was indexed with)").choices(Object.keys(DTYPE_SUFFIX)))
     .option('--cache-dir <dir>', 'model cache (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)')
-    .option('--offline', 'use only cached or local models (also HF_HUB_OFFLINE=1)')
-    .action(async (query: string, opts: SearchCliOptions, cmd: Command) => {
-      const filter = filterOption(cmd, opts.filter);
-      let encoder: Encoder | undefined;
-      let collection: Collection | undefined;
-      try {
-        ({ encoder } = await loadCollectionEncoder(opts.collection, opts));
-        collection = await Collection.open(opts.collection, { encoder, readOnly: true });
+    .option('--offline', 'use only cached or local models (also HF_HUB_OFFLINE=1)');
+  rerankOptions(cmd);
+  return cmd.action(async (query: string, opts: SearchCliOptions, command: Command) => {
+    checkRerankOptions(command, opts);
+    const filter = filterOption(command, opts.filter);
+    let encoder: Encoder | undefined;
+    let collection: Collection | undefined;
+    try {
+      ({ encoder } = await loadCollectionEncoder(opts.collection, opts));
+      collection = await Collection.open(opts.collection, { encoder, readOnly: true });
+      if (opts.rerank === undefined) {
         const hits = await searchCollection(collection, query, { k: opts.k, filter, ef: opts.ef, chunks: opts.chunks, mode: opts.mode });
         if (opts.json) process.stdout.write(JSON.stringify({ query, k: opts.k, hits }, null, 2) + '\n');
         else process.stdout.write(formatHits(hits, opts.snippet));
-      } finally {
-        await collection?.close();
-        await encoder?.close();
+        return;
       }
-    });
+      const { retriever, reranker, close } = await retrieverFrom(collection, opts, { mode: opts.mode });
+      try {
+        const { hits, retrieval } = await rerankedSearch(retriever, query, { k: opts.k, filter, ef: opts.ef, chunks: opts.chunks });
+        const t = retrieval.timings;
+        process.stderr.write(
+          `reranked ${retrieval.reranked} of ${retrieval.candidates} ${retrieval.mode} candidates with ${reranker!.modelId}` +
+            `${retrieval.budgetMs === null ? '' : ` (budget ${retrieval.budgetMs} ms)`}: ` +
+            `embed ${ms(t.embedMs)} ms, search ${ms(t.searchMs)} ms, rerank ${ms(t.rerankMs)} ms, total ${ms(t.totalMs)} ms\n`,
+        );
+        if (opts.json) {
+          const rerank = { model: reranker!.modelId, mode: retrieval.mode, top: retriever.candidates, candidates: retrieval.candidates, reranked: retrieval.reranked, budgetMs: retrieval.budgetMs, timings: t };
+          process.stdout.write(JSON.stringify({ query, k: opts.k, rerank, hits }, null, 2) + '\n');
+        } else {
+          process.stdout.write(formatHits(hits, opts.snippet));
+        }
+      } finally {
+        await close();
+      }
+    } finally {
+      await collection?.close();
+      await encoder?.close();
+    }
+  });
 }

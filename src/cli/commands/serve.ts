@@ -5,8 +5,9 @@ import { createServer, DEFAULT_BODY_LIMIT } from '../../server/app.ts';
 import { collectionsByBasename } from '../../server/collection-registry.ts';
 import { DEFAULT_MICRO_BATCH } from '../../server/micro-batcher.ts';
 import { encoderOptionsFrom, modelOptions, type ModelCliOptions } from '../model-options.ts';
+import { checkRerankOptions, loadRerankerFrom, rerankOptions, type RerankCliOptions } from '../rerank-options.ts';
 
-interface ServeCliOptions extends ModelCliOptions {
+interface ServeCliOptions extends ModelCliOptions, RerankCliOptions {
   collection?: string[];
   dataDir?: string;
   host: string;
@@ -47,8 +48,14 @@ export function serveCommand(): Command {
     .option('--batches-in-flight <n>', 'most embedding batches running at once (texts arriving meanwhile wait and go together)', String(DEFAULT_MICRO_BATCH.maxInFlight))
     .addOption(new Option('--log <level>', 'request log level (JSON lines on stdout)').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'));
   modelOptions(cmd);
-  cmd.addHelpText('after', '\n--model is the model of /embed and /v1/embeddings (default: the first collection\'s model, else use-lite);\neach collection is served with the model its manifest names.');
-  return cmd.action(async (opts: ServeCliOptions) => {
+  rerankOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    '\n--model is the model of /embed and /v1/embeddings (default: the first collection\'s model, else use-lite);\neach collection is served with the model its manifest names.\n' +
+      '--rerank MODEL loads a cross-encoder once: a search with "rerank": true (or { "top": N, "budgetMs": MS }) reranks\nits top candidates (default --rerank-top, --rerank-budget-ms).',
+  );
+  return cmd.action(async (opts: ServeCliOptions, command: Command) => {
+    checkRerankOptions(command, opts);
     const collections = collectionsByBasename(opts.collection ?? []);
     if (Object.keys(collections).length === 0 && opts.dataDir === undefined) {
       throw new BiencoderError('INVALID_ARGUMENT', 'nothing to serve: pass --collection DIR (one or more) and/or --data-dir DIR');
@@ -58,6 +65,7 @@ export function serveCommand(): Command {
     const maxBatch = integer(opts.maxBatch, '--max-batch', 1, 4096);
     const maxInFlight = integer(opts.batchesInFlight, '--batches-in-flight', 1, 256);
     const loaderOptions = encoderOptionsFrom(opts);
+    const reranker = await loadRerankerFrom(opts);
     const app = await createServer({
       collections,
       dataDir: opts.dataDir,
@@ -68,6 +76,12 @@ export function serveCommand(): Command {
       readOnly: opts.readOnly ?? false,
       microBatch: { windowMs, maxBatch, maxInFlight },
       logger: opts.log === 'silent' ? false : { level: opts.log },
+      ...(reranker === undefined ? {} : {
+        rerank: { reranker, ...(opts.rerankTop === undefined ? {} : { candidates: opts.rerankTop }), ...(opts.rerankBudgetMs === undefined ? {} : { budgetMs: opts.rerankBudgetMs }) },
+      }),
+    }).catch(async (error: unknown) => {
+      await reranker?.close();
+      throw error;
     });
     let closed: Promise<void> | undefined;
     const shutdown = (signal: string): void => {
@@ -83,7 +97,7 @@ export function serveCommand(): Command {
     process.on('SIGTERM', onSigterm);
     try {
       const address = await app.listen({ host: opts.host, port });
-      process.stderr.write(`biencoder serve: listening on ${address} (collections: ${Object.keys(collections).join(', ') || 'none'}${opts.dataDir ? `; data dir ${opts.dataDir}` : ''})\n`);
+      process.stderr.write(`biencoder serve: listening on ${address} (collections: ${Object.keys(collections).join(', ') || 'none'}${opts.dataDir ? `; data dir ${opts.dataDir}` : ''}${reranker ? `; reranker ${reranker.modelId}` : ''})\n`);
       await new Promise<void>((resolve) => app.server.once('close', resolve));
       await closed;
     } catch (error) {
@@ -92,6 +106,8 @@ export function serveCommand(): Command {
     } finally {
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigterm);
+      // After the server: the requests under way have finished with it.
+      await reranker?.close();
     }
   });
 }

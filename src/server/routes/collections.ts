@@ -6,7 +6,7 @@
  *   POST   /collections/:name/documents      batch upsert { documents: [{ id, text | vector, metadata? }] }
  *   DELETE /collections/:name/documents      { ids, chunks? } (chunks: also `id#n`, default true)
  *   GET    /collections/:name/documents/:id  one document (reassembled from its chunks when chunked)
- *   POST   /collections/:name/search         { query | vector, k, filter, ef, group, mode, document }
+ *   POST   /collections/:name/search         { query | vector, k, filter, ef, group, mode, document, rerank }
  */
 import type { FastifyInstance } from 'fastify';
 import type { Collection, DocumentInput, SearchHit, VectorDocumentInput } from '../../collection/collection.ts';
@@ -16,6 +16,8 @@ import type { IndexMetric } from '../../index/vector-index.ts';
 import { chunkMetadataOf, searchDocuments, type DocumentHit } from '../../chunking/group-by-document.ts';
 import type { SearchMode } from '../../collection/collection.ts';
 import { DEFAULT_TEXT_SEARCH_MODE } from '../../retriever/default-mode.ts';
+import type { RetrievalResult, RetrievedHit } from '../../retriever/retriever.ts';
+import { documentsInOrder } from '../../retriever/retrieved-documents.ts';
 import { BiencoderError } from '../../errors.ts';
 import { clientSignal, type ServerContext } from '../context.ts';
 import { chunksOf, wholeDocument, type WholeDocument } from '../documents.ts';
@@ -38,6 +40,7 @@ interface SearchRequest {
   group?: 'documents' | 'chunks';
   mode?: SearchMode;
   document?: boolean;
+  rerank?: boolean | { top?: number; budgetMs?: number | null };
 }
 
 /** One search result on the wire. */
@@ -50,6 +53,25 @@ export interface HitBody {
   chunk?: { id: string; parent: string; index: number; start: number; end: number };
   /** When asked for: the whole document the hit comes from. */
   document?: { id: string; text: string };
+  /** With "rerank": the first stage's score (dense, BM25 or fused). */
+  retrievalScore?: number;
+  /** With "rerank": the cross-encoder's score, or null for a hit it did not score (budget, beyond top, no text). */
+  rerankScore?: number | null;
+}
+
+/** What a reranked search reports besides its hits. */
+export interface RerankBody {
+  model: string;
+  mode: SearchMode;
+  /** Candidates the cross-encoder was to score. */
+  top: number;
+  /** Hits the first stage returned. */
+  candidates: number;
+  /** Hits the cross-encoder scored. */
+  reranked: number;
+  budgetMs: number | null;
+  /** Per-stage milliseconds (hybrid and keyword: embedMs is 0, searchMs includes the query embedding). */
+  timings: RetrievalResult['timings'];
 }
 
 function describe(name: string, c: Collection): Record<string, unknown> {
@@ -90,6 +112,10 @@ function documentHit(hit: DocumentHit): HitBody {
     metadata: hit.metadata,
     ...(hit.chunk ? { chunk: { ...hit.chunk, parent: hit.id } } : {}),
   };
+}
+
+function rerankScores(hit: Pick<RetrievedHit, 'retrievalScore' | 'rerankScore'>): Pick<HitBody, 'retrievalScore' | 'rerankScore'> {
+  return { retrievalScore: hit.retrievalScore, rerankScore: hit.rerankScore };
 }
 
 export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -178,15 +204,46 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
         throw new BiencoderError('INVALID_ARGUMENT', 'give either "query" (a text) or "vector" (numbers), not both');
       }
       if (body.query !== undefined && body.query.trim() === '') throw new BiencoderError('EMPTY_INPUT', 'the query is empty or whitespace only');
+      const wantsRerank = body.rerank !== undefined && body.rerank !== false;
+      if (wantsRerank && ctx.rerank === undefined) {
+        throw new BiencoderError('INVALID_ARGUMENT', '"rerank": this server has no reranker (start it with --rerank MODEL)');
+      }
+      if (wantsRerank && body.query === undefined) {
+        throw new BiencoderError('INVALID_ARGUMENT', '"rerank" needs a text "query": the cross-encoder reads the query text, which a vector does not give');
+      }
       const c = await registry.get(request.params.name);
       const query = body.query ?? Float32Array.from(body.vector!);
       // Text queries default to hybrid ranking (the measured default, see DEFAULT_CLI_SEARCH_MODE); vectors are dense.
       const mode: SearchMode = body.mode ?? (body.query !== undefined ? DEFAULT_TEXT_SEARCH_MODE : 'dense');
       const options = { k: body.k ?? 10, filter: body.filter, ef: body.ef, mode, signal: clientSignal(request, reply) };
       const started = performance.now();
-      const hits = body.group === 'chunks'
-        ? (await c.search(query, options)).map(chunkHit)
-        : (await searchDocuments(c, query, options)).map(documentHit);
+      let hits: HitBody[];
+      let rerank: RerankBody | undefined;
+      if (wantsRerank) {
+        // First stage in `mode`, its top candidates reranked; documents placed by their best chunk in the reranked order.
+        const retriever = ctx.rerank!.retrieverFor(c);
+        const asked = typeof body.rerank === 'object' ? body.rerank : {};
+        const top = asked.top ?? retriever.candidates;
+        const k = options.k;
+        const { hits: found, ...result } = await retriever.search(body.query!, {
+          k: body.group === 'chunks' ? k : Math.max(k, top),
+          mode, candidates: top, signal: options.signal,
+          ...(body.filter === undefined ? {} : { filter: body.filter }),
+          ...(body.ef === undefined ? {} : { ef: body.ef }),
+          ...(asked.budgetMs === undefined ? {} : { budgetMs: asked.budgetMs }),
+        });
+        hits = body.group === 'chunks'
+          ? found.map((h) => ({ ...chunkHit(h), ...rerankScores(h) }))
+          : documentsInOrder(found, k).map((d) => ({ ...documentHit(d), ...rerankScores(d) }));
+        rerank = {
+          model: ctx.rerank!.reranker.modelId, mode: result.mode, top, candidates: result.candidates, reranked: result.reranked,
+          budgetMs: result.budgetMs, timings: result.timings,
+        };
+      } else {
+        hits = body.group === 'chunks'
+          ? (await c.search(query, options)).map(chunkHit)
+          : (await searchDocuments(c, query, options)).map(documentHit);
+      }
       if (body.document) {
         const cache = new Map<string, Promise<WholeDocument | undefined>>();
         await Promise.all(hits.map(async (h) => {
@@ -204,7 +261,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
           if (whole !== undefined) h.document = { id: whole.id, text: whole.text };
         }));
       }
-      return { hits, took_ms: Number((performance.now() - started).toFixed(3)) };
+      return { hits, took_ms: Number((performance.now() - started).toFixed(3)), ...(rerank ? { rerank } : {}) };
     },
   );
 }
