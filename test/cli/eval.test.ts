@@ -42,7 +42,7 @@ test('biencoder eval: table, JSON report and SVG chart for every retriever', () 
   assert.match(r.stderr, /embedded 24\/24 documents/);
   assert.ok(report.corpus.docsPerSecond > 0);
   assert.equal(report.convexTuning.split, 'train');
-  assert.equal(report.convexTuning.grid.length, 21);
+  assert.equal(report.convexTuning.grid.length, 101, 'weights 0..1 in steps of 0.01');
   assert.equal(report.retrievers.find((x) => x.name === 'hybrid_convex')!.fusion!.weight, report.convexTuning.weight);
   assert.match(r.stdout, new RegExp(`convex weight tuned on train: ${report.convexTuning.weight} `));
   assert.equal(report.retrievers.find((x) => x.name === 'bm25')!.metrics['mrr@10'], 1);

@@ -19,7 +19,7 @@ import { runQueries } from '../../retriever/run-queries.ts';
 import { checkRerankOptions, rerankOptions, retrieverFrom, type RerankCliOptions } from '../rerank-options.ts';
 import { metricsChartSvg } from '../../eval/chart.ts';
 import { runTatoeba, runXquad } from '../../eval/crosslingual.ts';
-import { DEFAULT_CONVEX_WEIGHT, DEFAULT_RRF_K } from '../../retriever/fusion.ts';
+import { DEFAULT_CONVEX_WEIGHT, DEFAULT_HYBRID_CANDIDATES, DEFAULT_RRF_K } from '../../retriever/fusion.ts';
 
 interface EvalCliOptions extends ModelCliOptions, RerankCliOptions {
   rerankOn?: string;
@@ -86,10 +86,10 @@ export function evalCommand(): Command {
     .option('--mode <modes>', `retrievers, comma-separated: ${EVAL_MODES.join(', ')}`, EVAL_MODES.join(','))
     .option('--fusion <methods>', 'hybrid fusion(s), comma-separated: rrf, convex', 'rrf,convex')
     .option('--weight <w>', `convex fusion: weight of the dense scores in [0, 1] (default ${DEFAULT_CONVEX_WEIGHT}, tuned on scifact train)`)
-    .option('--tune-on <split>', 'tune the convex weight on this split of the dataset (e.g. train; grid 0..1 step 0.05, best nDCG@10), then evaluate --split with it')
+    .option('--tune-on <split>', 'tune the convex weight on this split of the dataset (e.g. train; grid 0..1 step 0.01 over the same candidates the evaluation fuses, best nDCG@10), then evaluate --split with it')
     .option('--rrf-k <n>', `reciprocal-rank fusion constant (default ${DEFAULT_RRF_K})`)
     .addOption(new Option('--stopwords <set>', 'stopwords dropped from BM25 queries').choices(['english', 'none']).default('english'))
-    .option('--k <n>', 'results retrieved per query (and hybrid candidates per side)', '100')
+    .option('--k <n>', 'results retrieved per query (hybrid fuses max(k, 1000) candidates per side)', '100')
     .option('--out <file>', 'write the JSON report here')
     .option('--chart <file>', 'write an SVG chart of nDCG@10, Recall@100 and MRR@10 per retriever here')
     .option('--collection <dir>', 'where the collections of this dataset and model live (default .cache/eval/DATASET-MODEL); reused when present')
@@ -142,8 +142,10 @@ export function evalCommand(): Command {
       let tuning: (WeightTuning & { split: string }) | undefined;
       if (tuneSet !== undefined) {
         log(`tuning the convex weight on ${tuneSet.split} (${tuneSet.queries.length} queries)`);
-        const tuneRun = await runDataset({ ...tuneSet, corpus: dataset.corpus }, { encoder, cacheDir, modes: ['dense', 'keyword'], k, stopwords: opts.stopwords, log });
-        tuning = { split: tuneSet.split, ...tuneConvexWeight(tuneRun.runs.dense, tuneRun.runs.keyword, tuneSet.qrels, { k }) };
+        // Tune on the runs the evaluation fuses: max(k, DEFAULT_HYBRID_CANDIDATES) candidates per side.
+        const candidates = Math.max(k, DEFAULT_HYBRID_CANDIDATES);
+        const tuneRun = await runDataset({ ...tuneSet, corpus: dataset.corpus }, { encoder, cacheDir, modes: ['dense', 'keyword'], k: candidates, stopwords: opts.stopwords, log });
+        tuning = { split: tuneSet.split, ...tuneConvexWeight(tuneRun.runs.dense, tuneRun.runs.keyword, tuneSet.qrels, { k, candidates, step: 0.01 }) };
         weight = tuning.weight;
         variants = variants.map((v) => (v.fusion === 'convex' ? { ...v, weight } : v));
         process.stdout.write(`convex weight tuned on ${tuning.split}: ${weight} (nDCG@10 ${tuning.best.toFixed(4)} there)\n`);
