@@ -10,7 +10,7 @@
  * Options: --docs N (default 2000), --batch-size N (default 32), --chunk N (default 500),
  * --queries N (default 200), --skip-use-lite, --only use-lite (skip the MiniLM comparison).
  * Last stdout line: JSON with ours_docs_per_s, peer_docs_per_s, ratio, min_row_cosine, use_lite_docs_per_s,
- * use_lite_tfjs_docs_per_s, use_lite_speedup, use_lite_min_row_cosine, use_lite_query_p50_ms,
+ * use_lite_tfjs_docs_per_s, use_lite_speedup, use_lite_min_row_cosine, use_lite_max_abs_diff, use_lite_query_p50_ms,
  * use_lite_tfjs_query_p50_ms, and the 1-minute load average before and after the run.
  */
 import { mkdirSync, existsSync } from 'node:fs';
@@ -137,7 +137,7 @@ async function queryP50(encoder: UseLiteEncoder): Promise<number> {
   return ms[Math.floor(ms.length / 2)];
 }
 
-let useLite: { onnx: number; tfjs: number; minCosine: number; queryP50: number; tfjsQueryP50: number; threads: number } | null = null;
+let useLite: { onnx: number; tfjs: number; minCosine: number; maxAbsDiff: number; queryP50: number; tfjsQueryP50: number; threads: number } | null = null;
 if (!values['skip-use-lite']) {
   const onnxRoute = await loadUseLite({ route: 'onnx', batchSize });
   const tfjsRoute = await loadUseLite({ route: 'tfjs', batchSize });
@@ -156,6 +156,7 @@ if (!values['skip-use-lite']) {
     onnx: texts.length / onnxSeconds,
     tfjs: texts.length / tfjsSeconds,
     minCosine: minRowCosine(onnxOut, tfjsOut, 512),
+    maxAbsDiff: onnxOut.reduce((m, v, i) => Math.max(m, Math.abs(v - tfjsOut[i])), 0),
     queryP50: queryP50Ms,
     tfjsQueryP50: tfjsQueryP50Ms,
     threads: onnxRoute.threads,
@@ -163,7 +164,7 @@ if (!values['skip-use-lite']) {
   await Promise.all([onnxRoute.close(), tfjsRoute.close()]);
   console.log(`USE lite (embedded default), ONNX route: ${useLite.onnx.toFixed(2)} docs/s (${onnxSeconds.toFixed(1)} s), one short query p50 ${queryP50Ms.toFixed(2)} ms`);
   console.log(`USE lite, TF.js route:                  ${useLite.tfjs.toFixed(2)} docs/s (${tfjsSeconds.toFixed(1)} s), one short query p50 ${tfjsQueryP50Ms.toFixed(2)} ms`);
-  console.log(`USE lite speedup ${(useLite.onnx / useLite.tfjs).toFixed(2)}x, min row cosine ${useLite.minCosine.toFixed(9)}`);
+  console.log(`USE lite speedup ${(useLite.onnx / useLite.tfjs).toFixed(2)}x, min row cosine ${useLite.minCosine.toFixed(9)}, max abs diff ${useLite.maxAbsDiff.toExponential(2)}`);
 }
 const loadAfter = loadavg()[0];
 console.log(`load average (1 min) before ${loadBefore.toFixed(2)}, after ${loadAfter.toFixed(2)}`);
@@ -181,6 +182,7 @@ console.log(
     use_lite_tfjs_docs_per_s: useLite === null ? null : round(useLite.tfjs),
     use_lite_speedup: useLite === null ? null : round(useLite.onnx / useLite.tfjs),
     use_lite_min_row_cosine: useLite === null ? null : Number(useLite.minCosine.toFixed(9)),
+    use_lite_max_abs_diff: useLite === null ? null : Number(useLite.maxAbsDiff.toExponential(2)),
     use_lite_query_p50_ms: useLite === null ? null : round(useLite.queryP50),
     use_lite_tfjs_query_p50_ms: useLite === null ? null : round(useLite.tfjsQueryP50),
     use_lite_threads: useLite === null ? null : useLite.threads,

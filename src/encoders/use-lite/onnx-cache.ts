@@ -7,11 +7,12 @@
  * version, model.json's topology, the weight manifest and bytes), so a new package version or a
  * new translator gets a new file. Every load checks the .onnx bytes against the recorded digest: a
  * truncated or altered file is translated again and replaced. Writes go to a temporary file that
- * is renamed into place, so concurrent processes never see a half-written model. A cache folder
+ * is renamed into place, so concurrent processes never see a half-written model. Writing a new
+ * translation removes earlier ones of the same package (older translator versions). A cache folder
  * that cannot be written is not an error: the model is then translated in memory on every load.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { BiencoderError } from '../../errors.ts';
@@ -98,7 +99,30 @@ export async function loadUseLiteOnnxModel(files: UseLiteModelFiles, options: { 
     const note = `cannot write the use-lite ONNX cache in ${dir}: ${(error as Error).message}`;
     return { bytes: model, path: undefined, sha256: digest, source: 'translated', cacheNote: cached.note ? `${cached.note}; ${note}` : note };
   }
+  await removeStale(dir, name, record.package);
   return { bytes: model, path: modelPath, sha256: digest, source: 'translated', ...(cached.note ? { cacheNote: cached.note } : {}) };
+}
+
+/** Removes earlier translations of the same package (another key: an older translator or weights), best effort. */
+async function removeStale(dir: string, keep: string, packageId: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const file of names) {
+    const match = /^([0-9a-f]{32})\.json$/.exec(file);
+    if (match === null || match[1] === keep) continue;
+    try {
+      const other = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as Partial<CacheRecord>;
+      if (other.format !== 'biencoder-use-lite-onnx' || other.package !== packageId) continue;
+      await rm(path.join(dir, file), { force: true });
+      await rm(path.join(dir, `${match[1]}.onnx`), { force: true });
+    } catch {
+      // Another process may be replacing it: leave it.
+    }
+  }
 }
 
 async function readVerified(modelPath: string, recordPath: string, key: string): Promise<{ bytes?: Uint8Array; sha256?: string; note?: string }> {

@@ -49,7 +49,10 @@ export interface UseLiteOptions {
   route?: UseLiteRoute;
   /** Route 'onnx': where the translated model is cached. Default $XDG_CACHE_HOME/biencoder, else ~/.cache/biencoder. */
   cacheDir?: string;
-  /** Route 'tfjs': use the WebAssembly SIMD kernels (default true; false runs the stock TF.js CPU kernels, ~20x slower). */
+  /**
+   * Route 'tfjs': use the WebAssembly SIMD kernels (default true; false runs the stock TF.js CPU kernels,
+   * ~20x slower). Given without `route`, it selects route 'tfjs'; with route 'onnx' it is an error.
+   */
   fastKernels?: boolean;
 }
 
@@ -70,9 +73,13 @@ export async function loadUseLite(options: UseLiteOptions = {}): Promise<UseLite
   }
   const batchSize = checkPositiveInteger(options.batchSize ?? USE_LITE_DEFAULT_BATCH_SIZE, 'batchSize');
   const threads = checkPositiveInteger(options.threads ?? Math.min(4, Math.max(1, availableParallelism())), 'threads');
-  const route = options.route ?? USE_LITE_DEFAULT_ROUTE;
-  if (route !== 'onnx' && route !== 'tfjs') throw new BiencoderError('INVALID_ARGUMENT', `route must be 'onnx' or 'tfjs', got ${String(route)}`);
   if (options.fastKernels !== undefined && typeof options.fastKernels !== 'boolean') throw new BiencoderError('INVALID_ARGUMENT', 'fastKernels must be a boolean');
+  // fastKernels is a TF.js-route setting: given alone, it asks for that route (as before the ONNX route existed).
+  const route = options.route ?? (options.fastKernels === undefined ? USE_LITE_DEFAULT_ROUTE : 'tfjs');
+  if (route !== 'onnx' && route !== 'tfjs') throw new BiencoderError('INVALID_ARGUMENT', `route must be 'onnx' or 'tfjs', got ${String(route)}`);
+  if (route === 'onnx' && options.fastKernels !== undefined) {
+    throw new BiencoderError('INVALID_ARGUMENT', "fastKernels applies to route 'tfjs' only (the ONNX route runs onnxruntime's kernels)");
+  }
   const files = await readUseLiteModelFiles();
   const tokenizer = new SentencePieceTokenizer(files.vocabulary);
   let backend: WorkerBackend;

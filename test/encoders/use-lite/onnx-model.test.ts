@@ -85,6 +85,23 @@ describe('use-lite ONNX cache', () => {
     assert.equal(record.package, `${files.packageName}@${files.packageVersion}`);
   });
 
+  test('a new translation removes earlier ones of the same package, and keeps other packages\' files', async () => {
+    const cacheDir = path.join(root, 'stale');
+    const folder = path.join(cacheDir, 'use-lite');
+    await mkdir(folder, { recursive: true });
+    const record = (key: string, pkg: string): string => JSON.stringify({ format: 'biencoder-use-lite-onnx', key, sha256: 'x', bytes: 1, package: pkg });
+    const old = 'a'.repeat(32);
+    const other = 'b'.repeat(32);
+    await writeFile(path.join(folder, `${old}.json`), record(old.repeat(2), `${files.packageName}@${files.packageVersion}`));
+    await writeFile(path.join(folder, `${old}.onnx`), 'old');
+    await writeFile(path.join(folder, `${other}.json`), record(other.repeat(2), `${files.packageName}@0.0.1`));
+    await writeFile(path.join(folder, `${other}.onnx`), 'other');
+    const model = await loadUseLiteOnnxModel(files, { cacheDir });
+    const names = (await readdir(folder)).sort();
+    const current = path.basename(model.path as string, '.onnx');
+    assert.deepEqual(names, [`${current}.json`, `${current}.onnx`, `${other}.json`, `${other}.onnx`].sort());
+  });
+
   test('a corrupted or truncated cache file fails its checksum and is translated again', async () => {
     const cacheDir = path.join(root, 'corrupt');
     const first = await loadUseLiteOnnxModel(files, { cacheDir });

@@ -262,7 +262,9 @@ describe('use-lite: behaviour', () => {
   });
 
   test('the WebAssembly kernels agree with the stock TF.js CPU kernels, and both with the ONNX route (max abs diff <= 1e-5)', async () => {
-    const stock = await loadUseLite({ route: 'tfjs', threads: 1, fastKernels: false });
+    // fastKernels alone selects the TF.js route.
+    const stock = await loadUseLite({ threads: 1, fastKernels: false });
+    assert.equal(stock.route, 'tfjs');
     const fast = await loadUseLite({ route: 'tfjs', threads: 1 });
     try {
       assert.equal(stock.fastKernels, false);
@@ -283,5 +285,6 @@ describe('use-lite: behaviour', () => {
     await rejectsWith(loadUseLite({ batchSize: -1 }), 'INVALID_ARGUMENT');
     await rejectsWith(loadUseLite({ threads: 0 }), 'INVALID_ARGUMENT');
     await rejectsWith(loadUseLite({ route: 'tfjs', fastKernels: 'yes' as unknown as boolean }), 'INVALID_ARGUMENT');
+    await rejectsWith(loadUseLite({ route: 'onnx', fastKernels: false }), 'INVALID_ARGUMENT');
   });
 });
