@@ -12,13 +12,13 @@
  *  3. Inline upserts: the last --inline documents with the index maintained row by row: rows/s.
  *  4. Search, k 10, one query per call on one connection: recall@10 against exact search (FlatIndex in
  *     process, the ground truth) for each ef in --efs; latency p50/p99 and QPS at --ef (the headline);
- *     a 1% metadata filter (recall and how many results fall short of k); pgvector's exact scan
- *     (index scans disabled) latency.
+ *     a 1% metadata filter (recall and how many results fall short of k; the store searches such
+ *     selective filters exactly); pgvector's exact scan (index scans disabled) latency.
  *  5. Peer, same run, same vectors: the embedded store (Collection, usearch HNSW with the same M 16 /
  *     efConstruction 128), upsert rows/s, recall@10 and latency at the same ef; ratios.
  *
  * Options: --docs (50000), --dims (384), --batch (1000), --inline (2000), --queries (500),
- * --recall-queries (200), --ef (100), --efs (40,64,100,200), --sigma (1), --no-peer.
+ * --recall-queries (200), --ef (200), --efs (40,64,100,200,400), --sigma (1), --no-peer.
  * Human-readable lines, then one JSON object as the last stdout line (recall10: at --ef).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,8 +40,8 @@ const { values } = parseArgs({
     inline: { type: 'string', default: '2000' },
     queries: { type: 'string', default: '500' },
     'recall-queries': { type: 'string', default: '200' },
-    ef: { type: 'string', default: '100' },
-    efs: { type: 'string', default: '40,64,100,200' },
+    ef: { type: 'string', default: '200' },
+    efs: { type: 'string', default: '40,64,100,200,400' },
     sigma: { type: 'string', default: '1' },
     'no-peer': { type: 'boolean', default: false },
   },

@@ -18,7 +18,9 @@
  * Search: `ORDER BY embedding <op> $query LIMIT k` with the filter compiled to parameterized SQL
  * (filter-sql.ts), inside a transaction that sets hnsw.ef_search (ef, at least k up to 1000) and,
  * on pgvector >= 0.8, hnsw.iterative_scan = relaxed_order, so filtered HNSW scans keep going until k
- * rows match (results are re-sorted by score). When an HNSW search still returns fewer than k rows
+ * rows match (results are re-sorted by score). Selective filters (matching at most 5% of the documents,
+ * counted once per filter and cached until the next write) are searched exactly instead: HNSW recall
+ * drops with them, and the exact scan evaluates the filter on every row anyway. When an HNSW search still returns fewer than k rows
  * (a very selective filter past hnsw.max_scan_tuples, or k above what the scan yields), the query is
  * re-run as an exact scan (index scans disabled for that transaction): k results whenever k match.
  */
@@ -53,6 +55,9 @@ const MAX_UPSERT_ATTEMPTS = 4;
 const MIN_HALFVEC = [0, 7, 0] as const;
 const MIN_ITERATIVE_SCAN = [0, 8, 0] as const;
 const MIN_HNSW = [0, 5, 0] as const;
+/** Filters matching at most this fraction of the documents are searched exactly (see #selective). */
+const EXACT_FILTER_FRACTION = 0.05;
+const SELECTIVITY_CACHE_SIZE = 64;
 
 export interface PgvectorOpenOptions {
   /** The encoder for upsert() and text queries; it must be the model the collection was created with. */
@@ -158,6 +163,8 @@ export class PgvectorCollection implements CollectionApi {
   readonly #encoder: Encoder | undefined;
   readonly #op: string;
   readonly #iterativeScan: boolean;
+  /** Filter (JSON) -> whether it is selective, as of a write sequence. */
+  #selectivity = new Map<string, { readonly seq: number; readonly selective: boolean }>();
   #queue: Promise<unknown> = Promise.resolve();
   #inFlight = new Set<Promise<unknown>>();
   #closed = false;
@@ -619,15 +626,20 @@ export class PgvectorCollection implements CollectionApi {
     const type = this.vectorType;
     // $1 the query vector, $2 k; the filter's parameters follow.
     const params = new SqlParams([null, k]);
-    const where = filter === undefined ? '' : `WHERE ${compileFilterToSql(filter, params)}`;
+    const filterSql = filter === undefined ? undefined : compileFilterToSql(filter, params);
+    const where = filterSql === undefined ? '' : `WHERE ${filterSql}`;
     const distance = `(embedding ${this.#op} $1::${type}(${this.dims}))`;
     const sql = `SELECT id, text, metadata, ${scoreExpression(this.metric, distance)}::float8 AS score FROM ${this.#table} ${where} ORDER BY ${distance} LIMIT $2`;
     return this.#db('searching', () => inTransaction(this.#pool, async (client) => {
       if (hnsw) {
         await client.query(`SELECT set_config('hnsw.ef_search', $1, true)${this.#iterativeScan ? `, set_config('hnsw.iterative_scan', 'relaxed_order', true)` : ''}`, [String(ef)]);
       }
-      const results: SearchHit[][] = [];
       let exact = !hnsw;
+      if (hnsw && filter !== undefined && await this.#selective(client, filter, options.filter!)) {
+        await client.query(`SELECT set_config('enable_indexscan', 'off', true)`);
+        exact = true;
+      }
+      const results: SearchHit[][] = [];
       for (let q = 0; q < matrix.rows; q++) {
         throwIfAborted(options.signal);
         params.values[0] = toVectorLiteral(matrix.data.subarray(q * this.dims, (q + 1) * this.dims));
@@ -643,6 +655,30 @@ export class PgvectorCollection implements CollectionApi {
       }
       return results;
     }));
+  }
+
+  /**
+   * Whether a filter matches at most EXACT_FILTER_FRACTION of the documents. An HNSW scan with such a
+   * filter visits many neighbours for each one that passes and still misses some (recall@10 0.85 for a
+   * 1% filter over 50k clustered vectors in bench:pgvector), while an exact scan evaluates the filter
+   * on every row anyway and computes few distances. Counted with one scan, cached per filter until the
+   * collection's write sequence moves.
+   */
+  async #selective(client: PoolClient, filter: FilterNode, original: unknown): Promise<boolean> {
+    const key = JSON.stringify(original);
+    const seq = await readSeq(client, this.collectionName);
+    const cached = this.#selectivity.get(key);
+    if (cached !== undefined && cached.seq === seq) return cached.selective;
+    const params = new SqlParams();
+    const sql = compileFilterToSql(filter, params);
+    const { rows } = await client.query<{ matches: string; total: string }>(
+      `SELECT (count(*) FILTER (WHERE ${sql}))::text AS matches, count(*)::text AS total FROM ${this.#table}`,
+      params.values,
+    );
+    const selective = Number(rows[0].matches) <= EXACT_FILTER_FRACTION * Number(rows[0].total);
+    if (this.#selectivity.size >= SELECTIVITY_CACHE_SIZE) this.#selectivity.delete(this.#selectivity.keys().next().value!);
+    this.#selectivity.set(key, { seq, selective });
+    return selective;
   }
 
   async #queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, signal: AbortSignal | undefined): Promise<Matrix> {

@@ -85,12 +85,18 @@ test('HNSW: the index serves the search; recall@10 against exact; selective filt
     found += results[qi].filter((h) => truth.has(h.id)).length;
   });
   assert.ok(found / 200 >= 0.9, `recall@10 ${found / 200}`);
-  // 2 documents match: both come back (HNSW alone would stop at ef_search candidates).
+  // 2 documents match (a selective filter: searched exactly): both come back.
   const rare = await c.search(q, { k: 10, filter: { rare: true } });
   assert.deepEqual(rare.map((h) => h.id).sort(), exact(q, (i) => i % 1000 === 7, 10).sort());
-  // 30 documents match: the top 10 of them, exactly.
+  // 20 documents match (1%, selective: exact): the top 10 of them, exactly.
   const bucket = await c.search(q, { k: 10, filter: { bucket: 42 }, ef: 200 });
   assert.deepEqual(bucket.map((h) => h.id), exact(q, (i) => i % 100 === 42, 10));
+  // Half the documents match: the HNSW path with an iterative scan.
+  const half = await c.search(q, { k: 10, filter: { bucket: { $lt: 50 } }, ef: 200 });
+  const halfTruth = new Set(exact(q, (i) => i % 100 < 50, 10));
+  assert.equal(half.length, 10);
+  assert.ok(half.filter((h) => halfTruth.has(h.id)).length >= 8, 'filtered HNSW recall');
+  assert.ok(half.every((h) => (h.metadata.bucket as number) < 50));
   // k above ef_search's 1000 cap: every document.
   assert.equal((await c.search(q, { k: 1500 })).length, 1500);
   await c.close();
