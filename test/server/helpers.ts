@@ -46,15 +46,4 @@ export async function makeCollection(root: string, name: string, encoder: Encode
   return dir;
 }
 
-/** Cosine similarity of two vectors. */
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
-}
+export { cosine } from '../helpers/vector-math.ts';
