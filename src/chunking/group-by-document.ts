@@ -8,7 +8,8 @@
  *   of the chunk in the parent's text.
  * A document that fits in one chunk may be stored under its own id without `_chunk`.
  */
-import type { Collection, SearchHit, SearchOptions } from '../collection/collection.ts';
+import type { SearchHit, SearchOptions } from '../collection/collection.ts';
+import type { CollectionApi } from '../collection/collection-api.ts';
 import type { Metadata } from '../collection/filter.ts';
 import { BiencoderError } from '../errors.ts';
 
@@ -98,13 +99,13 @@ export interface SearchDocumentsOptions extends SearchOptions {
  * k x overfetch chunks, and more (doubling) while fewer than k distinct documents come back and
  * the collection holds more matching chunks.
  */
-export async function searchDocuments(collection: Collection, query: string | Float32Array, options: SearchDocumentsOptions = {}): Promise<DocumentHit[]> {
+export async function searchDocuments(collection: CollectionApi, query: string | Float32Array, options: SearchDocumentsOptions = {}): Promise<DocumentHit[]> {
   const k = options.k ?? 10;
   if (!Number.isInteger(k) || k < 0) throw new BiencoderError('INVALID_ARGUMENT', `k must be a non-negative integer, got ${String(k)}`);
   const overfetch = options.overfetch ?? 4;
   if (!Number.isInteger(overfetch) || overfetch < 1) throw new BiencoderError('INVALID_ARGUMENT', `overfetch must be a positive integer, got ${String(overfetch)}`);
   if (k === 0) return [];
-  const total = collection.count();
+  const total = await collection.count();
   const { overfetch: _ignored, ...searchOptions } = options;
   void _ignored;
   // Embed a text query once; the retries search with its vector.

@@ -12,7 +12,8 @@
  */
 import { chunkDocuments, chunkId, type Chunk, type ChunkOptions } from '../chunking/chunker.ts';
 import { CHUNK_METADATA_KEY, type ChunkMetadata } from '../chunking/group-by-document.ts';
-import type { Collection, DocumentInput, StoredDocument } from '../collection/collection.ts';
+import type { DocumentInput, StoredDocument } from '../collection/collection.ts';
+import type { CollectionApi } from '../collection/collection-api.ts';
 import type { JsonValue } from '../collection/filter.ts';
 import { BiencoderError, isBiencoderError } from '../errors.ts';
 import { invalidInput, type SourceDocument } from './source-document.ts';
@@ -89,7 +90,7 @@ export function documentRows(doc: SourceDocument, chunks: readonly Chunk[]): Doc
 }
 
 /** Rows of these documents stored earlier but not part of their new rows. */
-async function staleRows(collection: Collection, plans: readonly Plan[]): Promise<Map<string, string[]>> {
+async function staleRows(collection: CollectionApi, plans: readonly Plan[]): Promise<Map<string, string[]>> {
   const stale = new Map<string, string[]>();
   // Each document's probe: its own id when it is now chunked (or empty), and chunk ids from the first unused one.
   const next = new Map<string, number>();
@@ -119,8 +120,15 @@ async function staleRows(collection: Collection, plans: readonly Plan[]): Promis
   return stale;
 }
 
+/** JSON with object keys sorted: stores may give metadata back with its keys reordered (PostgreSQL jsonb does). */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v,
+  );
+}
+
 function sameRow(stored: StoredDocument | undefined, row: DocumentInput): boolean {
-  return stored !== undefined && stored.text === row.text && JSON.stringify(stored.metadata) === JSON.stringify(row.metadata ?? {});
+  return stored !== undefined && stored.text === row.text && canonicalJson(stored.metadata) === canonicalJson(row.metadata ?? {});
 }
 
 /** Re-throws a collection error about docs[i] naming the input the row came from. */
@@ -133,7 +141,7 @@ function withOrigin(error: unknown, rows: readonly DocumentInput[], origins: rea
   return new BiencoderError(error.code, `${origins[index]} (document ${JSON.stringify(rows[index].id)}): ${error.message}`, { cause: error, details: { ...error.details, origin: origins[index] } });
 }
 
-async function writeBatch(collection: Collection, docs: readonly SourceDocument[], chunkOptions: ChunkOptions, counts: MutableCounts, signal: AbortSignal | undefined): Promise<void> {
+async function writeBatch(collection: CollectionApi, docs: readonly SourceDocument[], chunkOptions: ChunkOptions, counts: MutableCounts, signal: AbortSignal | undefined): Promise<void> {
   const encoder = collection.encoder!;
   const chunks = chunkDocuments(docs.map((d) => ({ id: d.id, text: d.text })), encoder, chunkOptions);
   const byParent = new Map<string, Chunk[]>();
@@ -193,10 +201,10 @@ async function writeBatch(collection: Collection, docs: readonly SourceDocument[
  * Indexes documents into a collection opened for writing with an encoder. Returns the counts of
  * what was committed; on an error, the batches committed before it stay.
  */
-export async function indexDocuments(collection: Collection, documents: AsyncIterable<SourceDocument> | Iterable<SourceDocument>, options: IndexDocumentsOptions = {}): Promise<IndexSummary> {
+export async function indexDocuments(collection: CollectionApi, documents: AsyncIterable<SourceDocument> | Iterable<SourceDocument>, options: IndexDocumentsOptions = {}): Promise<IndexSummary> {
   const started = performance.now();
   if (collection.encoder === undefined) {
-    throw new BiencoderError('ENCODER_REQUIRED', `indexing texts needs the collection at ${collection.dir} opened with its encoder`);
+    throw new BiencoderError('ENCODER_REQUIRED', 'indexing texts needs the collection opened with its encoder');
   }
   const batchSize = positiveInteger(options.batchSize, 'batchSize', 32);
   const chunkOptions: ChunkOptions = {

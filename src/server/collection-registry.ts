@@ -6,6 +6,8 @@
  *   those are opened on first use. A name must match COLLECTION_NAME_PATTERN and must resolve to a
  *   direct child of the data directory (symbolic links included): no `..`, no slashes (encoded or
  *   not), no absolute paths.
+ * - pgvector collections (`collections: { name: 'postgres://...?collection=name' }`; `serve --store URL`
+ *   names each by its `collection` parameter) are opened when the server starts, like named directories.
  * Each collection opens with the encoder of the model its manifest names (one per model, shared;
  * see EncoderPool). A collection whose model cannot be loaded is served without one: vector
  * searches work, text searches and upserts fail with ENCODER_REQUIRED.
@@ -13,6 +15,9 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Collection } from '../collection/collection.ts';
+import type { CollectionApi } from '../collection/collection-api.ts';
+import { isPostgresTarget, openCollection, readTargetManifest } from '../collection/open-collection.ts';
+import { parsePgTarget } from '../collection/pgvector/target.ts';
 import { readManifest, MANIFEST_FILE } from '../collection/manifest.ts';
 import type { IndexSpecInput } from '../index/index-spec.ts';
 import type { IndexMetric } from '../index/vector-index.ts';
@@ -33,7 +38,7 @@ export function checkCollectionName(name: unknown): string {
 }
 
 export interface CollectionRegistryOptions {
-  /** Collections served under fixed names: { name: directory }. */
+  /** Collections served under fixed names: { name: directory or postgres:// URL }. */
   readonly collections?: Readonly<Record<string, string>>;
   /** A directory in which clients may create and address collections by name. */
   readonly dataDir?: string;
@@ -55,8 +60,8 @@ export class CollectionRegistry {
   readonly dataDir: string | undefined;
   readonly readOnly: boolean;
   readonly #fixed = new Map<string, string>();
-  readonly #open = new Map<string, Promise<Collection>>();
-  readonly #ready = new Map<string, Collection>();
+  readonly #open = new Map<string, Promise<CollectionApi>>();
+  readonly #ready = new Map<string, CollectionApi>();
   readonly #writes = new Set<Promise<unknown>>();
   readonly #encoders: EncoderPool;
   readonly #warn: (message: string) => void;
@@ -76,7 +81,7 @@ export class CollectionRegistry {
     for (const [name, dir] of Object.entries(fixed)) {
       checkCollectionName(name);
       if (typeof dir !== 'string' || dir === '') throw new BiencoderError('INVALID_ARGUMENT', `collection ${name}: the directory must be a non-empty path`);
-      this.#fixed.set(name, resolve(dir));
+      this.#fixed.set(name, isPostgresTarget(dir) ? dir : resolve(dir));
     }
   }
 
@@ -103,8 +108,13 @@ export class CollectionRegistry {
     return [...names].sort();
   }
 
-  /** The collections opened so far, by name. */
+  /** The embedded (directory) collections opened so far, by name: their count() is synchronous. */
   opened(): [string, Collection][] {
+    return [...this.#ready].filter((e): e is [string, Collection] => e[1] instanceof Collection);
+  }
+
+  /** Every collection opened so far (directories and pgvector), by name. */
+  openedAll(): [string, CollectionApi][] {
     return [...this.#ready];
   }
 
@@ -131,7 +141,7 @@ export class CollectionRegistry {
   }
 
   /** The open collection of a name (opening it on first use). NOT_FOUND when there is none. */
-  get(name: string): Promise<Collection> {
+  get(name: string): Promise<CollectionApi> {
     if (this.#closing !== undefined) return Promise.reject(new BiencoderError('CLOSED', 'the server is shutting down'));
     let dir: string;
     try {
@@ -151,7 +161,8 @@ export class CollectionRegistry {
     return opening;
   }
 
-  async #openDir(name: string, dir: string): Promise<Collection> {
+  async #openDir(name: string, dir: string): Promise<CollectionApi> {
+    if (isPostgresTarget(dir)) return this.#openStore(name, dir);
     if (!existsSync(join(dir, MANIFEST_FILE))) {
       throw new BiencoderError('NOT_FOUND', `no collection named ${JSON.stringify(name)}${this.#fixed.has(name) ? ` (${dir} holds no ${MANIFEST_FILE})` : ''}`, { details: { name } });
     }
@@ -163,6 +174,18 @@ export class CollectionRegistry {
       this.#warn(`collection ${name}: model ${manifest.encoder.modelId} could not be loaded (${(error as Error).message}); serving it without an encoder (vector queries only)`);
     }
     return Collection.open(dir, { encoder, readOnly: this.readOnly });
+  }
+
+  /** Opens a pgvector collection (NOT_FOUND when the URL names none). */
+  async #openStore(name: string, url: string): Promise<CollectionApi> {
+    const manifest = await readTargetManifest(url);
+    let encoder;
+    try {
+      encoder = await this.#encoders.get(manifest.encoder.modelId);
+    } catch (error) {
+      this.#warn(`collection ${name}: model ${manifest.encoder.modelId} could not be loaded (${(error as Error).message}); serving it without an encoder (vector queries only)`);
+    }
+    return openCollection(url, { encoder, readOnly: this.readOnly });
   }
 
   /** Creates a collection in the data directory. */
@@ -211,14 +234,23 @@ export class CollectionRegistry {
   }
 }
 
-/** `serve --collection DIR...`: each directory under its basename (two with one basename are an error). */
-export function collectionsByBasename(dirs: readonly string[]): Record<string, string> {
+/**
+ * `serve --collection DIR... --store URL...`: each directory under its basename, each postgres:// URL
+ * under its `collection` parameter (two with one name are an error).
+ */
+export function collectionsByBasename(dirs: readonly string[], stores: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   for (const dir of dirs) {
     const name = basename(resolve(dir));
     if (!COLLECTION_NAME_PATTERN.test(name)) throw new BiencoderError('INVALID_ARGUMENT', `the directory name ${JSON.stringify(name)} of ${dir} is not a valid collection name (letters, digits, '.', '_', '-')`);
     if (out[name] !== undefined) throw new BiencoderError('INVALID_ARGUMENT', `two collections would be named ${JSON.stringify(name)}: ${out[name]} and ${resolve(dir)}`);
     out[name] = resolve(dir);
+  }
+  for (const url of stores) {
+    if (!isPostgresTarget(url)) throw new BiencoderError('INVALID_ARGUMENT', `--store must be a postgres:// or postgresql:// URL, got "${url}"; use --collection for a directory`);
+    const target = parsePgTarget(url);
+    if (out[target.collection] !== undefined) throw new BiencoderError('INVALID_ARGUMENT', `two collections would be named ${JSON.stringify(target.collection)}: ${out[target.collection]} and ${target.display}`);
+    out[target.collection] = url;
   }
   return out;
 }

@@ -7,7 +7,8 @@
  * filled with spaces of the same length, which keeps every chunk's offsets exact (the search page
  * highlights a chunk inside its document with them).
  */
-import type { Collection, StoredDocument } from '../collection/collection.ts';
+import type { StoredDocument } from '../collection/collection.ts';
+import type { CollectionApi } from '../collection/collection-api.ts';
 import type { Metadata } from '../collection/filter.ts';
 import { chunkId } from '../chunking/chunker.ts';
 import { chunkMetadataOf, parentMetadata } from '../chunking/group-by-document.ts';
@@ -33,7 +34,7 @@ export interface WholeDocument {
 }
 
 /** The stored chunks of a parent document, in order (empty when it has none). */
-export async function chunksOf(collection: Collection, parent: string): Promise<{ doc: StoredDocument; ref: ChunkRef }[]> {
+export async function chunksOf(collection: CollectionApi, parent: string): Promise<{ doc: StoredDocument; ref: ChunkRef }[]> {
   const out: { doc: StoredDocument; ref: ChunkRef }[] = [];
   for (let from = 0; from < MAX_CHUNKS; from += PROBE) {
     const ids = Array.from({ length: PROBE }, (_, i) => chunkId(parent, from + i));
@@ -61,7 +62,7 @@ export function reassemble(chunks: readonly { text: string; start: number; end: 
 }
 
 /** A document by id: stored whole, or reassembled from its chunks; undefined when neither exists. */
-export async function wholeDocument(collection: Collection, id: string): Promise<WholeDocument | undefined> {
+export async function wholeDocument(collection: CollectionApi, id: string): Promise<WholeDocument | undefined> {
   const [stored] = await collection.get([id]);
   if (stored !== undefined && chunkMetadataOf(stored.metadata) === undefined) return { id, text: stored.text, metadata: stored.metadata };
   const chunks = await chunksOf(collection, id);

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { Collection } from '../../collection/collection.ts';
-import { MANIFEST_FILE, readManifest } from '../../collection/manifest.ts';
+import type { CollectionApi } from '../../collection/collection-api.ts';
+import { MANIFEST_FILE, type Manifest } from '../../collection/manifest.ts';
+import { createCollection, isPostgresTarget, openCollection, readTargetManifest } from '../../collection/open-collection.ts';
+import { parsePgTarget } from '../../collection/pgvector/target.ts';
 import type { Encoder } from '../../encoders/encoder.ts';
 import { loadEncoder } from '../../encoders/load-encoder.ts';
 import { BiencoderError, isBiencoderError } from '../../errors.ts';
@@ -31,7 +33,8 @@ export const INDEX_CHOICES: Readonly<Record<string, IndexSpecInput>> = {
 };
 
 interface IndexCliOptions extends ModelCliOptions {
-  collection: string;
+  collection?: string;
+  store?: string;
   index?: string;
   chunkTokens?: number;
   chunkOverlap?: number;
@@ -42,7 +45,10 @@ interface IndexCliOptions extends ModelCliOptions {
 }
 
 export interface IndexFilesOptions extends ModelCliOptions {
-  /** The collection directory (created when it does not exist). */
+  /**
+   * The collection directory, or a postgres:// URL of a pgvector collection (created when it does not
+   * exist). Chunk settings are recorded in DIR/chunking.json; for a URL they are not recorded.
+   */
   readonly dir: string;
   readonly files: readonly InputFile[];
   /** --index choice, for a new collection. */
@@ -57,6 +63,7 @@ export interface IndexFilesOptions extends ModelCliOptions {
 }
 
 export interface IndexFilesResult extends IndexSummary {
+  /** The collection directory (absolute), or the postgres:// URL with its password shown as ***. */
   readonly dir: string;
   readonly created: boolean;
   readonly model: string;
@@ -82,16 +89,58 @@ function specMatches(spec: IndexSpec, wanted: IndexSpecInput): boolean {
  * exist, else with the model its manifest names). Ctrl-C stops after the batch in flight (a second
  * Ctrl-C abandons it); everything committed is kept.
  */
+/** The manifest at a directory or postgres:// URL, or undefined when there is no collection there yet. */
+async function existingManifest(target: string): Promise<Manifest | undefined> {
+  if (!isPostgresTarget(target)) return existsSync(join(target, MANIFEST_FILE)) ? readTargetManifest(target) : undefined;
+  try {
+    return await readTargetManifest(target);
+  } catch (error) {
+    if (isBiencoderError(error, 'NOT_FOUND')) return undefined;
+    throw error;
+  }
+}
+
+/** Rows in the pgvector collection at a URL. */
+async function countRows(url: string): Promise<number> {
+  const c = await openCollection(url, { readOnly: true, poolSize: 1 });
+  try {
+    return await c.count();
+  } finally {
+    await c.close();
+  }
+}
+
+/**
+ * The collection target of `--collection DIR` or `--store URL`: exactly one of them is required, and
+ * --store must be a postgres:// URL (usage errors of `command`: exit 2).
+ */
+export function collectionTarget(opts: { collection?: string; store?: string }, command: Command): string {
+  if (opts.collection === undefined && opts.store === undefined) {
+    command.error("error: required option '--collection <dir>' or '--store <url>' not specified", { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
+  }
+  if (opts.collection !== undefined && opts.store !== undefined) {
+    command.error('error: give one of --collection <dir> and --store <url>, not both', { exitCode: 2, code: 'commander.conflictingOption' });
+  }
+  if (opts.store !== undefined && !isPostgresTarget(opts.store)) {
+    command.error(`error: --store must be a postgres:// or postgresql:// URL (e.g. postgres://user:pw@host/db?collection=name), got "${opts.store}"; use --collection for a directory`, { exitCode: 2, code: 'commander.invalidArgument' });
+  }
+  return opts.store ?? opts.collection!;
+}
+
 export async function indexFiles(options: IndexFilesOptions): Promise<IndexFilesResult> {
-  const dir = resolve(options.dir);
-  const exists = existsSync(join(dir, MANIFEST_FILE));
+  const postgres = isPostgresTarget(options.dir);
+  // A URL is used as given; `dir` in messages and the result shows it without its password.
+  const target = postgres ? options.dir : resolve(options.dir);
+  const dir = postgres ? parsePgTarget(options.dir).display : target;
+  const found = await existingManifest(target);
+  const exists = found !== undefined;
   const wantedSpec = options.index === undefined ? undefined : INDEX_CHOICES[options.index];
   if (options.index !== undefined && wantedSpec === undefined) {
     throw new BiencoderError('INVALID_ARGUMENT', `--index must be one of ${Object.keys(INDEX_CHOICES).join(', ')}, got "${options.index}"`);
   }
   let model: string;
-  if (exists) {
-    const manifest = readManifest(dir);
+  if (found !== undefined) {
+    const manifest = found;
     checkModelMatches(dir, manifest, options.model);
     if (wantedSpec !== undefined && !specMatches(manifest.index, wantedSpec)) {
       throw new BiencoderError('INVALID_ARGUMENT', `the collection at ${dir} has a ${describeSpec(manifest.index)} index; --index ${options.index} applies only when a collection is created`);
@@ -114,7 +163,7 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
   };
   process.on('SIGINT', onSigint);
   let encoder: Encoder | undefined;
-  let collection: Collection | undefined;
+  let collection: CollectionApi | undefined;
   try {
     let scan;
     try {
@@ -122,20 +171,22 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
     } catch (error) {
       if (!isBiencoderError(error, 'ABORTED')) throw error;
       const none = { documents: 0, inserted: 0, updated: 0, unchanged: 0, empty: 0, rowsWritten: 0, rowsUnchanged: 0, rowsDeleted: 0, embedded: 0 };
-      return { ...none, interrupted: true, seconds: 0, dir, created: false, model, rows: exists ? tallyRows(dir).rows : 0, chunkTokens: options.chunkTokens, chunkOverlap: options.chunkOverlap };
+      const rows = !exists ? 0 : postgres ? await countRows(target) : tallyRows(dir).rows;
+      return { ...none, interrupted: true, seconds: 0, dir, created: false, model, rows, chunkTokens: options.chunkTokens, chunkOverlap: options.chunkOverlap };
     }
     encoder = options.encoder ?? (await loadEncoder(model, encoderOptionsFrom(options)));
     // Chunk settings: the options given, else those recorded by the last run, else the model's defaults.
-    const recorded = exists ? readChunkSettings(dir) : undefined;
+    // (A pgvector collection has no directory to record them in: they are not recorded for a URL.)
+    const recorded = exists && !postgres ? readChunkSettings(dir) : undefined;
     const chunking: ChunkSettings = {
       chunkTokens: options.chunkTokens ?? recorded?.chunkTokens ?? encoder.maxTokens,
       chunkOverlap: options.chunkOverlap ?? recorded?.chunkOverlap ?? 0,
     };
     chunkText('probe', 'probe', encoder, { maxTokens: chunking.chunkTokens, overlapTokens: chunking.chunkOverlap }); // validates them
     collection = exists
-      ? await Collection.open(dir, { encoder })
-      : await Collection.create(dir, { encoder, ...(wantedSpec ? { index: wantedSpec } : {}) });
-    writeChunkSettings(dir, chunking);
+      ? await openCollection(target, { encoder })
+      : await createCollection(target, { encoder, ...(wantedSpec ? { index: wantedSpec } : {}) });
+    if (!postgres) writeChunkSettings(dir, chunking);
     const showProgress = options.progress ?? true;
     const progress = showProgress ? createProgress({ label: 'indexing', unit: 'docs', total: scan.documents }) : undefined;
     let summary: IndexSummary;
@@ -151,7 +202,7 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
     } finally {
       progress?.stop();
     }
-    const rows = collection.count();
+    const rows = await collection.count();
     await collection.close();
     return { ...summary, dir, created: !exists, model, rows, ...chunking };
   } finally {
@@ -192,17 +243,23 @@ Inputs:
 
 Long documents are split into chunks of at most --chunk-tokens model tokens, stored as "ID#0", "ID#1", ...
 with metadata._chunk = {parent, index, start, end}; a document that fits is stored under its own id.
-The chunk settings are recorded in DIR/chunking.json and reused by later runs that do not give them.
+The chunk settings are recorded in DIR/chunking.json and reused by later runs that do not give them
+(with --store they are not recorded: give them on every run, or get the model's max and no overlap).
+
+--store URL indexes into a PostgreSQL + pgvector collection instead of a directory (see docs/pgvector.md):
+postgres://user:password@host:5432/db?collection=NAME; the collection is created when it does not exist.
 Progress: a bar on a terminal, plain lines otherwise. Ctrl-C stops after the batch in flight (twice:
 abandons it) and keeps everything acknowledged; exit ${INTERRUPTED_EXIT}. Run the same command again to finish.
 
 Examples:
   biencoder index notes/ --collection ./kb
   biencoder index corpus.jsonl --collection ./kb --model ./my-onnx-model --index hnsw --chunk-tokens 256
-  biencoder index 'docs/**/*.md' --collection ./kb --json`,
+  biencoder index 'docs/**/*.md' --collection ./kb --json
+  biencoder index notes/ --store 'postgres://app:secret@db:5432/search?collection=notes'`,
     )
     .argument('<paths...>', 'files, folders or globs (quote globs)')
-    .requiredOption('--collection <dir>', 'the collection directory')
+    .option('--collection <dir>', 'the collection directory (this or --store)')
+    .option('--store <url>', 'a pgvector collection: postgres://user:pw@host/db?collection=NAME (this or --collection)')
     .addOption(new Option('--index <kind>', 'index of a new collection: flat (exact), hnsw, i8 (hnsw, int8 vectors), binary (1-bit codes, rescored)').choices(Object.keys(INDEX_CHOICES)))
     .option('--chunk-tokens <n>', "max tokens per chunk (default: the last run's, else the model's max)", integerOption(2))
     .option('--chunk-overlap <n>', "tokens shared by consecutive chunks (default: the last run's, else 0)", integerOption(0))
@@ -211,7 +268,8 @@ Examples:
     .option('--no-progress', 'no progress display')
     .option('--json', 'print the summary as JSON on stdout');
   modelOptions(cmd);
-  return cmd.action(async (paths: string[], opts: IndexCliOptions) => {
+  return cmd.action(async (paths: string[], opts: IndexCliOptions, command: Command) => {
+    const target = collectionTarget(opts, command);
     const inputs = await resolveInputs(paths, opts.root === undefined ? {} : { root: opts.root });
     if (inputs.skipped.length > 0) {
       const shown = inputs.skipped.slice(0, 5).join(', ');
@@ -220,7 +278,7 @@ Examples:
     if (inputs.files.length === 0) throw new BiencoderError('INVALID_INPUT', `no ${SUPPORTED_EXTENSIONS.join(' ')} files in ${paths.join(' ')}`);
     const result = await indexFiles({
       ...opts,
-      dir: opts.collection,
+      dir: target,
       files: inputs.files,
       progress: opts.progress !== false,
     });

@@ -3,6 +3,12 @@ import { Collection, SEARCH_MODES, type SearchHit, type SearchMode } from '../..
 import { chunkMetadataOf, parentMetadata, searchDocuments, type DocumentHit } from '../../chunking/group-by-document.ts';
 import type { MetadataFilter } from '../../collection/filter.ts';
 import type { Encoder } from '../../encoders/encoder.ts';
+import type { CollectionApi } from '../../collection/collection-api.ts';
+import { isPostgresTarget, openCollection, readTargetManifest } from '../../collection/open-collection.ts';
+import { loadEncoder } from '../../encoders/load-encoder.ts';
+import { BiencoderError } from '../../errors.ts';
+import { collectionTarget } from './index.ts';
+import { encoderOptionsFrom } from '../model-options.ts';
 import { filterOption, integerOption } from '../cli-options.ts';
 import { DEFAULT_TEXT_SEARCH_MODE } from '../../retriever/default-mode.ts';
 import { loadCollectionEncoder } from '../collection-encoder.ts';
@@ -13,12 +19,13 @@ import type { RetrievalResult, RetrievedHit, Retriever } from '../../retriever/r
 import { documentsInOrder } from '../../retriever/retrieved-documents.ts';
 
 interface SearchCliOptions extends Omit<ModelCliOptions, 'model'>, RerankCliOptions {
-  collection: string;
+  collection?: string;
+  store?: string;
   k: number;
   filter?: string;
   ef?: number;
   chunks?: boolean;
-  mode: SearchMode;
+  mode?: SearchMode;
   json?: boolean;
   snippet: number;
 }
@@ -83,7 +90,7 @@ export function formatHits(hits: readonly CliHit[], width: number): string {
 /** The CLI's default ranking of text queries (see retriever/default-mode.ts). */
 export const DEFAULT_CLI_SEARCH_MODE: SearchMode = DEFAULT_TEXT_SEARCH_MODE;
 
-export async function searchCollection(collection: Collection, query: string, options: { k: number; filter?: MetadataFilter; ef?: number; chunks?: boolean; mode?: SearchMode }): Promise<CliHit[]> {
+export async function searchCollection(collection: CollectionApi, query: string, options: { k: number; filter?: MetadataFilter; ef?: number; chunks?: boolean; mode?: SearchMode }): Promise<CliHit[]> {
   const search = { k: options.k, mode: options.mode ?? DEFAULT_CLI_SEARCH_MODE, ...(options.filter ? { filter: options.filter } : {}), ...(options.ef ? { ef: options.ef } : {}) };
   if (options.chunks) return chunkHits(await collection.search(query, search));
   const docs = await searchDocuments(collection, query, search);
@@ -130,15 +137,17 @@ score; hybrid (the default): the fused score of both. With --rerank, the --reran
 Examples:
   biencoder search "how do I reset my password" --collection ./kb
   biencoder search "vitamin D" --collection ./kb -k 3 --filter '{"year": {"$gte": 2020}}' --json
-  biencoder search "vitamin D" --collection ./kb --rerank cross-encoder/ms-marco-MiniLM-L6-v2 --rerank-top 50`,
+  biencoder search "vitamin D" --collection ./kb --rerank cross-encoder/ms-marco-MiniLM-L6-v2 --rerank-top 50
+  biencoder search "vitamin D" --store 'postgres://app:secret@db:5432/search?collection=papers'`,
     )
     .argument('<query>', 'the query text')
-    .requiredOption('--collection <dir>', 'the collection directory')
+    .option('--collection <dir>', 'the collection directory (this or --store)')
+    .option('--store <url>', 'a pgvector collection: postgres://user:pw@host/db?collection=NAME (this or --collection; dense search only)')
     .option('-k, --k <n>', 'number of results', integerOption(1), 10)
     .option('--filter <json>', 'only documents whose metadata match, e.g. \'{"lang": "en", "year": {"$gte": 2020}}\' ($eq $ne $in $nin $gt $gte $lt $lte $exists $and $or)')
     .option('--ef <n>', 'HNSW search breadth (efSearch) for this query: higher is slower and more exact', integerOption(1))
     .option('--chunks', 'return chunks, not documents')
-    .addOption(new Option('--mode <mode>', 'hybrid: BM25 fused with dense scores; dense: vectors only; keyword: BM25 only').choices([...SEARCH_MODES]).default(DEFAULT_CLI_SEARCH_MODE))
+    .addOption(new Option('--mode <mode>', `hybrid: BM25 fused with dense scores; dense: vectors only; keyword: BM25 only (default: ${DEFAULT_CLI_SEARCH_MODE} for --collection, dense for --store, which supports only dense)`).choices([...SEARCH_MODES]))
     .option('--snippet <chars>', 'snippet width in the human output', integerOption(20), 160)
     .option('--json', 'print JSON: {"query", "k", "rerank"?, "hits": [{"rank", "id", "score", "text", "metadata", "chunk"?, "retrievalScore"?, "rerankScore"?}]}')
     .addOption(new Option('--dtype <dtype>', "ONNX weights variant (the one the collection's model was indexed with)").choices(Object.keys(DTYPE_SUFFIX)))
@@ -149,17 +158,28 @@ Examples:
     checkRerankOptions(command, opts);
     const filter = filterOption(command, opts.filter);
     let encoder: Encoder | undefined;
-    let collection: Collection | undefined;
+    const target = collectionTarget(opts, command);
+    // pgvector collections are searched by vectors only: dense is their default (keyword and hybrid fail with UNSUPPORTED).
+    const mode: SearchMode = opts.mode ?? (isPostgresTarget(target) ? 'dense' : DEFAULT_CLI_SEARCH_MODE);
+    let collection: CollectionApi | undefined;
     try {
-      ({ encoder } = await loadCollectionEncoder(opts.collection, opts));
-      collection = await Collection.open(opts.collection, { encoder, readOnly: true });
+      if (isPostgresTarget(target)) {
+        if (opts.rerank !== undefined) throw new BiencoderError('UNSUPPORTED', '--rerank works on --collection directories only, not yet on --store');
+        const manifest = await readTargetManifest(target);
+        encoder = await loadEncoder(manifest.encoder.modelId, encoderOptionsFrom(opts));
+        collection = await openCollection(target, { encoder, readOnly: true });
+      } else {
+        ({ encoder } = await loadCollectionEncoder(target, opts));
+        collection = await Collection.open(target, { encoder, readOnly: true });
+      }
       if (opts.rerank === undefined) {
-        const hits = await searchCollection(collection, query, { k: opts.k, filter, ef: opts.ef, chunks: opts.chunks, mode: opts.mode });
+        const hits = await searchCollection(collection, query, { k: opts.k, filter, ef: opts.ef, chunks: opts.chunks, mode });
         if (opts.json) process.stdout.write(JSON.stringify({ query, k: opts.k, hits }, null, 2) + '\n');
         else process.stdout.write(formatHits(hits, opts.snippet));
         return;
       }
-      const { retriever, reranker, close } = await retrieverFrom(collection, opts, { mode: opts.mode });
+      if (!(collection instanceof Collection)) throw new BiencoderError('UNSUPPORTED', '--rerank works on --collection directories only');
+      const { retriever, reranker, close } = await retrieverFrom(collection, opts, { mode });
       try {
         const { hits, retrieval } = await rerankedSearch(retriever, query, { k: opts.k, filter, ef: opts.ef, chunks: opts.chunks });
         const t = retrieval.timings;

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { BiencoderError } from '../../errors.ts';
 import { loadEncoder } from '../../encoders/load-encoder.ts';
+import { readTargetManifest } from '../../collection/open-collection.ts';
 import { createServer, DEFAULT_BODY_LIMIT } from '../../server/app.ts';
 import { collectionsByBasename } from '../../server/collection-registry.ts';
 import { DEFAULT_MICRO_BATCH } from '../../server/micro-batcher.ts';
@@ -9,6 +10,7 @@ import { checkRerankOptions, loadRerankerFrom, rerankOptions, type RerankCliOpti
 
 interface ServeCliOptions extends ModelCliOptions, RerankCliOptions {
   collection?: string[];
+  store?: string[];
   dataDir?: string;
   host: string;
   port: string;
@@ -37,6 +39,7 @@ export function serveCommand(): Command {
         'and close the collections.',
     )
     .option('--collection <dir...>', 'collection directories to serve, each under its directory name')
+    .option('--store <url...>', 'pgvector collections to serve (postgres://user:pw@host/db?collection=NAME), each under its collection name; text searches default to dense')
     .option('--data-dir <dir>', 'a directory where clients may create and address collections by name')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'port (0: any free port)', '8080')
@@ -56,10 +59,14 @@ export function serveCommand(): Command {
   );
   return cmd.action(async (opts: ServeCliOptions, command: Command) => {
     checkRerankOptions(command, opts);
-    const collections = collectionsByBasename(opts.collection ?? []);
+    // Directories first: the server's default model is the first collection's.
+    const collections = collectionsByBasename(opts.collection ?? [], opts.store ?? []);
     if (Object.keys(collections).length === 0 && opts.dataDir === undefined) {
-      throw new BiencoderError('INVALID_ARGUMENT', 'nothing to serve: pass --collection DIR (one or more) and/or --data-dir DIR');
+      throw new BiencoderError('INVALID_ARGUMENT', 'nothing to serve: pass --collection DIR and/or --store URL (one or more) and/or --data-dir DIR');
     }
+    // With only pgvector collections, the default model is the first one's (the server reads directories' manifests itself).
+    const firstStore = opts.store?.[0];
+    const defaultModel = opts.model ?? ((opts.collection ?? []).length === 0 && firstStore !== undefined ? (await readTargetManifest(firstStore)).encoder.modelId : undefined);
     const port = integer(opts.port, '--port', 0, 65535);
     const windowMs = Number(opts.batchWindowMs);
     const maxBatch = integer(opts.maxBatch, '--max-batch', 1, 4096);
@@ -69,7 +76,7 @@ export function serveCommand(): Command {
     const app = await createServer({
       collections,
       dataDir: opts.dataDir,
-      defaultModel: opts.model,
+      defaultModel,
       loadEncoder: (id) => loadEncoder(id, loaderOptions),
       apiKey: opts.apiKey ?? (process.env.BIENCODER_API_KEY || undefined),
       bodyLimit: integer(opts.bodyLimit, '--body-limit', 1024, 2 ** 31 - 1),

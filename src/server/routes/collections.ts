@@ -9,7 +9,8 @@
  *   POST   /collections/:name/search         { query | vector, k, filter, ef, group, mode, document, rerank }
  */
 import type { FastifyInstance } from 'fastify';
-import type { Collection, DocumentInput, SearchHit, VectorDocumentInput } from '../../collection/collection.ts';
+import { Collection, type DocumentInput, type SearchHit, type VectorDocumentInput } from '../../collection/collection.ts';
+import type { CollectionApi } from '../../collection/collection-api.ts';
 import type { Metadata, MetadataFilter } from '../../collection/filter.ts';
 import type { IndexSpecInput } from '../../index/index-spec.ts';
 import type { IndexMetric } from '../../index/vector-index.ts';
@@ -74,8 +75,8 @@ export interface RerankBody {
   timings: RetrievalResult['timings'];
 }
 
-function describe(name: string, c: Collection): Record<string, unknown> {
-  const info = c.info();
+async function describe(name: string, c: CollectionApi): Promise<Record<string, unknown>> {
+  const info = await c.info();
   const m = c.manifest;
   return {
     name,
@@ -87,7 +88,7 @@ function describe(name: string, c: Collection): Record<string, unknown> {
     index: m.index,
     readOnly: c.readOnly,
     seq: info.seq,
-    unsavedChanges: info.unsavedChanges,
+    ...('unsavedChanges' in info ? { unsavedChanges: info.unsavedChanges } : {}),
     createdAt: m.createdAt,
     updatedAt: m.updatedAt,
   };
@@ -122,12 +123,12 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
   const { registry } = ctx;
 
   app.get('/collections', async () => {
-    const open = new Map(registry.opened());
+    const open = new Map(registry.openedAll());
     return {
-      collections: registry.names().map((name) => {
+      collections: await Promise.all(registry.names().map(async (name) => {
         const c = open.get(name);
-        return c === undefined ? { name, open: false } : { name, open: true, count: c.count(), dims: c.dims, model: c.manifest.encoder.modelId };
-      }),
+        return c === undefined ? { name, open: false } : { name, open: true, count: await c.count(), dims: c.dims, model: c.manifest.encoder.modelId };
+      })),
       canCreate: registry.dataDir !== undefined && !registry.readOnly,
     };
   });
@@ -142,7 +143,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
         throw new BiencoderError('MODEL_NOT_FOUND', `model ${JSON.stringify(model)} is not loaded by this server; loaded: ${ctx.encoders.loadedIds().join(', ')}`);
       }
       const c = await registry.write(() => registry.create(name, { model: modelId, index, metric }));
-      return reply.code(201).send(describe(name, c));
+      return reply.code(201).send(await describe(name, c));
     },
   );
 
@@ -214,13 +215,15 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
       const c = await registry.get(request.params.name);
       const query = body.query ?? Float32Array.from(body.vector!);
       // Text queries default to hybrid ranking (the measured default, see DEFAULT_CLI_SEARCH_MODE); vectors are dense.
-      const mode: SearchMode = body.mode ?? (body.query !== undefined ? DEFAULT_TEXT_SEARCH_MODE : 'dense');
+      // Stores without keyword search (pgvector) default to dense; asking them for keyword or hybrid is UNSUPPORTED.
+      const mode: SearchMode = body.mode ?? (body.query !== undefined && c instanceof Collection ? DEFAULT_TEXT_SEARCH_MODE : 'dense');
       const options = { k: body.k ?? 10, filter: body.filter, ef: body.ef, mode, signal: clientSignal(request, reply) };
       const started = performance.now();
       let hits: HitBody[];
       let rerank: RerankBody | undefined;
       if (wantsRerank) {
         // First stage in `mode`, its top candidates reranked; documents placed by their best chunk in the reranked order.
+        if (!(c instanceof Collection)) throw new BiencoderError('UNSUPPORTED', `"rerank" is not supported on collection ${request.params.name} (a pgvector collection): rerank works on directory collections`);
         const retriever = ctx.rerank!.retrieverFor(c);
         const asked = typeof body.rerank === 'object' ? body.rerank : {};
         const top = asked.top ?? retriever.candidates;
