@@ -15,7 +15,7 @@
  * is never ahead of the file. Texts are embedded before the transaction opens: a batch that fails
  * to embed (or fails validation) writes nothing.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BiencoderError, throwIfAborted } from '../errors.ts';
@@ -26,12 +26,16 @@ import { createIndex, resolveIndexSpec, type IndexSpec, type IndexSpecInput } fr
 import { parseFilter, compileFilterNode, type Metadata, type MetadataFilter, type FilterNode, type JsonValue } from './filter.ts';
 import { fsyncDir, fsyncPath } from './fs-util.ts';
 import { acquireWriterLock, type WriterLock } from './lock.ts';
+import { CallQueue } from './call-queue.ts';
 import {
-  DATABASE_FILE, FORMAT_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, describeIdentity, identityMismatch, readManifest, writeManifest,
-  type EncoderIdentity, type Manifest,
+  DATABASE_FILE, FORMAT_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, readManifest, writeManifest, type Manifest,
 } from './manifest.ts';
 import { addAll, indexFileGroup, indexFileName, isIndexTemporary, listIndexFiles, loadSavedIndex, replayChanges } from './index-sync.ts';
 import { Statements, blobToVector, createDatabase, openDatabase, readMetaState, vectorToBlob, type Db } from './store.ts';
+import {
+  checkEmbeddings, checkEncoderMatches, checkIds, checkText, identityOf, invalid, isEncoder, prepareTextDocuments, prepareVectorDocuments, queryMatrix, searchK,
+  type PreparedDocument,
+} from './document-input.ts';
 import { hasKeywordIndex, keywordSearch, keywordTerms, type KeywordMatch, type KeywordQueryOptions } from './keyword-index.ts';
 import { fuseRankings, resolveHybridOptions, type HybridOptions } from '../retriever/fusion.ts';
 
@@ -167,36 +171,6 @@ export interface CollectionInfo {
   readonly unsavedChanges: number;
 }
 
-const MAX_ID_LENGTH = 1024;
-const MAX_K = 100_000;
-const MAX_METADATA_DEPTH = 64;
-
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
-}
-
-function identityOf(encoder: Encoder | EncoderDescriptor): EncoderIdentity {
-  const e = encoder as Partial<Encoder> & EncoderDescriptor;
-  if (typeof e !== 'object' || e === null || typeof e.modelId !== 'string' || e.modelId === '') {
-    throw new BiencoderError('INVALID_ARGUMENT', 'encoder must be an Encoder or { modelId, dims }');
-  }
-  if (!Number.isInteger(e.dims) || e.dims <= 0) throw new BiencoderError('INVALID_ARGUMENT', `encoder dims must be a positive integer, got ${String(e.dims)}`);
-  const prompts: Record<string, string> = {};
-  for (const [role, p] of Object.entries(e.prompts ?? {})) if (typeof p === 'string') prompts[role] = p;
-  return {
-    modelId: e.modelId,
-    revision: e.revision ?? null,
-    dims: e.dims,
-    normalized: e.normalized ?? false,
-    similarity: e.similarity ?? 'cosine',
-    prompts,
-  };
-}
-
-function isEncoder(e: unknown): e is Encoder {
-  return typeof e === 'object' && e !== null && typeof (e as Encoder).encode === 'function';
-}
-
 function metricFor(similarity: Metric): IndexMetric {
   if (similarity === 'manhattan') {
     throw new BiencoderError('INVALID_ARGUMENT', 'the encoder was trained for manhattan distance, which the indexes do not support; pass metric (cosine, dot or l2)');
@@ -204,112 +178,10 @@ function metricFor(similarity: Metric): IndexMetric {
   return similarity;
 }
 
-function invalid(message: string, details?: Record<string, unknown>): BiencoderError {
-  return new BiencoderError('INVALID_ARGUMENT', message, details ? { details } : {});
-}
-
-function checkId(id: unknown, where: string): string {
-  if (typeof id !== 'string') throw invalid(`${where}: id must be a string, got ${id === null ? 'null' : typeof id}`);
-  if (id.length === 0) throw invalid(`${where}: id is empty`);
-  if (id.length > MAX_ID_LENGTH) throw invalid(`${where}: id is longer than ${MAX_ID_LENGTH} characters`);
-  if (!id.isWellFormed()) throw invalid(`${where}: id ${JSON.stringify(id)} contains a lone surrogate (not valid Unicode)`);
-  return id;
-}
-
-function checkIds(ids: unknown): string[] {
-  if (!Array.isArray(ids)) throw invalid(`ids must be an array of strings, got ${typeof ids}`);
-  return ids.map((id, i) => checkId(id, `ids[${i}]`));
-}
-
-function checkJson(v: unknown, where: string, depth: number): void {
-  if (depth > MAX_METADATA_DEPTH) throw invalid(`${where}: metadata nested deeper than ${MAX_METADATA_DEPTH} levels`);
-  if (v === null || typeof v === 'boolean') return;
-  if (typeof v === 'string') {
-    if (!v.isWellFormed()) throw invalid(`${where}: string contains a lone surrogate`);
-    return;
-  }
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw invalid(`${where}: ${v} is not a finite number (JSON has no NaN or Infinity)`);
-    return;
-  }
-  if (Array.isArray(v)) {
-    v.forEach((x, i) => checkJson(x, `${where}[${i}]`, depth + 1));
-    return;
-  }
-  if (typeof v === 'object') {
-    const proto = Object.getPrototypeOf(v) as unknown;
-    if (proto !== Object.prototype && proto !== null) throw invalid(`${where}: ${(v as object).constructor?.name ?? 'object'} is not a plain JSON object`);
-    for (const [k, x] of Object.entries(v)) {
-      if (!k.isWellFormed()) throw invalid(`${where}: key contains a lone surrogate`);
-      checkJson(x, `${where}.${k}`, depth + 1);
-    }
-    return;
-  }
-  throw invalid(`${where}: ${typeof v} is not a JSON value`);
-}
-
-function metadataJson(metadata: unknown, where: string): string {
-  if (metadata === undefined) return '{}';
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-    throw invalid(`${where}: metadata must be a plain object, got ${metadata === null ? 'null' : Array.isArray(metadata) ? 'an array' : typeof metadata}`);
-  }
-  checkJson(metadata, `${where}.metadata`, 0);
-  return JSON.stringify(metadata);
-}
-
-function checkText(text: unknown, where: string, allowEmpty: boolean): string {
-  if (typeof text !== 'string') throw invalid(`${where}: text must be a string, got ${text === null ? 'null' : typeof text}`);
-  if (!text.isWellFormed()) throw invalid(`${where}: text contains a lone surrogate (not valid Unicode)`);
-  if (!allowEmpty && text.trim() === '') throw new BiencoderError('EMPTY_INPUT', `${where}: text is empty or whitespace only`, { details: { at: where } });
-  return text;
-}
-
-/** Rejects duplicate ids within one batch (ambiguous: which version was meant?). */
-function checkUnique(ids: readonly string[]): void {
-  const seen = new Map<string, number>();
-  ids.forEach((id, i) => {
-    const j = seen.get(id);
-    if (j !== undefined) throw invalid(`id ${JSON.stringify(id)} appears twice in one batch (positions ${j} and ${i}); each id may appear once per call`, { id, positions: [j, i] });
-    seen.set(id, i);
-  });
-}
-
-function checkVector(v: unknown, dims: number, where: string, metric: IndexMetric): Float32Array {
-  if (!(v instanceof Float32Array) && !Array.isArray(v)) throw invalid(`${where}: vector must be a Float32Array or an array of numbers`);
-  const arr = v as ArrayLike<number>;
-  if (arr.length !== dims) throw new BiencoderError('DIMENSION_MISMATCH', `${where}: vector has ${arr.length} dims, the collection holds ${dims}-d vectors`);
-  const out = Float32Array.from(arr);
-  let nonZero = false;
-  for (let i = 0; i < dims; i++) {
-    if (!Number.isFinite(out[i])) throw invalid(`${where}: vector[${i}] is ${String(arr[i])}, not a finite f32`);
-    if (out[i] !== 0) nonZero = true;
-  }
-  if (!nonZero && metric === 'cosine') throw invalid(`${where}: the zero vector has no cosine similarity`);
-  return out;
-}
-
-function checkEmbeddings(m: Matrix, rows: number, dims: number): void {
-  if (m.rows !== rows || m.dims !== dims || m.data.length < rows * dims) {
-    throw new BiencoderError('DIMENSION_MISMATCH', `the encoder returned ${m.rows}x${m.dims} vectors for ${rows} texts, expected ${rows}x${dims}`);
-  }
-  for (let i = 0; i < rows * dims; i++) {
-    if (!Number.isFinite(m.data[i])) throw new BiencoderError('INFERENCE_FAILED', `the encoder returned a non-finite value for text ${Math.floor(i / dims)}`);
-  }
-}
-
 function removeTemporaries(dir: string): void {
   for (const name of readdirSync(dir)) {
     if (isIndexTemporary(name) || name.startsWith(`${MANIFEST_FILE}.tmp-`)) rmSync(join(dir, name), { force: true });
   }
-}
-
-interface PreparedDoc {
-  readonly id: string;
-  readonly text: string;
-  readonly hash: Buffer;
-  readonly metadata: string;
-  /** Set for vectors given or computed. */
-  vector?: Float32Array;
 }
 
 interface FilterBits {
@@ -344,8 +216,7 @@ export class Collection {
   /** Bumped at every committed write (and reader refresh) to invalidate cached filter results. */
   #gen = 0;
   #dataVersion = 0;
-  #queue: Promise<unknown> = Promise.resolve();
-  #inFlight = new Set<Promise<unknown>>();
+  readonly #calls = new CallQueue();
   #closed = false;
   #filterCache = new Map<string, FilterBits>();
 
@@ -435,15 +306,7 @@ export class Collection {
     const readOnly = options.readOnly ?? false;
     if (options.encoder !== undefined) {
       if (!isEncoder(options.encoder)) throw invalid('encoder must be an Encoder (with encode())');
-      const given = identityOf(options.encoder);
-      const why = identityMismatch(manifest.encoder, given);
-      if (why !== undefined) {
-        throw new BiencoderError(
-          'ENCODER_MISMATCH',
-          `the collection at ${target} holds vectors of ${describeIdentity(manifest.encoder)}, but it was opened with ${describeIdentity(given)} (different ${why}); vectors of two models are never mixed: open it with the same model, or create a new collection and re-embed`,
-          { details: { dir: target, collection: manifest.encoder, given, differences: why } },
-        );
-      }
+      checkEncoderMatches(manifest.encoder, options.encoder, target, { dir: target });
     }
     const autoFlush = options.autoFlushChanges;
     if (autoFlush !== undefined && !(autoFlush > 0)) throw invalid(`autoFlushChanges must be a positive number or Infinity, got ${autoFlush}`);
@@ -609,21 +472,7 @@ export class Collection {
 
   /** Runs writes (and flushes) one at a time, in call order. */
   #exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    const run = this.#queue.then(() => {
-      this.#assertOpen();
-      return fn();
-    });
-    this.#queue = run.catch(() => undefined);
-    return this.#track(run);
-  }
-
-  #track<T>(p: Promise<T>): Promise<T> {
-    this.#inFlight.add(p);
-    const done = (): void => {
-      this.#inFlight.delete(p);
-    };
-    p.then(done, done);
-    return p;
+    return this.#calls.exclusive(fn, () => this.#assertOpen());
   }
 
   #maybeAutoFlush(): Promise<void> | undefined {
@@ -643,15 +492,7 @@ export class Collection {
   upsert(docs: readonly DocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
     try {
       this.#assertWritable();
-      if (!Array.isArray(docs)) throw invalid('upsert expects an array of { id, text, metadata? }');
-      const prepared: PreparedDoc[] = docs.map((d: DocumentInput, i) => {
-        const where = `docs[${i}]`;
-        if (typeof d !== 'object' || d === null) throw invalid(`${where} must be an object { id, text, metadata? }`);
-        const id = checkId(d.id, where);
-        const text = checkText(d.text, `${where} (id ${JSON.stringify(id)})`, false);
-        return { id, text, hash: sha256(text), metadata: metadataJson(d.metadata, where) };
-      });
-      checkUnique(prepared.map((p) => p.id));
+      const prepared = prepareTextDocuments(docs);
       if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
       return this.#exclusive(async () => {
         const existing = this.#lookup(prepared);
@@ -689,16 +530,7 @@ export class Collection {
   upsertVectors(docs: readonly VectorDocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
     try {
       this.#assertWritable();
-      if (!Array.isArray(docs)) throw invalid('upsertVectors expects an array of { id, vector, text?, metadata? }');
-      const prepared: PreparedDoc[] = docs.map((d: VectorDocumentInput, i) => {
-        const where = `docs[${i}]`;
-        if (typeof d !== 'object' || d === null) throw invalid(`${where} must be an object { id, vector, text?, metadata? }`);
-        const id = checkId(d.id, where);
-        const text = checkText(d.text ?? '', `${where} (id ${JSON.stringify(id)})`, true);
-        const vector = checkVector(d.vector, this.dims, `${where} (id ${JSON.stringify(id)})`, this.metric);
-        return { id, text, hash: sha256(text), metadata: metadataJson(d.metadata, where), vector };
-      });
-      checkUnique(prepared.map((p) => p.id));
+      const prepared = prepareVectorDocuments(docs, this.dims, this.metric);
       if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
       return this.#exclusive(async () => {
         throwIfAborted(options.signal);
@@ -711,14 +543,14 @@ export class Collection {
     }
   }
 
-  #lookup(docs: readonly PreparedDoc[]): Map<string, { key: number; hash: Buffer; metadata: string }> {
+  #lookup(docs: readonly PreparedDocument[]): Map<string, { key: number; hash: Buffer; metadata: string }> {
     const out = new Map<string, { key: number; hash: Buffer; metadata: string }>();
     for (const row of this.#st.lookupByIds.all(JSON.stringify(docs.map((d) => d.id)))) out.set(row.id, row);
     return out;
   }
 
   /** One transaction for the whole batch; then the in-memory index. */
-  #write(docs: readonly PreparedDoc[], existing: Map<string, { key: number; hash: Buffer; metadata: string }>, compareVectors: boolean): Omit<WriteResult, 'embedded'> {
+  #write(docs: readonly PreparedDocument[], existing: Map<string, { key: number; hash: Buffer; metadata: string }>, compareVectors: boolean): Omit<WriteResult, 'embedded'> {
     const st = this.#st;
     const seq = this.#seq + 1;
     const changedKeys: number[] = [];
@@ -851,7 +683,7 @@ export class Collection {
       }
     }
     this.#closed = true;
-    await Promise.allSettled([...this.#inFlight]);
+    await this.#calls.settled();
     try {
       this.#db.close();
     } finally {
@@ -904,9 +736,7 @@ export class Collection {
   searchBatch(queries: readonly (string | Float32Array)[] | Matrix, options: SearchOptions = {}): Promise<SearchHit[][]> {
     try {
       this.#assertOpen();
-      const k = options.k ?? 10;
-      if (!Number.isInteger(k) || k < 0 || k > MAX_K) throw invalid(`k must be an integer in 0..${MAX_K}, got ${String(k)}`);
-      if (options.ef !== undefined && (!Number.isInteger(options.ef) || options.ef <= 0)) throw invalid(`ef must be a positive integer, got ${String(options.ef)}`);
+      const k = searchK(options);
       const filter = options.filter === undefined ? undefined : parseFilter(options.filter);
       const mode = options.mode ?? 'dense';
       if (!SEARCH_MODES.includes(mode)) throw invalid(`mode must be one of ${SEARCH_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
@@ -919,9 +749,9 @@ export class Collection {
         keywordTerms('', options.keyword); // validates the keyword options
         const hybrid = mode === 'hybrid' ? resolveHybridOptions(options.hybrid, k) : undefined;
         this.#assertKeywordIndex();
-        return this.#track(this.#keywordOrHybrid(texts, k, filter, options, hybrid));
+        return this.#calls.track(this.#keywordOrHybrid(texts, k, filter, options, hybrid));
       }
-      return this.#track(this.#searchBatch(queries, k, filter, options));
+      return this.#calls.track(this.#searchBatch(queries, k, filter, options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -953,7 +783,12 @@ export class Collection {
 
   /** The dense top-k keys and scores of each query (no rows read): one entry per query, none for no queries. */
   async #denseMatches(queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions): Promise<readonly IndexMatches[]> {
-    const matrix = await this.#queryMatrix(queries, options.signal);
+    const matrix = await queryMatrix(queries, {
+      dims: this.dims,
+      encoder: this.#encoder,
+      encoderRequired: () => new BiencoderError('ENCODER_REQUIRED', `text queries need an encoder but the collection at ${this.dir} was opened without one (pass { encoder } to Collection.open, or search with vectors)`),
+      signal: options.signal,
+    });
     this.#assertOpen();
     if (matrix.rows === 0) return [];
     await this.#catchUp();
@@ -1022,42 +857,6 @@ export class Collection {
       const row = rows.get(m.key);
       return row === undefined ? [] : [{ ...row, score: m.score }];
     }));
-  }
-
-  async #queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, signal: AbortSignal | undefined): Promise<Matrix> {
-    const dims = this.dims;
-    if (!Array.isArray(queries)) {
-      const m = queries as Matrix;
-      if (typeof m !== 'object' || m === null || !(m.data instanceof Float32Array)) throw invalid('queries must be an array of strings / Float32Arrays, or a Matrix');
-      if (m.dims !== dims || m.data.length !== m.rows * dims) throw new BiencoderError('DIMENSION_MISMATCH', `query matrix is ${m.rows}x${m.dims}, the collection holds ${dims}-d vectors`);
-      for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i])) throw invalid(`query matrix value ${i} is not finite`);
-      return m;
-    }
-    const list = queries as readonly (string | Float32Array)[];
-    const data = new Float32Array(list.length * dims);
-    const texts: string[] = [];
-    const textRows: number[] = [];
-    list.forEach((q, i) => {
-      if (typeof q === 'string') {
-        checkText(q, `queries[${i}]`, false);
-        texts.push(q);
-        textRows.push(i);
-      } else if (q instanceof Float32Array) {
-        data.set(checkVector(q, dims, `queries[${i}]`, 'dot'), i * dims);
-      } else {
-        throw invalid(`queries[${i}] must be a string or a Float32Array`);
-      }
-    });
-    if (texts.length > 0) {
-      const encoder = this.#encoder;
-      if (encoder === undefined) {
-        throw new BiencoderError('ENCODER_REQUIRED', `text queries need an encoder but the collection at ${this.dir} was opened without one (pass { encoder } to Collection.open, or search with vectors)`);
-      }
-      const m = await encoder.encode(texts, { role: 'query', signal });
-      checkEmbeddings(m, texts.length, dims);
-      textRows.forEach((row, i) => data.set(m.data.subarray(i * dims, (i + 1) * dims), row * dims));
-    }
-    return { data, rows: list.length, dims };
   }
 
   /** The keys matching a filter, as a bitset over keys, cached until the next write. */

@@ -1,49 +1,21 @@
 import * as ort from 'onnxruntime-node';
 import { BiencoderError } from '../errors.ts';
-import type { OnnxSessionOptions } from '../encoders/onnx/session.ts';
+import {
+  TransformerSession, addPositionIds, loadOnnxSession, runForOutput, type OnnxSessionOptions,
+} from '../encoders/onnx/session.ts';
 
 /** Names of the graph output that carries the classification logits, in order of preference. */
 const LOGIT_OUTPUTS = ['logits', 'scores', 'output'];
 
 /** An onnxruntime-node session of a sequence-classification model: token ids (and segments) in, logits out. */
-export class ClassifierSession {
-  readonly path: string;
-  readonly inputNames: readonly string[];
-  readonly outputName: string;
-  readonly takesTokenTypeIds: boolean;
-  #session: ort.InferenceSession | undefined;
-
+export class ClassifierSession extends TransformerSession {
   private constructor(path: string, session: ort.InferenceSession) {
-    this.path = path;
-    this.#session = session;
-    this.inputNames = session.inputNames;
-    for (const needed of ['input_ids', 'attention_mask']) {
-      if (!session.inputNames.includes(needed)) {
-        throw new BiencoderError('MODEL_INVALID', `${path} has no "${needed}" input (inputs: ${session.inputNames.join(', ')})`);
-      }
-    }
-    const unknown = session.inputNames.filter((n) => !['input_ids', 'attention_mask', 'token_type_ids', 'position_ids'].includes(n));
-    if (unknown.length > 0) {
-      throw new BiencoderError('MODEL_INVALID', `${path} takes inputs biencoder cannot feed: ${unknown.join(', ')}`);
-    }
-    this.takesTokenTypeIds = session.inputNames.includes('token_type_ids');
-    this.outputName = LOGIT_OUTPUTS.find((n) => session.outputNames.includes(n)) ?? session.outputNames[0];
+    super(path, session, LOGIT_OUTPUTS);
   }
 
   /** A session of the ONNX file at `path`, or of `bytes` (a rewritten model; `path` then names it in messages). */
   static async create(path: string, options: OnnxSessionOptions = {}, bytes?: Uint8Array): Promise<ClassifierSession> {
-    let session: ort.InferenceSession;
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
-      ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
-    };
-    try {
-      session = bytes === undefined ? await ort.InferenceSession.create(path, sessionOptions) : await ort.InferenceSession.create(bytes, sessionOptions);
-    } catch (error) {
-      throw new BiencoderError('MODEL_INVALID', `onnxruntime cannot load ${path}: ${(error as Error).message}`, { cause: error });
-    }
-    return new ClassifierSession(path, session);
+    return new ClassifierSession(path, await loadOnnxSession(path, options, bytes));
   }
 
   /**
@@ -51,8 +23,7 @@ export class ClassifierSession {
    * Returns the logits, batch x labels.
    */
   async run(ids: Int32Array, typeIds: Uint8Array, lengths: ArrayLike<number>, batch: number, seqLen: number): Promise<{ logits: Float32Array; labels: number }> {
-    const session = this.#session;
-    if (!session) throw new BiencoderError('CLOSED', 'the ONNX session was closed');
+    const session = this.session;
     const n = batch * seqLen;
     const inputIds = new BigInt64Array(n);
     const mask = new BigInt64Array(n);
@@ -73,18 +44,8 @@ export class ClassifierSession {
       attention_mask: new ort.Tensor('int64', mask, dims),
     };
     if (types) feeds.token_type_ids = new ort.Tensor('int64', types, dims);
-    if (this.inputNames.includes('position_ids')) {
-      const pos = new BigInt64Array(n);
-      for (let b = 0; b < batch; b++) for (let t = 0; t < seqLen; t++) pos[b * seqLen + t] = BigInt(t);
-      feeds.position_ids = new ort.Tensor('int64', pos, dims);
-    }
-    let output: ort.Tensor;
-    try {
-      const result = await session.run(feeds, [this.outputName]);
-      output = result[this.outputName];
-    } catch (error) {
-      throw new BiencoderError('INFERENCE_FAILED', `onnxruntime failed on ${this.path}: ${(error as Error).message}`, { cause: error });
-    }
+    addPositionIds(feeds, this.inputNames, batch, seqLen);
+    const output = await runForOutput(session, feeds, this.outputName, this.path);
     if (output.dims.length !== 2 || output.dims[0] !== batch) {
       throw new BiencoderError('MODEL_INVALID', `${this.path} output "${this.outputName}" has shape [${output.dims.join(', ')}], expected [${batch}, num_labels]: is it a sequence-classification export?`);
     }
@@ -92,11 +53,5 @@ export class ClassifierSession {
       throw new BiencoderError('MODEL_INVALID', `${this.path} output "${this.outputName}" is ${output.type}; float32 logits are supported`);
     }
     return { logits: output.data as Float32Array, labels: output.dims[1] };
-  }
-
-  async close(): Promise<void> {
-    const session = this.#session;
-    this.#session = undefined;
-    await session?.release();
   }
 }

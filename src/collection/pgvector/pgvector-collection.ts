@@ -30,14 +30,16 @@ import type { Matrix } from '../../matrix.ts';
 import type { IndexMetric } from '../../index/vector-index.ts';
 import { resolveIndexSpec, type IndexSpec, type IndexSpecInput } from '../index-backend.ts';
 import { parseFilter, type FilterNode, type Metadata } from '../filter.ts';
-import { FORMAT_VERSION, MANIFEST_FORMAT, describeIdentity, identityMismatch, type Manifest } from '../manifest.ts';
+import { FORMAT_VERSION, MANIFEST_FORMAT, type Manifest } from '../manifest.ts';
 import {
   DEFAULT_COLLECTION_INDEX, type DocumentInput, type EncoderDescriptor, type SearchHit, type SearchOptions, type StoredDocument,
   type VectorDocumentInput, type WriteOptions, type WriteResult,
 } from '../collection.ts';
 import type { CollectionApi, CollectionApiInfo } from '../collection-api.ts';
+import { CallQueue } from '../call-queue.ts';
 import {
-  MAX_K, checkEmbeddings, checkId, checkIds, checkText, checkUnique, checkVector, identityOf, invalid, isEncoder, metadataJson, sha256,
+  checkEmbeddings, checkEncoderMatches, checkIds, identityOf, invalid, isEncoder, noNul, prepareTextDocuments, prepareVectorDocuments, queryMatrix, searchK,
+  type PreparedDocument,
 } from './input.ts';
 import { createPool, inTransaction, parseVersion, sqlState, storeError, versionAtLeast, type Pool, type PoolClient } from './connection.ts';
 import { bumpSeq, insertRegistryRow, lockRegistry, readRegistryRow, readSeq } from './manifest-table.ts';
@@ -113,14 +115,6 @@ interface PgvectorInit {
   readonly pgvectorVersion: string;
 }
 
-interface PreparedDoc {
-  readonly id: string;
-  readonly text: string;
-  readonly hash: Buffer;
-  readonly metadata: string;
-  vector?: Float32Array;
-}
-
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -165,8 +159,7 @@ export class PgvectorCollection implements CollectionApi {
   readonly #iterativeScan: boolean;
   /** Filter (JSON) -> whether it is selective, as of a write sequence. */
   #selectivity = new Map<string, { readonly seq: number; readonly selective: boolean }>();
-  #queue: Promise<unknown> = Promise.resolve();
-  #inFlight = new Set<Promise<unknown>>();
+  readonly #calls = new CallQueue();
   #closed = false;
 
   private constructor(init: PgvectorInit) {
@@ -267,15 +260,7 @@ export class PgvectorCollection implements CollectionApi {
       }
       const manifest = row.manifest;
       if (options.encoder !== undefined) {
-        const given = identityOf(options.encoder);
-        const why = identityMismatch(manifest.encoder, given);
-        if (why !== undefined) {
-          throw new BiencoderError(
-            'ENCODER_MISMATCH',
-            `the collection at ${target.display} holds vectors of ${describeIdentity(manifest.encoder)}, but it was opened with ${describeIdentity(given)} (different ${why}); vectors of two models are never mixed: open it with the same model, or create a new collection and re-embed`,
-            { details: { url: target.display, collection: manifest.encoder, given, differences: why } },
-          );
-        }
+        checkEncoderMatches(manifest.encoder, options.encoder, target.display, { url: target.display });
       }
       return new PgvectorCollection({ target, pool, manifest, table: row.table, readOnly: options.readOnly ?? false, encoder: options.encoder, pgvectorVersion: version });
     } catch (error) {
@@ -302,21 +287,7 @@ export class PgvectorCollection implements CollectionApi {
 
   /** Runs this handle's writes one at a time, in call order. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(() => {
-      this.#assertOpen();
-      return fn();
-    });
-    this.#queue = run.catch(() => undefined);
-    return this.#track(run);
-  }
-
-  #track<T>(p: Promise<T>): Promise<T> {
-    this.#inFlight.add(p);
-    const done = (): void => {
-      this.#inFlight.delete(p);
-    };
-    p.then(done, done);
-    return p;
+    return this.#calls.exclusive(fn, () => this.#assertOpen());
   }
 
   async #db<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -336,15 +307,7 @@ export class PgvectorCollection implements CollectionApi {
   upsert(docs: readonly DocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
     try {
       this.#assertWritable();
-      if (!Array.isArray(docs)) throw invalid('upsert expects an array of { id, text, metadata? }');
-      const prepared: PreparedDoc[] = docs.map((d: DocumentInput, i) => {
-        const where = `docs[${i}]`;
-        if (typeof d !== 'object' || d === null) throw invalid(`${where} must be an object { id, text, metadata? }`);
-        const id = checkId(d.id, where);
-        const text = checkText(d.text, `${where} (id ${JSON.stringify(id)})`, false);
-        return { id, text, hash: sha256(text), metadata: metadataJson(d.metadata, where) };
-      });
-      checkUnique(prepared.map((p) => p.id));
+      const prepared = prepareTextDocuments(docs);
       if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
       return this.#exclusive(() => this.#upsertTexts(prepared, options.signal));
     } catch (error) {
@@ -352,9 +315,9 @@ export class PgvectorCollection implements CollectionApi {
     }
   }
 
-  async #upsertTexts(prepared: PreparedDoc[], signal: AbortSignal | undefined): Promise<WriteResult> {
+  async #upsertTexts(prepared: PreparedDocument[], signal: AbortSignal | undefined): Promise<WriteResult> {
     let embedded = 0;
-    const needsVector = (stored: Map<string, Buffer>, p: PreparedDoc): boolean => {
+    const needsVector = (stored: Map<string, Buffer>, p: PreparedDocument): boolean => {
       const hash = stored.get(p.id);
       return hash === undefined || !hash.equals(p.hash);
     };
@@ -396,7 +359,7 @@ export class PgvectorCollection implements CollectionApi {
   }
 
   /** The stored hashes of the docs' ids (FOR UPDATE inside a write transaction). */
-  async #hashes(db: Pool | PoolClient, docs: readonly PreparedDoc[], lock: boolean): Promise<Map<string, Buffer>> {
+  async #hashes(db: Pool | PoolClient, docs: readonly PreparedDocument[], lock: boolean): Promise<Map<string, Buffer>> {
     const out = new Map<string, Buffer>();
     for (const part of chunks(docs, ROWS_PER_STATEMENT * 10)) {
       const { rows } = await db.query<{ id: string; hash: Buffer }>(
@@ -412,7 +375,7 @@ export class PgvectorCollection implements CollectionApi {
    * Inserts or replaces rows with their vectors. With onlyIfDifferent, a row whose hash, metadata and
    * vector are already stored is left alone (and counted by neither).
    */
-  async #writeWithVectors(client: PoolClient, docs: readonly PreparedDoc[], onlyIfDifferent: boolean): Promise<{ inserted: number; updated: number }> {
+  async #writeWithVectors(client: PoolClient, docs: readonly PreparedDocument[], onlyIfDifferent: boolean): Promise<{ inserted: number; updated: number }> {
     let inserted = 0;
     let updated = 0;
     const type = this.vectorType;
@@ -434,7 +397,7 @@ export class PgvectorCollection implements CollectionApi {
   }
 
   /** Replaces the metadata of rows whose text is unchanged; returns how many changed. */
-  async #writeMetadata(client: PoolClient, docs: readonly PreparedDoc[]): Promise<number> {
+  async #writeMetadata(client: PoolClient, docs: readonly PreparedDocument[]): Promise<number> {
     let changed = 0;
     for (const part of chunks(docs, ROWS_PER_STATEMENT)) {
       const { rowCount } = await client.query(
@@ -452,16 +415,7 @@ export class PgvectorCollection implements CollectionApi {
   upsertVectors(docs: readonly VectorDocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
     try {
       this.#assertWritable();
-      if (!Array.isArray(docs)) throw invalid('upsertVectors expects an array of { id, vector, text?, metadata? }');
-      const prepared: PreparedDoc[] = docs.map((d: VectorDocumentInput, i) => {
-        const where = `docs[${i}]`;
-        if (typeof d !== 'object' || d === null) throw invalid(`${where} must be an object { id, vector, text?, metadata? }`);
-        const id = checkId(d.id, where);
-        const text = checkText(d.text ?? '', `${where} (id ${JSON.stringify(id)})`, true);
-        const vector = checkVector(d.vector, this.dims, `${where} (id ${JSON.stringify(id)})`, this.metric);
-        return { id, text, hash: sha256(text), metadata: metadataJson(d.metadata, where), vector };
-      });
-      checkUnique(prepared.map((p) => p.id));
+      const prepared = prepareVectorDocuments(docs, this.dims, this.metric);
       if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
       return this.#exclusive(async () => {
         throwIfAborted(options.signal);
@@ -510,7 +464,7 @@ export class PgvectorCollection implements CollectionApi {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([...this.#inFlight]);
+    await this.#calls.settled();
     await this.#pool.end();
   }
 
@@ -522,7 +476,7 @@ export class PgvectorCollection implements CollectionApi {
       this.#assertOpen();
       const list = checkIds(ids);
       if (list.length === 0) return Promise.resolve([]);
-      return this.#track(this.#db('reading documents', async () => {
+      return this.#calls.track(this.#db('reading documents', async () => {
         const byId = new Map<string, StoredDocument>();
         const vectorColumn = options.vectors ? `, vector_send(embedding${this.vectorType === 'vector' ? '' : '::vector'}) AS v` : '';
         for (const part of chunks([...new Set(list)], ROWS_PER_STATEMENT * 10)) {
@@ -603,19 +557,23 @@ export class PgvectorCollection implements CollectionApi {
       if (mode !== undefined && mode !== 'dense') {
         throw new BiencoderError('UNSUPPORTED', `search mode ${JSON.stringify(mode)} is not supported by the pgvector store (dense only)`);
       }
-      const k = options.k ?? 10;
-      if (!Number.isInteger(k) || k < 0 || k > MAX_K) throw invalid(`k must be an integer in 0..${MAX_K}, got ${String(k)}`);
-      if (options.ef !== undefined && (!Number.isInteger(options.ef) || options.ef <= 0)) throw invalid(`ef must be a positive integer, got ${String(options.ef)}`);
+      const k = searchK(options);
       const filter = options.filter === undefined ? undefined : parseFilter(options.filter);
       if (filter !== undefined) compileFilterToSql(filter, new SqlParams()); // validates values (NUL) before any work
-      return this.#track(this.#searchBatch(queries, k, filter, options));
+      return this.#calls.track(this.#searchBatch(queries, k, filter, options));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   async #searchBatch(queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions): Promise<SearchHit[][]> {
-    const matrix = await this.#queryMatrix(queries, options.signal);
+    const matrix = await queryMatrix(queries, {
+      dims: this.dims,
+      encoder: this.#encoder,
+      encoderRequired: () => new BiencoderError('ENCODER_REQUIRED', `text queries need an encoder but the collection at ${this.url} was opened without one (pass { encoder } when opening, or search with vectors)`),
+      signal: options.signal,
+      rule: noNul,
+    });
     this.#assertOpen();
     if (matrix.rows === 0) return [];
     if (k === 0) return Array.from({ length: matrix.rows }, () => []);
@@ -679,41 +637,5 @@ export class PgvectorCollection implements CollectionApi {
     if (this.#selectivity.size >= SELECTIVITY_CACHE_SIZE) this.#selectivity.delete(this.#selectivity.keys().next().value!);
     this.#selectivity.set(key, { seq, selective });
     return selective;
-  }
-
-  async #queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, signal: AbortSignal | undefined): Promise<Matrix> {
-    const dims = this.dims;
-    if (!Array.isArray(queries)) {
-      const m = queries as Matrix;
-      if (typeof m !== 'object' || m === null || !(m.data instanceof Float32Array)) throw invalid('queries must be an array of strings / Float32Arrays, or a Matrix');
-      if (m.dims !== dims || m.data.length !== m.rows * dims) throw new BiencoderError('DIMENSION_MISMATCH', `query matrix is ${m.rows}x${m.dims}, the collection holds ${dims}-d vectors`);
-      for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i])) throw invalid(`query matrix value ${i} is not finite`);
-      return m;
-    }
-    const list = queries as readonly (string | Float32Array)[];
-    const data = new Float32Array(list.length * dims);
-    const texts: string[] = [];
-    const textRows: number[] = [];
-    list.forEach((q, i) => {
-      if (typeof q === 'string') {
-        checkText(q, `queries[${i}]`, false);
-        texts.push(q);
-        textRows.push(i);
-      } else if (q instanceof Float32Array) {
-        data.set(checkVector(q, dims, `queries[${i}]`, 'dot'), i * dims);
-      } else {
-        throw invalid(`queries[${i}] must be a string or a Float32Array`);
-      }
-    });
-    if (texts.length > 0) {
-      const encoder = this.#encoder;
-      if (encoder === undefined) {
-        throw new BiencoderError('ENCODER_REQUIRED', `text queries need an encoder but the collection at ${this.url} was opened without one (pass { encoder } when opening, or search with vectors)`);
-      }
-      const m = await encoder.encode(texts, { role: 'query', signal });
-      checkEmbeddings(m, texts.length, dims);
-      textRows.forEach((row, i) => data.set(m.data.subarray(i * dims, (i + 1) * dims), row * dims));
-    }
-    return { data, rows: list.length, dims };
   }
 }

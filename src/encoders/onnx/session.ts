@@ -9,11 +9,71 @@ export interface OnnxSessionOptions {
   readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
-/** Names of the graph output that carries per-token states, in order of preference. */
-const TOKEN_OUTPUTS = ['last_hidden_state', 'token_embeddings', 'hidden_states'];
+/** The inputs of a transformer graph that biencoder can feed. */
+const KNOWN_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids', 'position_ids'];
 
-/** An onnxruntime-node session of a transformer encoder: token ids in, token states out. */
-export class EncoderSession {
+/**
+ * Loads an ONNX model on the CPU: the file at `path`, or `bytes` (a rewritten model; `path` then names
+ * it in messages). MODEL_INVALID when onnxruntime cannot load it.
+ */
+export async function loadOnnxSession(path: string, options: OnnxSessionOptions = {}, bytes?: Uint8Array): Promise<ort.InferenceSession> {
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+    ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
+  };
+  try {
+    return bytes === undefined ? await ort.InferenceSession.create(path, sessionOptions) : await ort.InferenceSession.create(bytes, sessionOptions);
+  } catch (error) {
+    throw new BiencoderError('MODEL_INVALID', `onnxruntime cannot load ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Checks that a transformer graph takes input_ids and attention_mask and nothing biencoder cannot feed
+ * (MODEL_INVALID otherwise). Returns whether it takes token_type_ids.
+ */
+export function checkTransformerInputs(path: string, session: ort.InferenceSession): boolean {
+  for (const needed of ['input_ids', 'attention_mask']) {
+    if (!session.inputNames.includes(needed)) {
+      throw new BiencoderError('MODEL_INVALID', `${path} has no "${needed}" input (inputs: ${session.inputNames.join(', ')})`);
+    }
+  }
+  const unknown = session.inputNames.filter((n) => !KNOWN_INPUTS.includes(n));
+  if (unknown.length > 0) {
+    throw new BiencoderError('MODEL_INVALID', `${path} takes inputs biencoder cannot feed: ${unknown.join(', ')}`);
+  }
+  return session.inputNames.includes('token_type_ids');
+}
+
+/** The first of `preferred` among the graph's outputs, else its first output. */
+export function pickOutput(session: ort.InferenceSession, preferred: readonly string[]): string {
+  return preferred.find((n) => session.outputNames.includes(n)) ?? session.outputNames[0];
+}
+
+/** Adds position_ids (0..seqLen-1 in every row) to `feeds` when the graph takes them. */
+export function addPositionIds(feeds: Record<string, ort.Tensor>, inputNames: readonly string[], batch: number, seqLen: number): void {
+  if (!inputNames.includes('position_ids')) return;
+  const pos = new BigInt64Array(batch * seqLen);
+  for (let b = 0; b < batch; b++) for (let t = 0; t < seqLen; t++) pos[b * seqLen + t] = BigInt(t);
+  feeds.position_ids = new ort.Tensor('int64', pos, [batch, seqLen]);
+}
+
+/** Runs the session for one output; INFERENCE_FAILED when onnxruntime fails (`path` names the model). */
+export async function runForOutput(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, outputName: string, path: string): Promise<ort.Tensor> {
+  try {
+    const result = await session.run(feeds, [outputName]);
+    return result[outputName];
+  } catch (error) {
+    throw new BiencoderError('INFERENCE_FAILED', `onnxruntime failed on ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * An onnxruntime-node session of a transformer graph (checked with checkTransformerInputs), the output
+ * it is run for (the first of `outputs` it has, else its first), and close().
+ */
+export abstract class TransformerSession {
   readonly path: string;
   readonly inputNames: readonly string[];
   readonly outputName: string;
@@ -21,43 +81,46 @@ export class EncoderSession {
   readonly takesTokenTypeIds: boolean;
   #session: ort.InferenceSession | undefined;
 
-  private constructor(path: string, session: ort.InferenceSession) {
+  protected constructor(path: string, session: ort.InferenceSession, outputs: readonly string[]) {
     this.path = path;
     this.#session = session;
     this.inputNames = session.inputNames;
-    for (const needed of ['input_ids', 'attention_mask']) {
-      if (!session.inputNames.includes(needed)) {
-        throw new BiencoderError('MODEL_INVALID', `${path} has no "${needed}" input (inputs: ${session.inputNames.join(', ')})`);
-      }
-    }
-    const unknown = session.inputNames.filter((n) => !['input_ids', 'attention_mask', 'token_type_ids', 'position_ids'].includes(n));
-    if (unknown.length > 0) {
-      throw new BiencoderError('MODEL_INVALID', `${path} takes inputs biencoder cannot feed: ${unknown.join(', ')}`);
-    }
-    this.takesTokenTypeIds = session.inputNames.includes('token_type_ids');
-    this.outputName = TOKEN_OUTPUTS.find((n) => session.outputNames.includes(n)) ?? session.outputNames[0];
+    this.takesTokenTypeIds = checkTransformerInputs(path, session);
+    this.outputName = pickOutput(session, outputs);
+  }
+
+  /** The open session; CLOSED after close(). */
+  protected get session(): ort.InferenceSession {
+    const session = this.#session;
+    if (!session) throw new BiencoderError('CLOSED', 'the ONNX session was closed');
+    return session;
+  }
+
+  async close(): Promise<void> {
+    const session = this.#session;
+    this.#session = undefined;
+    await session?.release();
+  }
+}
+
+/** Names of the graph output that carries per-token states, in order of preference. */
+const TOKEN_OUTPUTS = ['last_hidden_state', 'token_embeddings', 'hidden_states'];
+
+/** An onnxruntime-node session of a transformer encoder: token ids in, token states out. */
+export class EncoderSession extends TransformerSession {
+  private constructor(path: string, session: ort.InferenceSession) {
+    super(path, session, TOKEN_OUTPUTS);
   }
 
   static async create(path: string, options: OnnxSessionOptions = {}): Promise<EncoderSession> {
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(path, {
-        executionProviders: ['cpu'],
-        graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
-        ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
-      });
-    } catch (error) {
-      throw new BiencoderError('MODEL_INVALID', `onnxruntime cannot load ${path}: ${(error as Error).message}`, { cause: error });
-    }
-    return new EncoderSession(path, session);
+    return new EncoderSession(path, await loadOnnxSession(path, options));
   }
 
   /**
    * Runs one right-padded batch. ids holds batch*seqLen token ids, lengths the real length of each row.
    */
   async run(ids: Int32Array, lengths: ArrayLike<number>, batch: number, seqLen: number): Promise<TokenStates> {
-    const session = this.#session;
-    if (!session) throw new BiencoderError('CLOSED', 'the ONNX session was closed');
+    const session = this.session;
     const n = batch * seqLen;
     const inputIds = new BigInt64Array(n);
     const mask = new BigInt64Array(n);
@@ -74,29 +137,13 @@ export class EncoderSession {
       attention_mask: new ort.Tensor('int64', mask, dims),
     };
     if (this.takesTokenTypeIds) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(n), dims);
-    if (this.inputNames.includes('position_ids')) {
-      const pos = new BigInt64Array(n);
-      for (let b = 0; b < batch; b++) for (let t = 0; t < seqLen; t++) pos[b * seqLen + t] = BigInt(t);
-      feeds.position_ids = new ort.Tensor('int64', pos, dims);
-    }
-    let output: ort.Tensor;
-    try {
-      const result = await session.run(feeds, [this.outputName]);
-      output = result[this.outputName];
-    } catch (error) {
-      throw new BiencoderError('INFERENCE_FAILED', `onnxruntime failed on ${this.path}: ${(error as Error).message}`, { cause: error });
-    }
+    addPositionIds(feeds, this.inputNames, batch, seqLen);
+    const output = await runForOutput(session, feeds, this.outputName, this.path);
     if (output.dims.length !== 3 || output.dims[0] !== batch || output.dims[1] !== seqLen) {
       throw new BiencoderError('MODEL_INVALID', `${this.path} output "${this.outputName}" has shape [${output.dims.join(', ')}], expected [${batch}, ${seqLen}, hidden]`);
     }
     const data = toFloat32(output);
     return { data, batch, seqLen, hidden: output.dims[2] };
-  }
-
-  async close(): Promise<void> {
-    const session = this.#session;
-    this.#session = undefined;
-    await session?.release();
   }
 }
 
