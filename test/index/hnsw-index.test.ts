@@ -53,7 +53,7 @@ describe('HnswIndex on 20k clustered 64-d vectors', () => {
   const get = (quantization: 'f32' | 'i8' | 'b1'): HnswIndex => {
     let h = built.get(quantization);
     if (!h) {
-      h = new HnswIndex({ dims: D, metric: 'cosine', quantization });
+      h = new HnswIndex({ dims: D, metric: 'cosine', quantization, threads: 1 }); // one thread: the same graph every run
       h.add(keys, base);
       built.set(quantization, h);
     }
