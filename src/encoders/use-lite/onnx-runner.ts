@@ -18,11 +18,14 @@ export interface OnnxRunnerStats {
   intraOpThreads: number;
   runs: number;
   rows: number;
+  /** Milliseconds spent inside session.run (the rest of a worker's time is waiting and messaging). */
+  runMs: number;
 }
 
 export class UseLiteOnnxRunner {
   private runs = 0;
   private rows = 0;
+  private runMs = 0;
 
   private constructor(
     private session: ort.InferenceSession | undefined,
@@ -64,6 +67,7 @@ export class UseLiteOnnxRunner {
       mask.fill(1, r * seq, r * seq + n);
       offset += n;
     }
+    const started = performance.now();
     const out = await session.run({
       ids: new ort.Tensor('int32', ids, [rows, seq]),
       mask: new ort.Tensor('float32', mask, [rows, seq]),
@@ -72,13 +76,14 @@ export class UseLiteOnnxRunner {
     if (embeddings.type !== 'float32' || embeddings.dims.length !== 2 || embeddings.dims[0] !== rows || embeddings.dims[1] !== OUTPUT_DIMS) {
       throw new Error(`the ONNX model returned ${embeddings.type} [${embeddings.dims.join(', ')}] for ${rows} rows`);
     }
+    this.runMs += performance.now() - started;
     this.runs++;
     this.rows += rows;
     return embeddings.data as Float32Array;
   }
 
   stats(): OnnxRunnerStats {
-    return { route: 'onnx', intraOpThreads: this.intraOpThreads, runs: this.runs, rows: this.rows };
+    return { route: 'onnx', intraOpThreads: this.intraOpThreads, runs: this.runs, rows: this.rows, runMs: this.runMs };
   }
 
   async dispose(): Promise<void> {

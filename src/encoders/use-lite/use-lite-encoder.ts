@@ -17,6 +17,8 @@
  *   - 'tfjs': each worker thread owns a TF.js engine on the CPU backend whose hot kernels are
  *     replaced by WebAssembly SIMD ones (see fast-kernels.ts).
  *   Texts are sorted by length so that a batch pads little, and batches go to the workers in parallel.
+ *   Route 'onnx' tokenizes in growing windows while the workers already run the first batches, splits
+ *   each window into even batches (a multiple of the workers), and lets each worker hold its next batch.
  */
 import { availableParallelism } from 'node:os';
 import { BiencoderError, throwIfAborted } from '../../errors.ts';
@@ -102,15 +104,23 @@ export async function loadUseLite(options: UseLiteOptions = {}): Promise<UseLite
   return new UseLiteEncoder(tokenizer, workers, batchSize, `${files.packageName}@${files.packageVersion}`, files.packageName, route, onnxFile);
 }
 
-/** A worker pool: batches wait for a free worker, in arrival order. */
+/**
+ * A worker pool: batches wait for a free slot, in arrival order. A worker with two slots holds its
+ * next batch while it runs one, so it starts that batch without waiting for the main thread.
+ */
 class Pool {
   private readonly free: GraphWorker[];
   private readonly waiting: ((w: GraphWorker) => void)[] = [];
   private busy = 0;
   private drained: (() => void)[] = [];
 
-  constructor(readonly workers: readonly GraphWorker[]) {
-    this.free = [...workers];
+  constructor(readonly workers: readonly GraphWorker[], readonly slotsPerWorker: number) {
+    // Taken from the end: one slot of every worker before a second slot of any.
+    this.free = Array.from({ length: slotsPerWorker }, () => workers).flat();
+  }
+
+  get slots(): number {
+    return this.workers.length * this.slotsPerWorker;
   }
 
   acquire(): Promise<GraphWorker> {
@@ -174,7 +184,8 @@ export class UseLiteEncoder implements Encoder {
     /** Route 'onnx': the translated model file. */
     readonly onnxFile?: UseLiteOnnxFile,
   ) {
-    this.pool = new Pool(workers);
+    // Route 'onnx': two slots per worker (see Pool); route 'tfjs' keeps one batch per worker at a time.
+    this.pool = new Pool(workers, route === 'onnx' ? 2 : 1);
     this.batchSize = batchSize;
     this.threads = workers.length;
     this.revision = revision;
@@ -200,29 +211,65 @@ export class UseLiteEncoder implements Encoder {
     const data = new Float32Array(total * USE_LITE_DIMS);
     const ids = new Array<Int32Array>(total);
     const truncatedIndices: number[] = [];
-    for (let i = 0; i < total; i++) {
-      const all = this.tokenizer.encode(prompt + prepared[i]);
-      if (all.length > USE_LITE_MAX_TOKENS) truncatedIndices.push(i);
-      ids[i] = all.length > USE_LITE_MAX_TOKENS ? all.subarray(0, USE_LITE_MAX_TOKENS) : all;
-    }
-    // Longest first: batches of similar lengths pad little, and the pool ends evenly.
-    const order = Array.from({ length: total }, (_, i) => i).sort((a, b) => ids[b].length - ids[a].length || a - b);
+    const workers = this.pool.workers.length;
     // Batches hold at most batchSize texts; a small call is split so every worker gets a share.
-    const perBatch = Math.min(batchSize, Math.ceil(total / this.pool.workers.length));
+    const perBatch = Math.min(batchSize, Math.ceil(total / workers));
+    const windows = this.route === 'onnx' ? tokenizationWindows(total, perBatch * workers) : [total];
     const batches: number[][] = [];
-    for (let s = 0; s < total; s += perBatch) batches.push(order.slice(s, s + perBatch));
-
+    let tokenized = false;
+    let batchesChanged: (() => void) | undefined;
+    let failure: { error: unknown } | undefined;
     let next = 0;
     let done = 0;
-    let failure: { error: unknown } | undefined;
     const stopped = (): BiencoderError | undefined => {
       if (signal?.aborted) return new BiencoderError('ABORTED', 'the operation was aborted', { cause: signal.reason });
       if (this.closed) return closedError();
       return undefined;
     };
+    /**
+     * Tokenizes window by window and appends each window's batches (longest texts first, so a batch
+     * pads little). Route 'onnx' tokenizes in growing windows and yields to the event loop every few
+     * texts, so the workers already run the first windows' batches while later ones are tokenized;
+     * route 'tfjs' tokenizes everything first (one window).
+     */
+    const produce = async (): Promise<void> => {
+      let from = 0;
+      for (const size of windows) {
+        const to = from + size;
+        for (let i = from; i < to; i++) {
+          const all = this.tokenizer.encode(prompt + prepared[i]);
+          if (all.length > USE_LITE_MAX_TOKENS) truncatedIndices.push(i);
+          ids[i] = all.length > USE_LITE_MAX_TOKENS ? all.subarray(0, USE_LITE_MAX_TOKENS) : all;
+          if (windows.length > 1 && (i - from) % TOKENIZE_SLICE === TOKENIZE_SLICE - 1) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            const stop = stopped();
+            if (stop !== undefined) failure ??= { error: stop };
+            if (failure !== undefined) return;
+          }
+        }
+        const order = Array.from({ length: size }, (_, k) => from + k).sort((a, b) => ids[b].length - ids[a].length || a - b);
+        batches.push(...(this.route === 'onnx' ? evenBatches(order, perBatch, workers) : fixedBatches(order, perBatch)));
+        from = to;
+        batchesChanged?.();
+      }
+    };
+    const nextBatch = async (): Promise<number[] | undefined> => {
+      while (next >= batches.length && !tokenized && failure === undefined) {
+        await new Promise<void>((resolve) => {
+          const previous = batchesChanged;
+          batchesChanged = () => {
+            batchesChanged = undefined;
+            previous?.();
+            resolve();
+          };
+        });
+      }
+      return failure === undefined && next < batches.length ? batches[next++] : undefined;
+    };
     const lane = async (): Promise<void> => {
-      while (failure === undefined && next < batches.length) {
-        const batch = batches[next++];
+      for (;;) {
+        const batch = await nextBatch();
+        if (batch === undefined) return;
         const worker = await this.pool.acquire();
         let out: Float32Array;
         try {
@@ -249,7 +296,11 @@ export class UseLiteEncoder implements Encoder {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.pool.workers.length, batches.length) }, lane));
+    const producing = produce().then(
+      () => { tokenized = true; },
+      (error: unknown) => { failure ??= { error }; },
+    ).finally(() => batchesChanged?.());
+    await Promise.all([producing, ...Array.from({ length: Math.min(this.pool.slots, Math.max(1, total)) }, lane)]);
     if (failure !== undefined) throw failure.error;
     return { data, rows: total, dims: USE_LITE_DIMS, truncated: truncatedIndices.length, truncatedIndices };
   }
@@ -281,6 +332,48 @@ export class UseLiteEncoder implements Encoder {
   private assertOpen(): void {
     if (this.closed) throw closedError();
   }
+}
+
+/** Texts tokenized between two yields to the event loop (about 5 ms of work for long texts). */
+const TOKENIZE_SLICE = 16;
+/** The largest tokenization window: texts are sorted by length within a window. */
+const MAX_WINDOW = 4096;
+
+/**
+ * Sizes of the windows `total` texts are tokenized in: first one batch per worker (so every worker
+ * starts after a few texts), then doubling up to MAX_WINDOW.
+ */
+function tokenizationWindows(total: number, first: number): number[] {
+  const sizes: number[] = [];
+  let size = Math.max(1, first);
+  for (let from = 0; from < total; from += sizes[sizes.length - 1]) {
+    sizes.push(Math.min(size, total - from));
+    size = Math.min(MAX_WINDOW, size * 2);
+  }
+  return sizes;
+}
+
+/** Consecutive batches of `perBatch` texts (the last one may be shorter). */
+function fixedBatches(order: readonly number[], perBatch: number): number[][] {
+  const batches: number[][] = [];
+  for (let s = 0; s < order.length; s += perBatch) batches.push(order.slice(s, s + perBatch));
+  return batches;
+}
+
+/**
+ * Batches of at most `perBatch` texts whose count is a multiple of `workers` and whose sizes differ by
+ * at most one, so that the workers end a window together instead of one waiting on a short last batch.
+ */
+function evenBatches(order: readonly number[], perBatch: number, workers: number): number[][] {
+  const count = Math.ceil(Math.ceil(order.length / perBatch) / workers) * workers;
+  const n = Math.min(count, order.length);
+  const batches: number[][] = [];
+  for (let b = 0, s = 0; b < n; b++) {
+    const size = Math.floor(order.length / n) + (b < order.length % n ? 1 : 0);
+    batches.push(order.slice(s, s + size));
+    s += size;
+  }
+  return batches;
 }
 
 /** A batch for a worker: the texts' piece ids one after the other, and each text's count. */

@@ -243,13 +243,20 @@ describe('use-lite: behaviour', () => {
     }
   });
 
-  test('route onnx: runtimeStats counts the batches each worker ran', async () => {
-    const before = await encoder.runtimeStats();
-    await encoder.encode(VARIED_SENTENCES.slice(0, 12), { batchSize: 4 });
-    const afterStats = await encoder.runtimeStats();
-    const sum = (stats: typeof before, key: 'runs' | 'rows'): number => stats.reduce((n, s) => n + (s.route === 'onnx' ? s[key] : 0), 0);
-    assert.equal(sum(afterStats, 'runs') - sum(before, 'runs'), 3);
-    assert.equal(sum(afterStats, 'rows') - sum(before, 'rows'), 12);
+  test('route onnx: runtimeStats counts the batches each worker ran and their time', async () => {
+    const own = await loadUseLite({ threads: 2 });
+    try {
+      await own.encode(VARIED_SENTENCES.slice(0, 12), { batchSize: 4 });
+      const stats = await own.runtimeStats();
+      const sum = (key: 'runs' | 'rows' | 'runMs'): number => stats.reduce((n, s) => n + (s.route === 'onnx' ? s[key] : 0), 0);
+      // A first window of 8 texts (one batch of 4 per worker), then the last 4 texts as two batches
+      // of 2: a window's batch count is a multiple of the workers and its batch sizes are even.
+      assert.equal(sum('runs'), 4);
+      assert.equal(sum('rows'), 12);
+      assert.ok(sum('runMs') > 0);
+    } finally {
+      await own.close();
+    }
   });
 
   test('close(): encode afterwards fails with CLOSED; close twice is fine', async () => {
