@@ -14,8 +14,8 @@ export interface ServerMetrics {
   observeBatch(texts: number, model: string): void;
 }
 
-/** `documents()` is read at every scrape: the document count of each open collection. */
-export function createMetrics(documents: () => Iterable<[string, number]>): ServerMetrics {
+/** `documents()` is read at every scrape: the document count of each open collection (a pgvector count is a query). */
+export function createMetrics(documents: () => Iterable<[string, number]> | Promise<Iterable<[string, number]>>): ServerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'biencoder_' });
   const requests = new Counter({
@@ -43,9 +43,10 @@ export function createMetrics(documents: () => Iterable<[string, number]>): Serv
     help: 'Documents in each open collection',
     labelNames: ['collection'] as const,
     registers: [registry],
-    collect() {
+    async collect() {
+      const counts = await documents();
       this.reset();
-      for (const [name, count] of documents()) this.set({ collection: name }, count);
+      for (const [name, count] of counts) this.set({ collection: name }, count);
     },
   });
   return {

@@ -71,6 +71,10 @@ test('a --store collection is served under its collection name; text searches de
   const info = await app.inject({ method: 'GET', url: `/collections/${name}` });
   assert.equal(info.statusCode, 200, info.body);
   assert.equal(info.json<{ count: number }>().count, rows);
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  assert.ok(metrics.includes(`biencoder_collection_documents{collection="${name}"} ${rows}`), 'a pgvector collection is counted in /metrics');
+  const health = (await app.inject({ method: 'GET', url: '/healthz' })).json<{ collections: string[] }>();
+  assert.ok(health.collections.includes(name), '/healthz lists the opened pgvector collection');
 
   for (const d of [SHORT[3], SHORT[7]]) {
     const res = await app.inject({ method: 'POST', url: `/collections/${name}/search`, payload: { query: d.text, k: 3 } });
