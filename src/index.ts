@@ -10,7 +10,7 @@ export { OnnxEncoder, loadOnnxEncoder, type OnnxEncoderOptions } from './encoder
 export { DTYPE_SUFFIX, type Dtype, type SentenceTransformerConfig } from './encoders/onnx/model-config.ts';
 export type { PoolingMode } from './encoders/onnx/pooling.ts';
 export { resolveModel, listCachedModels, parseHubId, type ModelSourceOptions, type ResolvedModel } from './encoders/onnx/model-source.ts';
-export { loadUseLite, UseLiteEncoder } from './encoders/use-lite/index.ts';
+export { loadUseLite, UseLiteEncoder, USE_LITE_DEFAULT_ROUTE, type UseLiteOnnxFile, type UseLiteOptions, type UseLiteRoute } from './encoders/use-lite/index.ts';
 export * from './chunking/index.ts';
 export type { VectorIndex, IndexMetric, IndexMatches, IndexSearchOptions, Key, Keys } from './index/vector-index.ts';
 export { FlatIndex, type FlatIndexOptions } from './index/flat-index.ts';
@@ -20,6 +20,7 @@ export { DEFAULT_RESCORE } from './quantize/rescore.ts';
 export {
   Collection,
   DEFAULT_COLLECTION_INDEX,
+  SEARCH_MODES,
   type CreateCollectionOptions,
   type OpenCollectionOptions,
   type DocumentInput,
@@ -28,6 +29,7 @@ export {
   type SearchHit,
   type SearchOptions,
   type EncoderDescriptor,
+  type SearchMode,
 } from './collection/collection.ts';
 export { checkCollection, type CheckReport, type CheckProblem } from './collection/check.ts';
 export { parseFilter, matchesFilter, type MetadataFilter, type Metadata, type JsonValue } from './collection/filter.ts';
@@ -43,13 +45,7 @@ export {
 } from './chunking/group-by-document.ts';
 export * from './rerank/index.ts';
 export * from './retriever/index.ts';
-export { SEARCH_MODES, type SearchMode } from './collection/collection.ts';
 export { keywordTerms, keywordMatchExpression, ENGLISH_STOPWORDS, KEYWORD_TOKENIZER, type KeywordQueryOptions, type KeywordStopwords } from './collection/keyword-index.ts';
-export {
-  reciprocalRankFusion, convexFusion, minMaxNormalize, fuseRankings, resolveHybridOptions,
-  DEFAULT_CONVEX_WEIGHT, DEFAULT_FUSION, DEFAULT_RRF_K, DEFAULT_HYBRID_CANDIDATES,
-  type HybridOptions, type ResolvedHybridOptions, type FusionMethod, type Scored,
-} from './retriever/fusion.ts';
 export * from './eval/index.ts';
 export type { CollectionApi, CollectionApiInfo } from './collection/collection-api.ts';
 export { openCollection, createCollection, isPostgresTarget, readTargetManifest, type OpenTargetOptions, type CreateTargetOptions } from './collection/open-collection.ts';
@@ -72,13 +68,4 @@ export { resolveInputs, formatOf, SUPPORTED_EXTENSIONS, type InputFile, type Inp
 export { readDocuments, readInputs } from './ingest/read-documents.ts';
 export { scanInputs, type InputScan } from './ingest/scan-inputs.ts';
 export { recordToDocument, type SourceDocument } from './ingest/source-document.ts';
-export { USE_LITE_DEFAULT_ROUTE } from './encoders/use-lite/index.ts';
-export type { UseLiteOnnxFile, UseLiteOptions, UseLiteRoute } from './encoders/use-lite/index.ts';
-export {
-  normalizeScores, prepareConvexFusion, combineConvex, DEFAULT_NORMALIZATION, SCORE_NORMALIZATIONS,
-  type ScoreNormalization, type NormalizedScores, type ConvexInputs,
-} from './retriever/fusion.ts';
-export { DEFAULT_TEXT_SEARCH_MODE } from './retriever/default-mode.ts';
-export { documentsInOrder, type RetrievedDocument } from './retriever/retrieved-documents.ts';
 export { type ServerRerankOptions } from './server/rerank.ts';
-export { type RerankedRetrieverResult } from './eval/report.ts';
