@@ -19,6 +19,7 @@ import type { Encoder } from '../encoders/encoder.ts';
 import type { Matrix } from '../matrix.ts';
 import { Collection, type SearchHit } from '../collection/collection.ts';
 import { resolveIndexSpec, type IndexSpec, type IndexSpecInput } from '../index/index-spec.ts';
+import { idsMatching } from '../ingest/stored-documents.ts';
 import type { KeywordStopwords } from '../collection/keyword-index.ts';
 import {
   combineConvex, fuseRankings, prepareConvexFusion, resolveHybridOptions, DEFAULT_HYBRID_CANDIDATES, DEFAULT_NORMALIZATION, DEFAULT_RRF_K, SCORE_NORMALIZATIONS,
@@ -142,14 +143,8 @@ export async function ensureCorpusCollection(dataset: BeirDataset, encoder: Enco
 
 async function removeOthers(collection: Collection, wanted: Set<string>): Promise<void> {
   // Only reachable when a cache was built from another version of the corpus.
-  const db = (await import('better-sqlite3')).default;
-  const conn = new db(join(collection.dir, 'collection.db'), { readonly: true });
-  try {
-    const ids = (conn.prepare('SELECT id FROM docs').pluck().all() as string[]).filter((id) => !wanted.has(id));
-    if (ids.length > 0) await collection.delete(ids);
-  } finally {
-    conn.close();
-  }
+  const ids = allIds(collection).filter((id) => !wanted.has(id));
+  if (ids.length > 0) await collection.delete(ids);
 }
 
 /** Opens (or derives from `source`'s stored vectors) the collection CACHE/<kind>. */
@@ -163,7 +158,7 @@ export async function ensureIndexCollection(source: Collection, kind: IndexKind,
   }
   target ??= await Collection.create(dir, { encoder, index: spec });
   // Always synced: upsertVectors leaves identical documents untouched, so a current copy costs one read of the vectors.
-  const ids = await allIds(source);
+  const ids = allIds(source);
   for (let i = 0; i < ids.length; i += 1024) {
     const docs = await source.get(ids.slice(i, i + 1024), { vectors: true });
     await target.upsertVectors(docs.map((d) => ({ id: d!.id, vector: d!.vector!, text: d!.text, metadata: d!.metadata })));
@@ -173,14 +168,9 @@ export async function ensureIndexCollection(source: Collection, kind: IndexKind,
   return target;
 }
 
-async function allIds(collection: Collection): Promise<string[]> {
-  const db = (await import('better-sqlite3')).default;
-  const conn = new db(join(collection.dir, 'collection.db'), { readonly: true });
-  try {
-    return conn.prepare('SELECT id FROM docs ORDER BY key').pluck().all() as string[];
-  } finally {
-    conn.close();
-  }
+/** Every stored id, in insertion order (the Collection API has no listing). */
+function allIds(collection: Collection): string[] {
+  return idsMatching(collection.dir, {});
 }
 
 function toRun(queryIds: readonly string[], hits: readonly (readonly SearchHit[])[]): Map<string, Scored<string>[]> {
