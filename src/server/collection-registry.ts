@@ -18,7 +18,7 @@ import { Collection } from '../collection/collection.ts';
 import type { CollectionApi } from '../collection/collection-api.ts';
 import { isPostgresTarget, openCollection, readTargetManifest } from '../collection/open-collection.ts';
 import { parsePgTarget } from '../collection/pgvector/target.ts';
-import { readManifest, MANIFEST_FILE } from '../collection/manifest.ts';
+import { MANIFEST_FILE } from '../collection/manifest.ts';
 import type { IndexSpecInput } from '../index/index-spec.ts';
 import type { IndexMetric } from '../index/vector-index.ts';
 import { BiencoderError } from '../errors.ts';
@@ -161,31 +161,19 @@ export class CollectionRegistry {
     return opening;
   }
 
+  /** Opens a directory or pgvector collection with the encoder its manifest names (NOT_FOUND when there is none). */
   async #openDir(name: string, dir: string): Promise<CollectionApi> {
-    if (isPostgresTarget(dir)) return this.#openStore(name, dir);
-    if (!existsSync(join(dir, MANIFEST_FILE))) {
+    if (!isPostgresTarget(dir) && !existsSync(join(dir, MANIFEST_FILE))) {
       throw new BiencoderError('NOT_FOUND', `no collection named ${JSON.stringify(name)}${this.#fixed.has(name) ? ` (${dir} holds no ${MANIFEST_FILE})` : ''}`, { details: { name } });
     }
-    const manifest = readManifest(dir);
+    const manifest = await readTargetManifest(dir);
     let encoder;
     try {
       encoder = await this.#encoders.get(manifest.encoder.modelId);
     } catch (error) {
       this.#warn(`collection ${name}: model ${manifest.encoder.modelId} could not be loaded (${(error as Error).message}); serving it without an encoder (vector queries only)`);
     }
-    return Collection.open(dir, { encoder, readOnly: this.readOnly });
-  }
-
-  /** Opens a pgvector collection (NOT_FOUND when the URL names none). */
-  async #openStore(name: string, url: string): Promise<CollectionApi> {
-    const manifest = await readTargetManifest(url);
-    let encoder;
-    try {
-      encoder = await this.#encoders.get(manifest.encoder.modelId);
-    } catch (error) {
-      this.#warn(`collection ${name}: model ${manifest.encoder.modelId} could not be loaded (${(error as Error).message}); serving it without an encoder (vector queries only)`);
-    }
-    return openCollection(url, { encoder, readOnly: this.readOnly });
+    return openCollection(dir, { encoder, readOnly: this.readOnly });
   }
 
   /** Creates a collection in the data directory. */
