@@ -7,7 +7,8 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Encoder } from '../encoders/encoder.ts';
 import { DEFAULT_MODEL, loadEncoder } from '../encoders/load-encoder.ts';
-import { readManifest, type Manifest } from '../collection/manifest.ts';
+import type { Manifest } from '../collection/manifest.ts';
+import { readTargetManifest } from '../collection/open-collection.ts';
 import { BiencoderError } from '../errors.ts';
 import { encoderOptionsFrom, type ModelCliOptions } from './model-options.ts';
 
@@ -31,10 +32,13 @@ export function checkModelMatches(dir: string, manifest: Manifest, model: string
   }
 }
 
-/** Loads the encoder named in a collection's manifest (the --model, --dtype, --cache-dir, --offline options apply). */
-export async function loadCollectionEncoder(dir: string, opts: ModelCliOptions): Promise<{ manifest: Manifest; encoder: Encoder }> {
-  const manifest = readManifest(resolve(dir));
-  checkModelMatches(dir, manifest, opts.model);
+/**
+ * Loads the encoder named in the manifest of the collection at a directory or postgres:// URL
+ * (the --model, --dtype, --cache-dir, --offline options apply).
+ */
+export async function loadCollectionEncoder(target: string, opts: ModelCliOptions): Promise<{ manifest: Manifest; encoder: Encoder }> {
+  const manifest = await readTargetManifest(target);
+  checkModelMatches(target, manifest, opts.model);
   const encoder = await loadEncoder(manifest.encoder.modelId, encoderOptionsFrom(opts));
   return { manifest, encoder };
 }

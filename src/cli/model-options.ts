@@ -11,9 +11,14 @@ export interface ModelCliOptions {
 
 /** Adds the options that choose and fetch a model. */
 export function modelOptions(cmd: Command): Command {
+  cmd.option('--model <id|dir>', 'use-lite (the bundled default), a sentence-transformers ONNX directory, or a hub id org/name[@revision]');
+  return modelFetchOptions(cmd);
+}
+
+/** Adds the options that fetch a model named elsewhere (e.g. by a collection's manifest): --dtype, --cache-dir, --offline. */
+export function modelFetchOptions(cmd: Command, dtypeDescription = 'ONNX weights variant'): Command {
   return cmd
-    .option('--model <id|dir>', 'use-lite (the bundled default), a sentence-transformers ONNX directory, or a hub id org/name[@revision]')
-    .addOption(new Option('--dtype <dtype>', 'ONNX weights variant').choices(Object.keys(DTYPE_SUFFIX)))
+    .addOption(new Option('--dtype <dtype>', dtypeDescription).choices(Object.keys(DTYPE_SUFFIX)))
     .option('--cache-dir <dir>', 'model cache (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)')
     .option('--offline', 'use only cached or local models (also HF_HUB_OFFLINE=1)');
 }

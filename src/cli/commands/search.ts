@@ -4,16 +4,13 @@ import { chunkMetadataOf, parentMetadata, searchDocuments, type DocumentHit } fr
 import type { MetadataFilter } from '../../collection/filter.ts';
 import type { Encoder } from '../../encoders/encoder.ts';
 import type { CollectionApi } from '../../collection/collection-api.ts';
-import { isPostgresTarget, openCollection, readTargetManifest } from '../../collection/open-collection.ts';
-import { loadEncoder } from '../../encoders/load-encoder.ts';
+import { isPostgresTarget, openCollection } from '../../collection/open-collection.ts';
 import { BiencoderError } from '../../errors.ts';
 import { collectionTarget } from './index.ts';
-import { encoderOptionsFrom } from '../model-options.ts';
 import { filterOption, integerOption } from '../cli-options.ts';
 import { DEFAULT_TEXT_SEARCH_MODE } from '../../retriever/default-mode.ts';
 import { loadCollectionEncoder } from '../collection-encoder.ts';
-import { DTYPE_SUFFIX } from '../../encoders/onnx/model-config.ts';
-import type { ModelCliOptions } from '../model-options.ts';
+import { modelFetchOptions, type ModelCliOptions } from '../model-options.ts';
 import { checkRerankOptions, rerankOptions, retrieverFrom, type RerankCliOptions } from '../rerank-options.ts';
 import type { RetrievalResult, RetrievedHit, Retriever } from '../../retriever/retriever.ts';
 import { documentsInOrder } from '../../retriever/retrieved-documents.ts';
@@ -86,10 +83,10 @@ export function formatHits(hits: readonly CliHit[], width: number): string {
   return out;
 }
 
-/** Runs a search on an open collection: documents by best chunk (default) or raw chunks. */
 /** The CLI's default ranking of text queries (see retriever/default-mode.ts). */
 export const DEFAULT_CLI_SEARCH_MODE: SearchMode = DEFAULT_TEXT_SEARCH_MODE;
 
+/** Runs a search on an open collection: documents by best chunk (default) or raw chunks. */
 export async function searchCollection(collection: CollectionApi, query: string, options: { k: number; filter?: MetadataFilter; ef?: number; chunks?: boolean; mode?: SearchMode }): Promise<CliHit[]> {
   const search = { k: options.k, mode: options.mode ?? DEFAULT_CLI_SEARCH_MODE, ...(options.filter ? { filter: options.filter } : {}), ...(options.ef ? { ef: options.ef } : {}) };
   if (options.chunks) return chunkHits(await collection.search(query, search));
@@ -149,10 +146,8 @@ Examples:
     .option('--chunks', 'return chunks, not documents')
     .addOption(new Option('--mode <mode>', `hybrid: BM25 fused with dense scores; dense: vectors only; keyword: BM25 only (default: ${DEFAULT_CLI_SEARCH_MODE} for --collection, dense for --store, which supports only dense)`).choices([...SEARCH_MODES]))
     .option('--snippet <chars>', 'snippet width in the human output', integerOption(20), 160)
-    .option('--json', 'print JSON: {"query", "k", "rerank"?, "hits": [{"rank", "id", "score", "text", "metadata", "chunk"?, "retrievalScore"?, "rerankScore"?}]}')
-    .addOption(new Option('--dtype <dtype>', "ONNX weights variant (the one the collection's model was indexed with)").choices(Object.keys(DTYPE_SUFFIX)))
-    .option('--cache-dir <dir>', 'model cache (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)')
-    .option('--offline', 'use only cached or local models (also HF_HUB_OFFLINE=1)');
+    .option('--json', 'print JSON: {"query", "k", "rerank"?, "hits": [{"rank", "id", "score", "text", "metadata", "chunk"?, "retrievalScore"?, "rerankScore"?}]}');
+  modelFetchOptions(cmd, "ONNX weights variant (the one the collection's model was indexed with)");
   rerankOptions(cmd);
   return cmd.action(async (query: string, opts: SearchCliOptions, command: Command) => {
     checkRerankOptions(command, opts);
@@ -163,15 +158,9 @@ Examples:
     const mode: SearchMode = opts.mode ?? (isPostgresTarget(target) ? 'dense' : DEFAULT_CLI_SEARCH_MODE);
     let collection: CollectionApi | undefined;
     try {
-      if (isPostgresTarget(target)) {
-        if (opts.rerank !== undefined) throw new BiencoderError('UNSUPPORTED', '--rerank works on --collection directories only, not yet on --store');
-        const manifest = await readTargetManifest(target);
-        encoder = await loadEncoder(manifest.encoder.modelId, encoderOptionsFrom(opts));
-        collection = await openCollection(target, { encoder, readOnly: true });
-      } else {
-        ({ encoder } = await loadCollectionEncoder(target, opts));
-        collection = await Collection.open(target, { encoder, readOnly: true });
-      }
+      if (isPostgresTarget(target) && opts.rerank !== undefined) throw new BiencoderError('UNSUPPORTED', '--rerank works on --collection directories only, not yet on --store');
+      ({ encoder } = await loadCollectionEncoder(target, opts));
+      collection = await openCollection(target, { encoder, readOnly: true });
       if (opts.rerank === undefined) {
         const hits = await searchCollection(collection, query, { k: opts.k, filter, ef: opts.ef, chunks: opts.chunks, mode });
         if (opts.json) process.stdout.write(JSON.stringify({ query, k: opts.k, hits }, null, 2) + '\n');
