@@ -84,11 +84,6 @@ function specMatches(spec: IndexSpec, wanted: IndexSpecInput): boolean {
   return spec.quantization === (wanted.quantization ?? 'f32');
 }
 
-/**
- * Indexes input files into a collection (creating it with --model and --index when it does not
- * exist, else with the model its manifest names). Ctrl-C stops after the batch in flight (a second
- * Ctrl-C abandons it); everything committed is kept.
- */
 /** The manifest at a directory or postgres:// URL, or undefined when there is no collection there yet. */
 async function existingManifest(target: string): Promise<Manifest | undefined> {
   if (!isPostgresTarget(target)) return existsSync(join(target, MANIFEST_FILE)) ? readTargetManifest(target) : undefined;
@@ -127,6 +122,11 @@ export function collectionTarget(opts: { collection?: string; store?: string }, 
   return opts.store ?? opts.collection!;
 }
 
+/**
+ * Indexes input files into a collection (creating it with --model and --index when it does not
+ * exist, else with the model its manifest names). Ctrl-C stops after the batch in flight (a second
+ * Ctrl-C abandons it); everything committed is kept.
+ */
 export async function indexFiles(options: IndexFilesOptions): Promise<IndexFilesResult> {
   const postgres = isPostgresTarget(options.dir);
   // A URL is used as given; `dir` in messages and the result shows it without its password.
