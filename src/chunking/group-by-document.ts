@@ -61,6 +61,17 @@ export function parentMetadata(metadata: Metadata): Metadata {
   return rest;
 }
 
+/** The document a hit stands for: its parent when it is a stored chunk (pass the chunk metadata when already read). */
+export function documentHitOf(hit: SearchHit, chunk: ChunkMetadata | undefined = chunkMetadataOf(hit.metadata)): DocumentHit {
+  return {
+    id: chunk?.parent ?? hit.id,
+    score: hit.score,
+    text: hit.text,
+    metadata: parentMetadata(hit.metadata),
+    ...(chunk ? { chunk: { id: hit.id, index: chunk.index, start: chunk.start, end: chunk.end } } : {}),
+  };
+}
+
 /**
  * Groups chunk hits by their parent document: each document is scored by its best chunk. Hits
  * are expected best first (as search() returns them); the result is in descending score order,
@@ -75,13 +86,7 @@ export function groupByDocument(hits: readonly SearchHit[], k: number): Document
     const id = chunk?.parent ?? hit.id;
     const seen = best.get(id);
     if (seen !== undefined && seen.score >= hit.score) continue;
-    best.set(id, {
-      id,
-      score: hit.score,
-      text: hit.text,
-      metadata: parentMetadata(hit.metadata),
-      ...(chunk ? { chunk: { id: hit.id, index: chunk.index, start: chunk.start, end: chunk.end } } : {}),
-    });
+    best.set(id, documentHitOf(hit, chunk));
   }
   return [...best.values()].sort((a, b) => b.score - a.score).slice(0, k);
 }

@@ -1,4 +1,4 @@
-import { chunkMetadataOf, parentMetadata, type DocumentHit } from '../chunking/group-by-document.ts';
+import { chunkMetadataOf, documentHitOf, type DocumentHit } from '../chunking/group-by-document.ts';
 import { BiencoderError } from '../errors.ts';
 import type { RetrievedHit } from './retriever.ts';
 
@@ -29,11 +29,7 @@ export function documentsInOrder(hits: readonly RetrievedHit[], k: number): Retr
     if (seen.has(id)) continue;
     seen.add(id);
     docs.push({
-      id,
-      score: h.score,
-      text: h.text,
-      metadata: parentMetadata(h.metadata),
-      ...(chunk ? { chunk: { id: h.id, index: chunk.index, start: chunk.start, end: chunk.end } } : {}),
+      ...documentHitOf(h, chunk),
       retrievalScore: h.retrievalScore,
       rerankScore: h.rerankScore,
       retrievalRank: h.retrievalRank,
