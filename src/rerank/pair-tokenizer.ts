@@ -1,7 +1,6 @@
-import { join } from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
+import type { Tokenizer } from '@huggingface/tokenizers';
 import { BiencoderError } from '../errors.ts';
-import { readJsonFile } from '../encoders/onnx/json-file.ts';
+import { indexOfSequence, loadHfTokenizer } from '../encoders/onnx/tokenizer.ts';
 
 /**
  * How a (query, document) pair longer than the limit is cut:
@@ -53,17 +52,7 @@ export class PairTokenizer {
   }
 
   static async fromDirectory(dir: string): Promise<PairTokenizer> {
-    const tokenizerJson = await readJsonFile(join(dir, 'tokenizer.json'), true);
-    const tokenizerConfig = (await readJsonFile(join(dir, 'tokenizer_config.json'), false)) ?? {};
-    let tokenizer: Tokenizer;
-    try {
-      tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
-    } catch (error) {
-      throw new BiencoderError('MODEL_INVALID', `cannot build the tokenizer of ${dir}: ${(error as Error).message}`, { cause: error });
-    }
-    const padToken = tokenizerConfig.pad_token;
-    const padContent = typeof padToken === 'string' ? padToken : (padToken as { content?: string } | undefined)?.content;
-    const padId = (padContent !== undefined ? tokenizer.token_to_id(padContent) : undefined) ?? 0;
+    const { tokenizer, padId } = await loadHfTokenizer(dir);
     return new PairTokenizer(tokenizer, padId, probeLayout(tokenizer, dir));
   }
 
@@ -143,12 +132,4 @@ function probeLayout(tokenizer: Tokenizer, dir: string): PairLayout {
     firstType: types[atA],
     secondType: types[atB],
   };
-}
-
-function indexOfSequence(haystack: readonly number[], needle: readonly number[], from: number): number {
-  outer: for (let i = from; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
 }

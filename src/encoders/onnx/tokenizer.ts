@@ -43,17 +43,7 @@ export class TextTokenizer {
   }
 
   static async fromDirectory(dir: string): Promise<TextTokenizer> {
-    const tokenizerJson = await readJsonFile(join(dir, 'tokenizer.json'), true);
-    const tokenizerConfig = (await readJsonFile(join(dir, 'tokenizer_config.json'), false)) ?? {};
-    let tokenizer: Tokenizer;
-    try {
-      tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
-    } catch (error) {
-      throw new BiencoderError('MODEL_INVALID', `cannot build the tokenizer of ${dir}: ${(error as Error).message}`, { cause: error });
-    }
-    const padToken = tokenizerConfig.pad_token;
-    const padContent = typeof padToken === 'string' ? padToken : (padToken as { content?: string } | undefined)?.content;
-    const padId = (padContent !== undefined ? tokenizer.token_to_id(padContent) : undefined) ?? 0;
+    const { tokenizer, padId } = await loadHfTokenizer(dir);
     // Find where the post-processor puts special tokens by encoding a probe with and without them.
     const probe = 'a';
     const withSpecial = tokenizer.encode(probe).ids;
@@ -107,8 +97,28 @@ export class TextTokenizer {
   }
 }
 
-function indexOfSequence(haystack: number[], needle: number[]): number {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+/**
+ * Builds the Hugging Face tokenizer of a model directory (tokenizer.json + optional tokenizer_config.json)
+ * and finds its padding token id (0 when the config names none).
+ */
+export async function loadHfTokenizer(dir: string): Promise<{ tokenizer: Tokenizer; padId: number }> {
+  const tokenizerJson = await readJsonFile(join(dir, 'tokenizer.json'), true);
+  const tokenizerConfig = (await readJsonFile(join(dir, 'tokenizer_config.json'), false)) ?? {};
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+  } catch (error) {
+    throw new BiencoderError('MODEL_INVALID', `cannot build the tokenizer of ${dir}: ${(error as Error).message}`, { cause: error });
+  }
+  const padToken = tokenizerConfig.pad_token;
+  const padContent = typeof padToken === 'string' ? padToken : (padToken as { content?: string } | undefined)?.content;
+  const padId = (padContent !== undefined ? tokenizer.token_to_id(padContent) : undefined) ?? 0;
+  return { tokenizer, padId };
+}
+
+/** First position at or after `from` where `needle` occurs in `haystack`, or -1. */
+export function indexOfSequence(haystack: readonly number[], needle: readonly number[], from = 0): number {
+  outer: for (let i = from; i + needle.length <= haystack.length; i++) {
     for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
     return i;
   }
