@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BiencoderError, throwIfAborted } from '../errors.ts';
+import { checkBatchSize, longestFirst } from '../encoders/batching.ts';
 import { fileExists, onnxFileFor, type Dtype } from '../encoders/onnx/model-config.ts';
 import { resolveModel, type ModelSourceOptions } from '../encoders/onnx/model-source.ts';
 import type { OnnxSessionOptions } from '../encoders/onnx/session.ts';
@@ -219,7 +220,7 @@ export class CrossEncoder {
       if (p.truncated) truncatedIndices.push(i);
       tokens += p.ids.length;
     });
-    const order = Array.from(pairs.keys()).sort((a, b) => pairs[b].ids.length - pairs[a].ids.length || a - b);
+    const order = longestFirst(pairs);
     const pad = this.#tokenizer.padId;
     let paddedTokens = 0;
     let batches = 0;
@@ -227,15 +228,7 @@ export class CrossEncoder {
     for (let start = 0; start < order.length; start += batchSize) {
       throwIfAborted(options.signal);
       const rows = order.slice(start, start + batchSize);
-      const seqLen = pairs[rows[0]].ids.length;
-      const ids = new Int32Array(rows.length * seqLen).fill(pad);
-      const typeIds = new Uint8Array(rows.length * seqLen);
-      const lengths = new Int32Array(rows.length);
-      rows.forEach((r, b) => {
-        ids.set(pairs[r].ids, b * seqLen);
-        typeIds.set(pairs[r].typeIds, b * seqLen);
-        lengths[b] = pairs[r].ids.length;
-      });
+      const { ids, typeIds, lengths, seqLen } = padBatch(rows.map((r) => pairs[r]), pad);
       this.#assertOpen();
       const out = await this.#session.run(ids, typeIds, lengths, rows.length, seqLen);
       if (out.labels !== L) {
@@ -351,14 +344,7 @@ async function createSession(
       tokenizer.encodePair(tokenizer.contentIds('what do cells do?'), tokenizer.contentIds('A cell is the smallest unit of life that can replicate on its own, and every organism is made of cells.'), 64),
       tokenizer.encodePair(tokenizer.contentIds('x'), tokenizer.contentIds('y'), 64),
     ];
-    const seqLen = probe[0].ids.length;
-    const ids = new Int32Array(2 * seqLen).fill(tokenizer.padId);
-    const typeIds = new Uint8Array(2 * seqLen);
-    probe.forEach((p, b) => {
-      ids.set(p.ids, b * seqLen);
-      typeIds.set(p.typeIds, b * seqLen);
-    });
-    const lengths = probe.map((p) => p.ids.length);
+    const { ids, typeIds, lengths, seqLen } = padBatch(probe, tokenizer.padId);
     const expected = await original.run(ids, typeIds, lengths, 2, seqLen);
     const got = await candidate.run(ids, typeIds, lengths, 2, seqLen);
     let diff = got.labels === expected.labels ? 0 : Infinity;
@@ -378,12 +364,21 @@ async function createSession(
   }
 }
 
+/** One onnxruntime batch of pairs, right-padded with `pad` to the longest of them. */
+function padBatch(pairs: readonly TokenizedPair[], pad: number): { ids: Int32Array; typeIds: Uint8Array; lengths: Int32Array; seqLen: number } {
+  const seqLen = pairs.reduce((longest, p) => Math.max(longest, p.ids.length), 0);
+  const ids = new Int32Array(pairs.length * seqLen).fill(pad);
+  const typeIds = new Uint8Array(pairs.length * seqLen);
+  const lengths = new Int32Array(pairs.length);
+  pairs.forEach((p, b) => {
+    ids.set(p.ids, b * seqLen);
+    typeIds.set(p.typeIds, b * seqLen);
+    lengths[b] = p.ids.length;
+  });
+  return { ids, typeIds, lengths, seqLen };
+}
+
 function prepareQuery(query: unknown): string[] {
   if (typeof query !== 'string') throw new BiencoderError('INVALID_ARGUMENT', `the query must be a string, got ${query === null ? 'null' : typeof query}`);
   return prepareTexts([query]);
-}
-
-function checkBatchSize(n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new BiencoderError('INVALID_ARGUMENT', `batchSize must be a positive integer, got ${n}`);
-  return n;
 }

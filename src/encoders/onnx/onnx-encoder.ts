@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { BiencoderError, throwIfAborted } from '../../errors.ts';
 import { normalizeRows } from '../../matrix.ts';
+import { checkBatchSize, longestFirst } from '../batching.ts';
 import type { EncodeOptions, Embeddings, Encoder, Metric, Prompts } from '../encoder.ts';
 import { prepareTexts } from '../text-input.ts';
 import { CONFIG_FILES, fileExists, onnxFileFor, readSentenceTransformerConfig, type Dtype, type SentenceTransformerConfig } from './model-config.ts';
@@ -99,8 +100,7 @@ export class OnnxEncoder implements Encoder {
     tokenized.forEach((t, i) => {
       if (t.truncated) truncatedIndices.push(i);
     });
-    // Longest first: each batch is padded only to its own longest text.
-    const order = Array.from(tokenized.keys()).sort((a, b) => tokenized[b].ids.length - tokenized[a].ids.length || a - b);
+    const order = longestFirst(tokenized);
 
     const dims = this.dims;
     const out = new Float32Array(clean.length * dims);
@@ -167,9 +167,4 @@ export async function loadOnnxEncoder(model: string, options: OnnxEncoderOptions
     maxSeqLength: options.maxSeqLength,
     truncation: options.truncation,
   });
-}
-
-function checkBatchSize(n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new BiencoderError('INVALID_ARGUMENT', `batchSize must be a positive integer, got ${n}`);
-  return n;
 }
