@@ -14,10 +14,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
-import { BiencoderError } from '../src/errors.ts';
 import {
-  DataType, IR_VERSION, MINILM_TOKENIZER_DIR, OPSET, Rng, buildGraph, floatTensor, makeParams, syntheticModelDims, valueInfo,
-  type SyntheticDims,
+  DataType, IR_VERSION, MINILM_TOKENIZER_DIR, OPSET, Rng, bertConfigSizes, buildGraph, floatTensor, invalid, makeParams, readJson,
+  syntheticModelDims, valueInfo, writeJson, type SyntheticDims,
 } from './synthetic-model.ts';
 
 const { onnx } = onnxProto;
@@ -60,10 +59,6 @@ interface Resolved {
 }
 
 const MAX_LABELS = 1024;
-
-function invalid(message: string, details?: Record<string, unknown>): BiencoderError {
-  return new BiencoderError('INVALID_ARGUMENT', message, details === undefined ? {} : { details });
-}
 
 function resolveOptions(options: SyntheticCrossEncoderOptions): Resolved {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
@@ -156,14 +151,6 @@ function encodeModel(dims: SyntheticDims, seed: number, labels: number, tokenTyp
   return onnx.ModelProto.encode(model).finish();
 }
 
-async function readJson(file: string): Promise<Record<string, unknown>> {
-  return JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
-}
-
-async function writeJson(file: string, value: unknown): Promise<void> {
-  await fs.writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
-}
-
 /** The files a synthetic cross-encoder directory holds, relative to it. */
 export const SYNTHETIC_CROSS_ENCODER_FILES = [
   'config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'onnx/model.onnx', 'README.md',
@@ -190,13 +177,7 @@ export async function makeSyntheticCrossEncoder(options: SyntheticCrossEncoderOp
     _name_or_path: `biencoder/synthetic-cross-encoder${o.tiny ? '-tiny' : ''}-seed${o.seed}`,
     architectures: ['BertForSequenceClassification'],
     model_type: 'bert',
-    hidden_size: dims.hiddenSize,
-    num_hidden_layers: dims.numLayers,
-    num_attention_heads: dims.numHeads,
-    intermediate_size: dims.intermediateSize,
-    max_position_embeddings: dims.maxPositions,
-    vocab_size: dims.vocabSize,
-    type_vocab_size: dims.typeVocabSize,
+    ...bertConfigSizes(dims),
     id2label,
     label2id,
   });

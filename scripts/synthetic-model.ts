@@ -125,7 +125,7 @@ export class Rng {
 // ---------------------------------------------------------------------------------------------
 // Parameters
 
-export interface Param {
+interface Param {
   name: string;
   dims: number[];
   data: Float32Array;
@@ -180,7 +180,7 @@ export function makeParams(dims: SyntheticDims, seed: number): Map<string, Param
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 
-export function rawBytes(view: Float32Array | BigInt64Array | Uint16Array | Int8Array): Uint8Array {
+function rawBytes(view: Float32Array | BigInt64Array | Uint16Array | Int8Array): Uint8Array {
   const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
   if (LITTLE_ENDIAN || view.BYTES_PER_ELEMENT === 1) return bytes;
   const swapped = new Uint8Array(bytes.length);
@@ -251,9 +251,9 @@ function quantizeInt8(data: Float32Array): { q: Int8Array; scale: number } {
 
 const AttrType = onnx.AttributeProto.AttributeType;
 
-export type AttrValue = { int: number } | { ints: number[] } | { float: number };
+type AttrValue = { int: number } | { ints: number[] } | { float: number };
 
-export function attribute(name: string, value: AttrValue): IAttributeProto {
+function attribute(name: string, value: AttrValue): IAttributeProto {
   if ('int' in value) return { name, type: AttrType.INT, i: value.int };
   if ('ints' in value) return { name, type: AttrType.INTS, ints: value.ints };
   return { name, type: AttrType.FLOAT, f: value.float };
@@ -451,7 +451,7 @@ function encodeModel(
 // ---------------------------------------------------------------------------------------------
 // Files
 
-function invalid(message: string, details?: Record<string, unknown>): BiencoderError {
+export function invalid(message: string, details?: Record<string, unknown>): BiencoderError {
   return new BiencoderError('INVALID_ARGUMENT', message, details === undefined ? {} : { details });
 }
 
@@ -498,12 +498,25 @@ function resolveOptions(options: SyntheticModelOptions): ResolvedOptions {
   };
 }
 
-async function readJson(file: string): Promise<Record<string, unknown>> {
+export async function readJson(file: string): Promise<Record<string, unknown>> {
   return JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
 }
 
-async function writeJson(file: string, value: unknown): Promise<void> {
+export async function writeJson(file: string, value: unknown): Promise<void> {
   await fs.writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The transformers config.json entries that give a BERT model's sizes. */
+export function bertConfigSizes(dims: SyntheticDims): Record<string, number> {
+  return {
+    hidden_size: dims.hiddenSize,
+    num_hidden_layers: dims.numLayers,
+    num_attention_heads: dims.numHeads,
+    intermediate_size: dims.intermediateSize,
+    max_position_embeddings: dims.maxPositions,
+    vocab_size: dims.vocabSize,
+    type_vocab_size: dims.typeVocabSize,
+  };
 }
 
 /** The ONNX file written for each kind, relative to outDir. */
@@ -530,13 +543,7 @@ export async function makeSyntheticModel(options: SyntheticModelOptions): Promis
     _name_or_path: `biencoder/synthetic-bert${o.tiny ? '-tiny' : ''}-seed${o.seed}`,
     architectures: ['BertModel'],
     model_type: 'bert',
-    hidden_size: dims.hiddenSize,
-    num_hidden_layers: dims.numLayers,
-    num_attention_heads: dims.numHeads,
-    intermediate_size: dims.intermediateSize,
-    max_position_embeddings: dims.maxPositions,
-    vocab_size: dims.vocabSize,
-    type_vocab_size: dims.typeVocabSize,
+    ...bertConfigSizes(dims),
   });
   await writeJson(path.join(outDir, 'config.json'), config);
 
