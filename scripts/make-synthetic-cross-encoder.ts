@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isBiencoderError } from '../src/errors.ts';
-import { makeSyntheticCrossEncoder, type SyntheticCrossEncoderOptions } from './synthetic-cross-encoder.ts';
+import { makeSyntheticCrossEncoder, SYNTHETIC_CROSS_ENCODER_FILES, type SyntheticCrossEncoderOptions } from './synthetic-cross-encoder.ts';
 
 const USAGE = `usage: make-synthetic-cross-encoder OUT_DIR [--tiny] [--seed N] [--labels N] [--max-length N]
        [--activation DOTTED_PATH|none] [--legacy-activation-key] [--no-token-type-ids]`;
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   const outDir = path.resolve(options.outDir);
   const seconds = (performance.now() - started) / 1000;
   console.log(`wrote synthetic ${options.tiny ? 'tiny ' : ''}cross-encoder (seed ${options.seed ?? 42}, ${options.labels ?? 1} label(s)) to ${outDir} in ${seconds.toFixed(1)} s:`);
-  for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'onnx/model.onnx', 'README.md']) {
+  for (const file of SYNTHETIC_CROSS_ENCODER_FILES) {
     const { size } = await fs.stat(path.join(outDir, file));
     console.log(`  ${file.padEnd(28)} ${size.toString().padStart(12)} bytes`);
   }
