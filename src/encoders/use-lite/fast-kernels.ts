@@ -270,6 +270,30 @@ function broadcastStrides(shape: readonly number[], outShape: readonly number[])
   return strides;
 }
 
+/**
+ * Flat offsets, in a tensor of `shape`, of the slices that GatherNd/ScatterNd index vectors (the last axis of
+ * `indices`, `depth` long) point at; undefined when an index is out of range.
+ */
+function sliceOffsets(idx: Int32Array, depth: number, numSlices: number, slice: number, shape: readonly number[]): Int32Array | undefined {
+  const strides = new Array<number>(depth);
+  let s = slice;
+  for (let d = depth - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d];
+  }
+  const offsets = new Int32Array(numSlices);
+  for (let i = 0; i < numSlices; i++) {
+    let offset = 0;
+    for (let d = 0; d < depth; d++) {
+      const v = idx[i * depth + d];
+      if (v < 0 || v >= shape[d]) return undefined;
+      offset += v * strides[d];
+    }
+    offsets[i] = offset;
+  }
+  return offsets;
+}
+
 function gatherNd({ inputs, backend }: KernelArgs, fallback: () => TensorInfo | TensorInfo[]): TensorInfo | TensorInfo[] {
   const params = inputs.params as TensorInfo;
   const indices = inputs.indices as TensorInfo;
@@ -279,24 +303,11 @@ function gatherNd({ inputs, backend }: KernelArgs, fallback: () => TensorInfo | 
   const sliceShape = params.shape.slice(depth);
   const slice = size(sliceShape);
   const numSlices = size(indices.shape.slice(0, -1));
-  const idx = values(backend, indices) as Int32Array;
+  const offsets = sliceOffsets(values(backend, indices) as Int32Array, depth, numSlices, slice, params.shape);
+  if (offsets === undefined) return fallback();
   const src = values(backend, params) as Float32Array | Int32Array;
-  const strides = new Array<number>(depth);
-  let s = slice;
-  for (let d = depth - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= params.shape[d];
-  }
   const dst = typedArray(params.dtype, numSlices * slice);
-  for (let i = 0; i < numSlices; i++) {
-    let offset = 0;
-    for (let d = 0; d < depth; d++) {
-      const v = idx[i * depth + d];
-      if (v < 0 || v >= params.shape[d]) return fallback();
-      offset += v * strides[d];
-    }
-    dst.set(src.subarray(offset, offset + slice), i * slice);
-  }
+  for (let i = 0; i < numSlices; i++) dst.set(src.subarray(offsets[i], offsets[i] + slice), i * slice);
   return backend.makeTensorInfo([...indices.shape.slice(0, -1), ...sliceShape], params.dtype, dst);
 }
 
@@ -310,23 +321,13 @@ function scatterNd({ inputs, backend, attrs }: KernelArgs, fallback: () => Tenso
   const slice = size(shape.slice(depth));
   const numSlices = size(indices.shape.slice(0, -1));
   if (size(updates.shape) !== numSlices * slice) return fallback();
-  const idx = values(backend, indices) as Int32Array;
+  const offsets = sliceOffsets(values(backend, indices) as Int32Array, depth, numSlices, slice, shape);
+  if (offsets === undefined) return fallback();
   const src = values(backend, updates) as Float32Array | Int32Array;
-  const strides = new Array<number>(depth);
-  let s = slice;
-  for (let d = depth - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d];
-  }
   const dst = typedArray(updates.dtype, size(shape));
   for (let i = 0; i < numSlices; i++) {
-    let offset = 0;
-    for (let d = 0; d < depth; d++) {
-      const v = idx[i * depth + d];
-      if (v < 0 || v >= shape[d]) return fallback();
-      offset += v * strides[d];
-    }
     // ScatterNd sums the updates of repeated indices.
+    const offset = offsets[i];
     const from = i * slice;
     for (let j = 0; j < slice; j++) dst[offset + j] += src[from + j];
   }
