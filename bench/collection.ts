@@ -36,6 +36,7 @@ import { Collection, DEFAULT_COLLECTION_INDEX } from '../src/collection/collecti
 import { createIndex, type IndexSpec, type IndexSpecInput } from '../src/collection/index-backend.ts';
 import { indexFileGroup, listIndexFiles } from '../src/collection/index-sync.ts';
 import type { MetadataFilter } from '../src/collection/filter.ts';
+import { normalizeInPlace } from '../src/index/validate.ts';
 
 const { values } = parseArgs({
   options: {
@@ -114,18 +115,11 @@ class Rng {
   }
 }
 
-function normalizeRow(out: Float32Array, o: number): void {
-  let norm = 0;
-  for (let j = 0; j < DIMS; j++) norm += out[o + j] * out[o + j];
-  const inv = 1 / Math.sqrt(norm);
-  for (let j = 0; j < DIMS; j++) out[o + j] *= inv;
-}
-
 const centers = new Float32Array(CENTERS * DIMS);
 {
   const r = new Rng(42);
   for (let i = 0; i < centers.length; i++) centers[i] = r.normal();
-  for (let c = 0; c < CENTERS; c++) normalizeRow(centers, c * DIMS);
+  normalizeInPlace(centers, CENTERS, DIMS);
 }
 
 /** `rows` vectors from a seeded stream (batch b of the documents, or the queries). */
@@ -140,8 +134,8 @@ function vectors(seed: number, rows: number, out: Float32Array = new Float32Arra
       const c = Math.floor(r.next() * CENTERS) * DIMS;
       for (let j = 0; j < DIMS; j++) out[o + j] = centers[c + j] + scale * r.normal();
     }
-    normalizeRow(out, o);
   }
+  normalizeInPlace(out, rows, DIMS);
   return out;
 }
 const batchVectors = (b: number, rows: number, out?: Float32Array): Float32Array => vectors(1_000_000 + b, rows, out);

@@ -30,7 +30,9 @@ import { Collection } from '../src/collection/collection.ts';
 import { PgvectorCollection } from '../src/collection/pgvector/pgvector-collection.ts';
 import { toVectorLiteral } from '../src/collection/pgvector/vector-codec.ts';
 import { FlatIndex } from '../src/index/flat-index.ts';
+import { normalizeInPlace } from '../src/index/validate.ts';
 import { startPgServer } from '../test/helpers/pglite-server.ts';
+import { rng as uniform } from '../test/helpers/prng.ts';
 
 const { values } = parseArgs({
   options: {
@@ -68,31 +70,18 @@ const t0 = performance.now();
 
 // ---------------------------------------------------------------- data
 
+/** The seeded uniform stream (mulberry32) with a standard normal sampler (Box-Muller, one output per pair). */
 function rng(seed: number): { next: () => number; normal: () => number } {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = uniform(seed);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
   return { next, normal };
-}
-
-function normalizeRow(out: Float32Array, o: number): void {
-  let s = 0;
-  for (let j = 0; j < DIMS; j++) s += out[o + j] * out[o + j];
-  const inv = 1 / Math.sqrt(s);
-  for (let j = 0; j < DIMS; j++) out[o + j] *= inv;
 }
 
 const centers = new Float32Array(CENTERS * DIMS);
 {
   const r = rng(1);
   for (let i = 0; i < centers.length; i++) centers[i] = r.normal();
-  for (let c = 0; c < CENTERS; c++) normalizeRow(centers, c * DIMS);
+  normalizeInPlace(centers, CENTERS, DIMS);
 }
 
 function vectors(seed: number, rows: number): Float32Array {
@@ -103,8 +92,8 @@ function vectors(seed: number, rows: number): Float32Array {
     const c = Math.floor(r.next() * CENTERS) * DIMS;
     const o = i * DIMS;
     for (let j = 0; j < DIMS; j++) out[o + j] = centers[c + j] + scale * r.normal();
-    normalizeRow(out, o);
   }
+  normalizeInPlace(out, rows, DIMS);
   return out;
 }
 
