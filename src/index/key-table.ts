@@ -54,14 +54,8 @@ export class KeyTable {
   }
 
   getParts(lo: number, hi: number): number {
-    const { slots, mask, keyParts } = this;
-    let i = hashParts(lo, hi) & mask;
-    for (;;) {
-      const r = slots[i];
-      if (r === -1) return -1;
-      if (keyParts[2 * r] === lo && keyParts[2 * r + 1] === hi) return r;
-      i = (i + 1) & mask;
-    }
+    const i = this.slotOf(lo, hi);
+    return i < 0 ? -1 : this.slots[i];
   }
 
   /** Adds the key now held at keyParts[row] (it must not be present yet). */
@@ -73,34 +67,16 @@ export class KeyTable {
 
   /** Points the entry of the key held at keyParts[row] to row (after the owner moved it there). */
   update(row: number): void {
-    const lo = this.keyParts[2 * row];
-    const hi = this.keyParts[2 * row + 1];
-    const { slots, mask, keyParts } = this;
-    let i = hashParts(lo, hi) & mask;
-    for (;;) {
-      const r = slots[i];
-      if (r === -1) throw new Error('KeyTable.update: key not present');
-      if (keyParts[2 * r] === lo && keyParts[2 * r + 1] === hi && r !== row) {
-        slots[i] = row;
-        return;
-      }
-      if (r === row) return;
-      i = (i + 1) & mask;
-    }
+    const i = this.slotOf(this.keyParts[2 * row], this.keyParts[2 * row + 1]);
+    if (i < 0) throw new Error('KeyTable.update: key not present');
+    this.slots[i] = row;
   }
 
   /** Removes the entry whose row is `row` (the key parts at that row must still be readable). */
   removeRow(row: number): void {
-    const lo = this.keyParts[2 * row];
-    const hi = this.keyParts[2 * row + 1];
     const { slots, mask, keyParts } = this;
-    let i = hashParts(lo, hi) & mask;
-    for (;;) {
-      const r = slots[i];
-      if (r === -1) return;
-      if (r === row) break;
-      i = (i + 1) & mask;
-    }
+    let i = this.slotOf(keyParts[2 * row], keyParts[2 * row + 1]);
+    if (i < 0 || slots[i] !== row) return;
     // Backward-shift deletion: move later members of the probe run into the hole when their home allows it.
     let j = i;
     for (;;) {
@@ -121,6 +97,18 @@ export class KeyTable {
   clear(): void {
     this.slots.fill(-1);
     this.count = 0;
+  }
+
+  /** The slot holding the key (lo, hi), or -1 (keys are unique, so at most one slot matches). */
+  private slotOf(lo: number, hi: number): number {
+    const { slots, mask, keyParts } = this;
+    let i = hashParts(lo, hi) & mask;
+    for (;;) {
+      const r = slots[i];
+      if (r === -1) return -1;
+      if (keyParts[2 * r] === lo && keyParts[2 * r + 1] === hi) return i;
+      i = (i + 1) & mask;
+    }
   }
 
   private place(row: number): void {
