@@ -194,12 +194,18 @@ export class VectorStore implements VectorSource {
     this._data = data;
     this._keyParts = new Uint32Array(keys.buffer);
     this._size = count;
-    this.table = new KeyTable(this._keyParts, count);
-    for (let r = 0; r < count; r++) {
-      if (this.table.getParts(this._keyParts[2 * r], this._keyParts[2 * r + 1]) >= 0) throw corrupt(path, `key ${keys[r]} appears twice`);
-      this.table.insert(r);
-    }
+    this.table = keyTableOf(keys, this._keyParts, count, path);
   }
+}
+
+/** A key table over the first `count` keys read from the file at path; a key that appears twice means a corrupt file. */
+function keyTableOf(keys: BigUint64Array, keyParts: Uint32Array, count: number, path: string): KeyTable {
+  const table = new KeyTable(keyParts, count);
+  for (let r = 0; r < count; r++) {
+    if (table.getParts(keyParts[2 * r], keyParts[2 * r + 1]) >= 0) throw corrupt(path, `key ${keys[r]} appears twice`);
+    table.insert(r);
+  }
+  return table;
 }
 
 function checkExpected(path: string, h: StoreHeader, expect?: { dims?: number; metric?: IndexMetric }): void {
@@ -243,11 +249,7 @@ export class FileVectorStore implements VectorSource {
     this.keyParts = new Uint32Array(keys.buffer);
     this.vectorsOffset = h.vectorsOffset;
     this.rowBytes = h.dims * 4;
-    this.table = new KeyTable(this.keyParts, h.count);
-    for (let r = 0; r < h.count; r++) {
-      if (this.table.getParts(this.keyParts[2 * r], this.keyParts[2 * r + 1]) >= 0) throw corrupt(path, `key ${keys[r]} appears twice`);
-      this.table.insert(r);
-    }
+    this.table = keyTableOf(keys, this.keyParts, h.count, path);
   }
 
   static open(path: string, expect?: { dims?: number; metric?: IndexMetric }): { store: FileVectorStore; meta: Record<string, unknown> } {
