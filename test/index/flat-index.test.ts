@@ -6,7 +6,7 @@ import { FlatIndex } from '../../src/index/flat-index.ts';
 import { HnswIndex } from '../../src/index/hnsw-index.ts';
 import { exactSearch } from '../../src/index/exact-search.ts';
 import { matrixFrom, matrixFromRows, type Matrix } from '../../src/matrix.ts';
-import { isBiencoderError } from '../../src/errors.ts';
+import { expectCode } from './expect-code.ts';
 import type { IndexMetric, IndexMatches } from '../../src/index/vector-index.ts';
 import { tempDir } from '../helpers/synthetic.ts';
 import { randomMatrix, rowsOf, sequentialKeys } from './data.ts';
@@ -49,15 +49,6 @@ function assertMatchesReference(got: IndexMatches[], ref: { keys: bigint[]; scor
       }
     }
   }
-}
-
-function expectCode(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(isBiencoderError(e), `expected a BiencoderError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
 }
 
 describe('FlatIndex: exact search equals a naive full sort', () => {

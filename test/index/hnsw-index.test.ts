@@ -4,20 +4,11 @@ import { readFileSync, writeFileSync, truncateSync, rmSync, copyFileSync } from 
 import { join } from 'node:path';
 import { FlatIndex } from '../../src/index/flat-index.ts';
 import { HnswIndex, chooseFilterStrategy } from '../../src/index/hnsw-index.ts';
-import { isBiencoderError } from '../../src/errors.ts';
+import { expectCode } from './expect-code.ts';
 import { matrixFromRows } from '../../src/matrix.ts';
 import type { IndexMatches } from '../../src/index/vector-index.ts';
 import { tempDir } from '../helpers/synthetic.ts';
 import { clusteredMatrix, randomMatrix, recallAt, rowsOf, sequentialKeys } from './data.ts';
-
-function expectCode(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(isBiencoderError(e), `expected a BiencoderError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
-}
 
 /** A filter uncorrelated with the clusters: a multiplicative hash of the key, passing ~pct%. */
 function hashFilter(pct: number): (key: bigint) => boolean {

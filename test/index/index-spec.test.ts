@@ -4,18 +4,9 @@ import { join } from 'node:path';
 import { createIndex, loadIndex, resolveIndexSpec, DEFAULT_INDEX_SPEC } from '../../src/index/index-spec.ts';
 import { FlatIndex } from '../../src/index/flat-index.ts';
 import { HnswIndex } from '../../src/index/hnsw-index.ts';
-import { isBiencoderError } from '../../src/errors.ts';
+import { expectCode } from './expect-code.ts';
 import { tempDir } from '../helpers/synthetic.ts';
 import { randomMatrix, sequentialKeys } from './data.ts';
-
-function expectCode(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(isBiencoderError(e), String(e));
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
-}
 
 test('resolveIndexSpec fills in defaults and survives JSON', () => {
   assert.deepEqual(resolveIndexSpec(), { kind: 'flat' });
