@@ -10,7 +10,7 @@ import { readManifest } from '../../src/collection/manifest.ts';
 import { isBiencoderError, type ErrorCode } from '../../src/errors.ts';
 import type { Encoder } from '../../src/encoders/encoder.ts';
 import { tempDir } from '../helpers/synthetic.ts';
-import { CountingEncoder, tinyEncoder, unitVector } from './helpers.ts';
+import { CountingEncoder, rejectsWith, textDocs, tinyEncoder, unitVector } from './helpers.ts';
 
 const tmp = tempDir('collection');
 after(() => tmp.cleanup());
@@ -28,35 +28,24 @@ const SPECS: [string, IndexSpec][] = [
   ['hnsw', DEFAULT_COLLECTION_INDEX],
 ];
 
-async function rejectsWith(p: Promise<unknown> | (() => unknown), code: ErrorCode, message?: RegExp): Promise<void> {
-  await assert.rejects(async () => (typeof p === 'function' ? p() : p), (e: unknown) => {
-    assert.ok(isBiencoderError(e, code), `expected ${code}, got ${String((e as { code?: string }).code)}: ${(e as Error).message}`);
-    if (message) assert.match((e as Error).message, message);
-    return true;
-  });
-}
-
-const texts = (n: number, prefix = 'document'): { id: string; text: string; metadata: { i: number; even: boolean } }[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `d${i}`, text: `${prefix} ${i}: ${['cats', 'dogs', 'birds', 'fish'][i % 4]} and ${i * 7919 % 1000} things`, metadata: { i, even: i % 2 === 0 } }));
-
 const ids = (hits: SearchHit[]): string[] => hits.map((h) => h.id);
 
 describe('upsert, get, count, delete', () => {
   test('upsert stores texts and metadata; get is aligned with the ids; count', async () => {
     const enc = new CountingEncoder(base);
     const c = await Collection.create(newDir(), { encoder: enc, index: { kind: 'flat' } });
-    const r = await c.upsert(texts(20));
+    const r = await c.upsert(textDocs(20));
     assert.deepEqual(r, { inserted: 20, updated: 0, unchanged: 0, embedded: 20 });
     assert.equal(c.count(), 20);
     const got = await c.get(['d3', 'nope', 'd0']);
     assert.equal(got[0]?.id, 'd3');
-    assert.equal(got[0]?.text, texts(20)[3].text);
+    assert.equal(got[0]?.text, textDocs(20)[3].text);
     assert.deepEqual(got[0]?.metadata, { i: 3, even: false });
     assert.equal(got[1], undefined);
     assert.equal(got[2]?.id, 'd0');
     const [withVector] = await c.get(['d1'], { vectors: true });
     assert.equal(withVector?.vector?.length, base.dims);
-    const direct = await base.encode([texts(20)[1].text]);
+    const direct = await base.encode([textDocs(20)[1].text]);
     assert.deepEqual(Array.from(withVector!.vector!), Array.from(direct.data));
     await c.close();
   });
@@ -64,19 +53,19 @@ describe('upsert, get, count, delete', () => {
   test('re-upsert embeds only new and changed texts; metadata-only changes are written without embedding', async () => {
     const enc = new CountingEncoder(base);
     const c = await Collection.create(newDir(), { encoder: enc, index: { kind: 'flat' } });
-    await c.upsert(texts(10));
+    await c.upsert(textDocs(10));
     assert.equal(enc.documents, 10);
-    const again = texts(12).map((d, i) => (i === 2 ? { ...d, text: `${d.text} (edited)` } : i === 3 ? { ...d, metadata: { i: 3, even: true } } : d));
+    const again = textDocs(12).map((d, i) => (i === 2 ? { ...d, text: `${d.text} (edited)` } : i === 3 ? { ...d, metadata: { i: 3, even: true } } : d));
     const r = await c.upsert(again);
     assert.deepEqual(r, { inserted: 2, updated: 2, unchanged: 8, embedded: 3 });
     assert.equal(enc.documents, 13, 'only d2 (changed) and d10, d11 (new) were embedded');
-    assert.equal((await c.get(['d2']))[0]?.text, `${texts(10)[2].text} (edited)`);
+    assert.equal((await c.get(['d2']))[0]?.text, `${textDocs(10)[2].text} (edited)`);
     assert.deepEqual((await c.get(['d3']))[0]?.metadata, { i: 3, even: true });
     const unchanged = await c.upsert(again);
     assert.deepEqual(unchanged, { inserted: 0, updated: 0, unchanged: 12, embedded: 0 });
     assert.equal(enc.documents, 13);
     // The changed text is searchable under its new vector, with the same key (no duplicate).
-    const hits = await c.search(`${texts(10)[2].text} (edited)`, { k: 1 });
+    const hits = await c.search(`${textDocs(10)[2].text} (edited)`, { k: 1 });
     assert.equal(hits[0].id, 'd2');
     assert.ok(hits[0].score > 0.999);
     assert.equal(c.count(), 12);
@@ -92,17 +81,17 @@ describe('upsert, get, count, delete', () => {
 
   test('delete removes documents from storage and search; unknown ids are ignored', async () => {
     const c = await Collection.create(newDir(), { encoder: base, index: DEFAULT_COLLECTION_INDEX });
-    await c.upsert(texts(30));
+    await c.upsert(textDocs(30));
     assert.equal(await c.delete(['d5', 'd6', 'missing', 'd5']), 2);
     assert.equal(c.count(), 28);
     assert.deepEqual(await c.get(['d5', 'd6', 'd7']).then((g) => g.map((d) => d?.id)), [undefined, undefined, 'd7']);
-    const hits = await c.search(texts(30)[5].text, { k: 30 });
+    const hits = await c.search(textDocs(30)[5].text, { k: 30 });
     assert.equal(hits.length, 28);
     assert.ok(!ids(hits).includes('d5') && !ids(hits).includes('d6'));
     assert.equal(await c.delete([]), 0);
     // Re-inserting a deleted id gives it a new key and it is searchable again.
-    await c.upsert([texts(30)[5]]);
-    assert.equal((await c.search(texts(30)[5].text, { k: 1 }))[0].id, 'd5');
+    await c.upsert([textDocs(30)[5]]);
+    assert.equal((await c.search(textDocs(30)[5].text, { k: 1 }))[0].id, 'd5');
     await c.close();
     assert.equal((await checkCollection(c.dir)).ok, true);
   });
@@ -129,8 +118,8 @@ describe('concurrent calls', () => {
   test('writes issued without awaiting are applied one at a time, in call order', async () => {
     const enc = new CountingEncoder(base);
     const c = await Collection.create(newDir(), { encoder: enc, index: DEFAULT_COLLECTION_INDEX });
-    const v1 = texts(10);
-    const v2 = texts(10).map((d) => ({ ...d, text: `${d.text} v2` }));
+    const v1 = textDocs(10);
+    const v2 = textDocs(10).map((d) => ({ ...d, text: `${d.text} v2` }));
     const results = await Promise.all([c.upsert(v1), c.upsert(v2), c.delete(['d0']), c.search('cats', { k: 3 }), c.upsert([v1[0]])]);
     assert.deepEqual(results[0], { inserted: 10, updated: 0, unchanged: 0, embedded: 10 });
     assert.deepEqual(results[1], { inserted: 0, updated: 10, unchanged: 0, embedded: 10 });
@@ -158,7 +147,7 @@ describe('bad input: clear errors, nothing written', () => {
   test('ids, texts, metadata, vectors and duplicates are validated before anything is written', async () => {
     const enc = new CountingEncoder(base);
     const c = await Collection.create(newDir(), { encoder: enc, index: { kind: 'flat' } });
-    await c.upsert(texts(3));
+    await c.upsert(textDocs(3));
     const before = enc.documents;
     const cases: [unknown, ErrorCode, RegExp][] = [
       [[{ id: '', text: 'x' }], 'INVALID_ARGUMENT', /id is empty/],
@@ -200,13 +189,13 @@ describe('bad input: clear errors, nothing written', () => {
   test('a text that fails to embed fails the whole batch atomically', async () => {
     const enc = new CountingEncoder(base);
     const c = await Collection.create(newDir(), { encoder: enc, index: DEFAULT_COLLECTION_INDEX });
-    await c.upsert(texts(5));
+    await c.upsert(textDocs(5));
     enc.failOn = 'POISON';
-    const batch = [...texts(8).map((d) => ({ ...d, text: `${d.text} v2` })), { id: 'p', text: 'a POISON text' }];
+    const batch = [...textDocs(8).map((d) => ({ ...d, text: `${d.text} v2` })), { id: 'p', text: 'a POISON text' }];
     await assert.rejects(c.upsert(batch), /refusing to embed/);
     enc.failOn = undefined;
     assert.equal(c.count(), 5);
-    assert.deepEqual((await c.get(['d0']))[0]?.text, texts(5)[0].text, 'existing texts are untouched');
+    assert.deepEqual((await c.get(['d0']))[0]?.text, textDocs(5)[0].text, 'existing texts are untouched');
     assert.equal(c.info().indexSize, 5);
     // The collection is still writable afterwards.
     await c.upsert([{ id: 'after', text: 'after the failure' }]);
@@ -219,7 +208,7 @@ describe('bad input: clear errors, nothing written', () => {
     const c = await Collection.create(newDir(), { encoder: base, index: { kind: 'flat' } });
     const ac = new AbortController();
     ac.abort();
-    await rejectsWith(c.upsert(texts(3), { signal: ac.signal }), 'ABORTED');
+    await rejectsWith(c.upsert(textDocs(3), { signal: ac.signal }), 'ABORTED');
     assert.equal(c.count(), 0);
     await c.close();
   });
@@ -242,7 +231,7 @@ describe('bad input: clear errors, nothing written', () => {
     const c = await Collection.create(newDir(), { encoder: base });
     await c.close();
     await c.close(); // idempotent
-    await rejectsWith(c.upsert(texts(1)), 'CLOSED');
+    await rejectsWith(c.upsert(textDocs(1)), 'CLOSED');
     await rejectsWith(c.search('x'), 'CLOSED');
     assert.throws(() => c.count(), (e: unknown) => isBiencoderError(e, 'CLOSED'));
   });
@@ -252,7 +241,7 @@ for (const [name, spec] of SPECS) {
   describe(`search (${name})`, () => {
     test('a stored text is its own nearest neighbour; searchBatch mixes texts and vectors; k bounds', async () => {
       const c = await Collection.create(newDir(), { encoder: base, index: spec });
-      const docs = texts(200);
+      const docs = textDocs(200);
       await c.upsert(docs);
       for (const i of [0, 17, 199]) {
         const [hit] = await c.search(docs[i].text, { k: 1 });
@@ -297,9 +286,9 @@ for (const [name, spec] of SPECS) {
       const enc = new CountingEncoder(base);
       const dir = newDir();
       const c = await Collection.create(dir, { encoder: enc, index: spec });
-      await c.upsert(texts(300));
+      await c.upsert(textDocs(300));
       await c.delete(['d1', 'd2']);
-      const queries = ['cats and dogs', 'fish 12', texts(300)[77].text, 'nothing like the rest'];
+      const queries = ['cats and dogs', 'fish 12', textDocs(300)[77].text, 'nothing like the rest'];
       const beforeHits = await c.searchBatch(queries, { k: 10 });
       const filtered = await c.search('birds', { k: 5, filter: { even: true } });
       await c.close();
@@ -316,7 +305,7 @@ for (const [name, spec] of SPECS) {
       const enc = new CountingEncoder(base);
       const dir = newDir();
       const c = await Collection.create(dir, { encoder: enc, index: spec });
-      await c.upsert(texts(150));
+      await c.upsert(textDocs(150));
       const expected = await c.search('dogs', { k: 10 });
       await c.close();
       const embedded = enc.documents;
@@ -351,10 +340,10 @@ describe('the index catches up with writes after its last save', () => {
   test('writes after a flush are replayed on open (caught-up), with deletes', async () => {
     const dir = newDir();
     const c = await Collection.create(dir, { encoder: base, index: { kind: 'flat' }, autoFlushChanges: Infinity });
-    await c.upsert(texts(40));
+    await c.upsert(textDocs(40));
     await c.flush();
     const savedSeq = c.info().savedIndexSeq;
-    await c.upsert(texts(50).slice(40));
+    await c.upsert(textDocs(50).slice(40));
     await c.delete(['d0', 'd41']);
     assert.equal(c.info().unsavedChanges, 12);
     // Simulate a crash: copy the files as they are now (the index file is behind), then open the copy.
@@ -371,7 +360,7 @@ describe('the index catches up with writes after its last save', () => {
     assert.equal(c2.indexStatus.replayed, 11, '2 deletions + 9 surviving inserts (d41 was inserted and deleted)');
     assert.equal(c2.count(), 48);
     assert.equal(c2.info().indexSize, 48);
-    assert.equal((await c2.search(texts(50)[45].text, { k: 1 }))[0].id, 'd45');
+    assert.equal((await c2.search(textDocs(50)[45].text, { k: 1 }))[0].id, 'd45');
     await c2.close();
   });
 
@@ -427,14 +416,14 @@ describe('locking and readers', () => {
   test('readers open alongside the writer, without the lock, and see its commits', async () => {
     const dir = newDir();
     const w = await Collection.create(dir, { encoder: base, index: DEFAULT_COLLECTION_INDEX, autoFlushChanges: Infinity });
-    await w.upsert(texts(10));
+    await w.upsert(textDocs(10));
     await w.flush();
-    await w.upsert(texts(20).slice(10));
+    await w.upsert(textDocs(20).slice(10));
     const r1 = await Collection.open(dir, { readOnly: true, encoder: base });
     const r2 = await Collection.open(dir, { readOnly: true });
     assert.equal(r1.count(), 20);
     assert.equal(r1.indexStatus.action, 'caught-up');
-    await rejectsWith(r1.upsert(texts(1)), 'READ_ONLY');
+    await rejectsWith(r1.upsert(textDocs(1)), 'READ_ONLY');
     await rejectsWith(r2.delete(['d0']), 'READ_ONLY');
     await w.upsert([{ id: 'new', text: 'a brand new document about whales' }]);
     await w.delete(['d3']);

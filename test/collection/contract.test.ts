@@ -12,10 +12,9 @@ import { matchesFilter, type Metadata, type MetadataFilter } from '../../src/col
 import { createCollection, openCollection, readTargetManifest, type CreateTargetOptions, type OpenTargetOptions } from '../../src/collection/open-collection.ts';
 import type { IndexMetric } from '../../src/index/vector-index.ts';
 import type { Encoder } from '../../src/encoders/encoder.ts';
-import { isBiencoderError, type ErrorCode } from '../../src/errors.ts';
 import { startPgServer, type PgServer } from '../helpers/pglite-server.ts';
 import { tempDir } from '../helpers/synthetic.ts';
-import { CountingEncoder, prng, tinyEncoder, unitVector } from './helpers.ts';
+import { CountingEncoder, prng, rejectsWith, textDocs, tinyEncoder, unitVector } from './helpers.ts';
 
 const tmp = tempDir('contract');
 let base: Encoder;
@@ -41,17 +40,6 @@ const STORES: Store[] = [
   { name: 'embedded', target: () => join(tmp.dir, `c${dirN++}`) },
   { name: 'pgvector', target: () => pgServer.collectionUrl('contract') },
 ];
-
-async function rejectsWith(p: Promise<unknown> | (() => unknown), code: ErrorCode, message?: RegExp): Promise<void> {
-  await assert.rejects(async () => (typeof p === 'function' ? p() : p), (e: unknown) => {
-    assert.ok(isBiencoderError(e, code), `expected ${code}, got ${String((e as { code?: string }).code)}: ${(e as Error).message}`);
-    if (message) assert.match((e as Error).message, message);
-    return true;
-  });
-}
-
-const docs = (n: number, prefix = 'document'): { id: string; text: string; metadata: { i: number; even: boolean } }[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `d${i}`, text: `${prefix} ${i}: ${['cats', 'dogs', 'birds', 'fish'][i % 4]} and ${(i * 7919) % 1000} things`, metadata: { i, even: i % 2 === 0 } }));
 
 const ids = (hits: SearchHit[]): string[] => hits.map((h) => h.id);
 
@@ -133,11 +121,11 @@ for (const store of STORES) {
     test('upsert embeds only new and changed texts; metadata-only changes; get; count; delete', async () => {
       const enc = new CountingEncoder(base);
       const c = await create({ encoder: enc });
-      assert.deepEqual(await c.upsert(docs(12)), { inserted: 12, updated: 0, unchanged: 0, embedded: 12 });
+      assert.deepEqual(await c.upsert(textDocs(12)), { inserted: 12, updated: 0, unchanged: 0, embedded: 12 });
       assert.equal(await c.count(), 12);
-      assert.deepEqual(await c.upsert(docs(12)), { inserted: 0, updated: 0, unchanged: 12, embedded: 0 });
+      assert.deepEqual(await c.upsert(textDocs(12)), { inserted: 0, updated: 0, unchanged: 12, embedded: 0 });
       assert.equal(enc.documents, 12);
-      const next = docs(14);
+      const next = textDocs(14);
       next[2] = { ...next[2], text: 'a changed text about owls' };
       next[3] = { ...next[3], metadata: { i: 3, even: true } };
       assert.deepEqual(await c.upsert(next), { inserted: 2, updated: 2, unchanged: 10, embedded: 3 });
@@ -214,7 +202,7 @@ for (const store of STORES) {
 
     test('text search with the encoder; the same neighbours as the embedded vectors', async () => {
       const c = await create({ encoder: base });
-      await c.upsert(docs(30));
+      await c.upsert(textDocs(30));
       const hits = await c.search('document 7: birds', { k: 5 });
       assert.equal(hits.length, 5);
       const [q] = [(await base.encode(['document 7: birds'], { role: 'query' })).data];
@@ -245,7 +233,7 @@ for (const store of STORES) {
 
     test('bad inputs are rejected with their codes and write nothing', async () => {
       const c = await create({ encoder: base });
-      await c.upsert(docs(3));
+      await c.upsert(textDocs(3));
       const before = await c.get(['d0', 'd1', 'd2']);
       await rejectsWith(c.upsert([{ id: 'd0', text: 'x' }, { id: 'd0', text: 'y' }]), 'INVALID_ARGUMENT', /twice/);
       await rejectsWith(c.upsert([{ id: 'd0', text: 'new text' }, { id: 'e', text: '   ' }]), 'EMPTY_INPUT');
@@ -267,7 +255,7 @@ for (const store of STORES) {
     test('the encoder guard, encoder-less handles, reopen persistence, read-only, closed, exists / missing', async () => {
       const target = store.target();
       const c = await create({ encoder: base }, target);
-      await c.upsert(docs(10));
+      await c.upsert(textDocs(10));
       const q = (await base.encode(['cats and things'], { role: 'query' })).data;
       const hitsBefore = await c.search(q, { k: 4 });
       await c.close();

@@ -4,9 +4,8 @@ import assert from 'node:assert/strict';
 import { PgvectorCollection } from '../../../src/collection/pgvector/pgvector-collection.ts';
 import { parsePgTarget } from '../../../src/collection/pgvector/target.ts';
 import { roundToF16, toVectorLiteral } from '../../../src/collection/pgvector/vector-codec.ts';
-import { isBiencoderError, type ErrorCode } from '../../../src/errors.ts';
 import { startPgServer, type PgServer } from '../../helpers/pglite-server.ts';
-import { unitVector } from '../helpers.ts';
+import { rejectsWith, unitVector } from '../helpers.ts';
 
 let server: PgServer;
 before(async () => {
@@ -15,14 +14,6 @@ before(async () => {
 after(async () => {
   await server?.stop();
 });
-
-async function rejectsWith(p: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(isBiencoderError(e, code), `expected ${code}, got ${String((e as { code?: string }).code)}: ${(e as Error).message}`);
-    if (message) assert.match((e as Error).message, message);
-    return true;
-  });
-}
 
 const nameOf = (url: string): string => new URL(url).searchParams.get('collection')!;
 
