@@ -128,7 +128,7 @@ export interface SearchOptions {
    * INVALID_ARGUMENT). Metadata filters apply in every mode.
    */
   readonly mode?: SearchMode;
-  /** Hybrid fusion: { fusion: 'convex' (default) | 'rrf', weight? (dense share for convex, default 0.2), rrfK? (60), candidates? (per side, default max(k, 100)) }. */
+  /** Hybrid fusion: { fusion: 'convex' (default) | 'rrf', weight?, normalization?, rrfK?, candidates? }; defaults and meanings in src/retriever/fusion.ts (HybridOptions). */
   readonly hybrid?: HybridOptions;
   /** Keyword query analysis: { stopwords: 'english' (default) | 'none' }. */
   readonly keyword?: KeywordQueryOptions;
