@@ -140,7 +140,7 @@ async function measure(store: StoreUnderTest, truth: string[][], filteredTruth: 
     recallByEf[ef] = round(recallOf(found, truth), 4);
     log(`  ${label} recall@10 at ef ${ef}: ${recallByEf[ef]}`);
   }
-  for (let q = 0; q < 20; q++) await store.search(row(queries, q), { k: K, ef: EF }); // warm-up
+  for (let q = 0; q < Math.min(20, queries.length / DIMS); q++) await store.search(row(queries, q), { k: K, ef: EF }); // warm-up
   const times: number[] = [];
   const start = performance.now();
   for (let q = 0; q < QUERIES; q++) {
