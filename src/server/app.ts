@@ -77,7 +77,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   const rerank = options.rerank === undefined ? undefined : new ServerReranker(options.rerank);
 
   let registry: CollectionRegistry | undefined;
-  const metrics = createMetrics(async () => (registry === undefined ? [] : Promise.all(registry.openedAll().map(async ([name, c]) => [name, await c.count()] as [string, number]))));
+  const metrics = createMetrics(async () => (registry === undefined ? [] : Promise.all(registry.opened().map(async ([name, c]) => [name, await c.count()] as [string, number]))));
   const encoders = new EncoderPool({
     encoders: options.encoders,
     load: options.loadEncoder,

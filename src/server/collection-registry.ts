@@ -108,13 +108,8 @@ export class CollectionRegistry {
     return [...names].sort();
   }
 
-  /** The embedded (directory) collections opened so far, by name: their count() is synchronous. */
-  opened(): [string, Collection][] {
-    return [...this.#ready].filter((e): e is [string, Collection] => e[1] instanceof Collection);
-  }
-
   /** Every collection opened so far (directories and pgvector), by name. */
-  openedAll(): [string, CollectionApi][] {
+  opened(): [string, CollectionApi][] {
     return [...this.#ready];
   }
 

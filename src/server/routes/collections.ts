@@ -123,7 +123,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
   const { registry } = ctx;
 
   app.get('/collections', async () => {
-    const open = new Map(registry.openedAll());
+    const open = new Map(registry.opened());
     return {
       collections: await Promise.all(registry.names().map(async (name) => {
         const c = open.get(name);

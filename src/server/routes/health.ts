@@ -8,7 +8,7 @@ import type { ServerContext } from '../context.ts';
 export function healthRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/healthz', async () => ({
     status: 'ok',
-    collections: ctx.registry.openedAll().map(([name]) => name),
+    collections: ctx.registry.opened().map(([name]) => name),
     models: ctx.encoders.loadedIds(),
     defaultModel: ctx.defaultModel,
   }));
