@@ -10,7 +10,7 @@
 import type { Encoder } from '../encoders/encoder.ts';
 import type { Matrix } from '../matrix.ts';
 import type { IndexMetric } from '../index/vector-index.ts';
-import type { DocumentInput, SearchHit, SearchOptions, StoredDocument, VectorDocumentInput, WriteOptions, WriteResult } from './collection.ts';
+import type { DocumentInput, SearchHit, SearchMode, SearchOptions, StoredDocument, VectorDocumentInput, WriteOptions, WriteResult } from './collection.ts';
 import type { Manifest } from './manifest.ts';
 
 /** What both stores report from info(). */
@@ -27,6 +27,8 @@ export interface CollectionApi {
   readonly readOnly: boolean;
   readonly dims: number;
   readonly metric: IndexMetric;
+  /** The search modes this store serves ('dense' always; the embedded store also 'keyword' and 'hybrid'). */
+  readonly searchModes: readonly SearchMode[];
   /** The encoder given at open or create, if any. */
   readonly encoder: Encoder | undefined;
 

@@ -196,6 +196,7 @@ export class Collection {
   readonly readOnly: boolean;
   readonly dims: number;
   readonly metric: IndexMetric;
+  readonly searchModes: readonly SearchMode[] = SEARCH_MODES;
   /** How the index was obtained at open. */
   indexStatus: IndexOpenStatus;
 

@@ -1,4 +1,5 @@
 import type { SearchMode } from '../collection/collection.ts';
+import type { CollectionApi } from '../collection/collection-api.ts';
 
 /**
  * How `search`, `serve` and `demo` rank a text query unless told otherwise: hybrid, BM25 fused with the
@@ -7,3 +8,8 @@ import type { SearchMode } from '../collection/collection.ts';
  * sides on scifact, cranfield and cisi. The library's Collection.search stays dense by default.
  */
 export const DEFAULT_TEXT_SEARCH_MODE: SearchMode = 'hybrid';
+
+/** The default ranking of a text query on this collection: DEFAULT_TEXT_SEARCH_MODE where the store serves it, else dense. */
+export function defaultTextSearchMode(collection: Pick<CollectionApi, 'searchModes'>): SearchMode {
+  return collection.searchModes.includes(DEFAULT_TEXT_SEARCH_MODE) ? DEFAULT_TEXT_SEARCH_MODE : 'dense';
+}

@@ -6,7 +6,8 @@ import { Collection, SEARCH_MODES, type SearchMode } from '../../collection/coll
 import { DEFAULT_MODEL, loadEncoder } from '../../encoders/load-encoder.ts';
 import { resolveInputs } from '../../ingest/input-files.ts';
 import { integerOption } from '../cli-options.ts';
-import { DEFAULT_CLI_SEARCH_MODE, formatHits, searchCollection } from './search.ts';
+import { formatHits, searchCollection } from './search.ts';
+import { DEFAULT_TEXT_SEARCH_MODE } from '../../retriever/default-mode.ts';
 import { formatIndexSummary, indexFiles, INTERRUPTED_EXIT } from './index.ts';
 
 /** The sample shipped in the package: 240 English Wikipedia paragraphs from XQuAD (CC BY-SA 4.0). */
@@ -47,7 +48,7 @@ Examples:
     .argument('[query]', 'the question', DEMO_QUERY)
     .option('--collection <dir>', 'where to build the demo collection (default: under the user cache)')
     .option('-k, --k <n>', 'number of results', integerOption(1), 5)
-    .addOption(new Option('--mode <mode>', 'hybrid: BM25 fused with dense scores; dense: vectors only; keyword: BM25 only').choices([...SEARCH_MODES]).default(DEFAULT_CLI_SEARCH_MODE))
+    .addOption(new Option('--mode <mode>', 'hybrid: BM25 fused with dense scores; dense: vectors only; keyword: BM25 only').choices([...SEARCH_MODES]).default(DEFAULT_TEXT_SEARCH_MODE))
     .option('--no-progress', 'no progress display')
     .option('--json', 'print the index summary and the results as JSON')
     .action(async (query: string, opts: DemoCliOptions) => {

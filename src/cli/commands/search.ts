@@ -8,7 +8,7 @@ import { isPostgresTarget, openCollection } from '../../collection/open-collecti
 import { BiencoderError } from '../../errors.ts';
 import { collectionTarget } from './index.ts';
 import { filterOption, integerOption } from '../cli-options.ts';
-import { DEFAULT_TEXT_SEARCH_MODE } from '../../retriever/default-mode.ts';
+import { DEFAULT_TEXT_SEARCH_MODE, defaultTextSearchMode } from '../../retriever/default-mode.ts';
 import { loadCollectionEncoder } from '../collection-encoder.ts';
 import { modelFetchOptions, type ModelCliOptions } from '../model-options.ts';
 import { checkRerankOptions, rerankOptions, retrieverFrom, type RerankCliOptions } from '../rerank-options.ts';
@@ -83,12 +83,9 @@ export function formatHits(hits: readonly CliHit[], width: number): string {
   return out;
 }
 
-/** The CLI's default ranking of text queries (see retriever/default-mode.ts). */
-export const DEFAULT_CLI_SEARCH_MODE: SearchMode = DEFAULT_TEXT_SEARCH_MODE;
-
 /** Runs a search on an open collection: documents by best chunk (default) or raw chunks. */
 export async function searchCollection(collection: CollectionApi, query: string, options: { k: number; filter?: MetadataFilter; ef?: number; chunks?: boolean; mode?: SearchMode }): Promise<CliHit[]> {
-  const search = { k: options.k, mode: options.mode ?? DEFAULT_CLI_SEARCH_MODE, ...(options.filter ? { filter: options.filter } : {}), ...(options.ef ? { ef: options.ef } : {}) };
+  const search = { k: options.k, mode: options.mode ?? defaultTextSearchMode(collection), ...(options.filter ? { filter: options.filter } : {}), ...(options.ef ? { ef: options.ef } : {}) };
   if (options.chunks) return chunkHits(await collection.search(query, search));
   const docs = await searchDocuments(collection, query, search);
   return docs.map((d, i) => ({ rank: i + 1, ...d }));
@@ -144,7 +141,7 @@ Examples:
     .option('--filter <json>', 'only documents whose metadata match, e.g. \'{"lang": "en", "year": {"$gte": 2020}}\' ($eq $ne $in $nin $gt $gte $lt $lte $exists $and $or)')
     .option('--ef <n>', 'HNSW search breadth (efSearch) for this query: higher is slower and more exact', integerOption(1))
     .option('--chunks', 'return chunks, not documents')
-    .addOption(new Option('--mode <mode>', `hybrid: BM25 fused with dense scores; dense: vectors only; keyword: BM25 only (default: ${DEFAULT_CLI_SEARCH_MODE} for --collection, dense for --store, which supports only dense)`).choices([...SEARCH_MODES]))
+    .addOption(new Option('--mode <mode>', `hybrid: BM25 fused with dense scores; dense: vectors only; keyword: BM25 only (default: ${DEFAULT_TEXT_SEARCH_MODE} for --collection, dense for --store, which supports only dense)`).choices([...SEARCH_MODES]))
     .option('--snippet <chars>', 'snippet width in the human output', integerOption(20), 160)
     .option('--json', 'print JSON: {"query", "k", "rerank"?, "hits": [{"rank", "id", "score", "text", "metadata", "chunk"?, "retrievalScore"?, "rerankScore"?}]}');
   modelFetchOptions(cmd, "ONNX weights variant (the one the collection's model was indexed with)");
@@ -154,13 +151,13 @@ Examples:
     const filter = filterOption(command, opts.filter);
     let encoder: Encoder | undefined;
     const target = collectionTarget(opts, command);
-    // pgvector collections are searched by vectors only: dense is their default (keyword and hybrid fail with UNSUPPORTED).
-    const mode: SearchMode = opts.mode ?? (isPostgresTarget(target) ? 'dense' : DEFAULT_CLI_SEARCH_MODE);
     let collection: CollectionApi | undefined;
     try {
       if (isPostgresTarget(target) && opts.rerank !== undefined) throw new BiencoderError('UNSUPPORTED', '--rerank works on --collection directories only, not yet on --store');
       ({ encoder } = await loadCollectionEncoder(target, opts));
       collection = await openCollection(target, { encoder, readOnly: true });
+      // A store without keyword search (pgvector) defaults to dense; asking it for keyword or hybrid is UNSUPPORTED.
+      const mode: SearchMode = opts.mode ?? defaultTextSearchMode(collection);
       if (opts.rerank === undefined) {
         const hits = await searchCollection(collection, query, { k: opts.k, filter, ef: opts.ef, chunks: opts.chunks, mode });
         if (opts.json) process.stdout.write(JSON.stringify({ query, k: opts.k, hits }, null, 2) + '\n');

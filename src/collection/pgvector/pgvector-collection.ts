@@ -32,7 +32,7 @@ import { resolveIndexSpec, type IndexSpec, type IndexSpecInput } from '../index-
 import { parseFilter, type FilterNode, type Metadata } from '../filter.ts';
 import { FORMAT_VERSION, MANIFEST_FORMAT, type Manifest } from '../manifest.ts';
 import {
-  DEFAULT_COLLECTION_INDEX, type DocumentInput, type EncoderDescriptor, type SearchHit, type SearchOptions, type StoredDocument,
+  DEFAULT_COLLECTION_INDEX, type DocumentInput, type EncoderDescriptor, type SearchHit, type SearchMode, type SearchOptions, type StoredDocument,
   type VectorDocumentInput, type WriteOptions, type WriteResult,
 } from '../collection.ts';
 import type { CollectionApi, CollectionApiInfo } from '../collection-api.ts';
@@ -146,6 +146,8 @@ export class PgvectorCollection implements CollectionApi {
   readonly readOnly: boolean;
   readonly dims: number;
   readonly metric: IndexMetric;
+  /** Dense only: PostgreSQL's full-text ranking is not BM25. */
+  readonly searchModes: readonly SearchMode[] = ['dense'];
   /** The target URL with its password hidden (and the collection parameter). */
   readonly url: string;
   readonly collectionName: string;
@@ -554,7 +556,7 @@ export class PgvectorCollection implements CollectionApi {
     try {
       this.#assertOpen();
       const mode = (options as { mode?: unknown }).mode;
-      if (mode !== undefined && mode !== 'dense') {
+      if (mode !== undefined && !this.searchModes.includes(mode as SearchMode)) {
         throw new BiencoderError('UNSUPPORTED', `search mode ${JSON.stringify(mode)} is not supported by the pgvector store (dense only)`);
       }
       const k = searchK(options);

@@ -16,7 +16,7 @@ import type { IndexSpecInput } from '../../index/index-spec.ts';
 import type { IndexMetric } from '../../index/vector-index.ts';
 import { chunkMetadataOf, searchDocuments, type DocumentHit } from '../../chunking/group-by-document.ts';
 import type { SearchMode } from '../../collection/collection.ts';
-import { DEFAULT_TEXT_SEARCH_MODE } from '../../retriever/default-mode.ts';
+import { defaultTextSearchMode } from '../../retriever/default-mode.ts';
 import type { RetrievalResult, RetrievedHit } from '../../retriever/retriever.ts';
 import { documentsInOrder } from '../../retriever/retrieved-documents.ts';
 import { BiencoderError } from '../../errors.ts';
@@ -214,9 +214,8 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
       }
       const c = await registry.get(request.params.name);
       const query = body.query ?? Float32Array.from(body.vector!);
-      // Text queries default to hybrid ranking (the measured default, see DEFAULT_CLI_SEARCH_MODE); vectors are dense.
-      // Stores without keyword search (pgvector) default to dense; asking them for keyword or hybrid is UNSUPPORTED.
-      const mode: SearchMode = body.mode ?? (body.query !== undefined && c instanceof Collection ? DEFAULT_TEXT_SEARCH_MODE : 'dense');
+      // Text queries default to the measured default ranking where the store serves it (hybrid; pgvector: dense); vectors are dense.
+      const mode: SearchMode = body.mode ?? (body.query !== undefined ? defaultTextSearchMode(c) : 'dense');
       const options = { k: body.k ?? 10, filter: body.filter, ef: body.ef, mode, signal: clientSignal(request, reply) };
       const started = performance.now();
       let hits: HitBody[];
