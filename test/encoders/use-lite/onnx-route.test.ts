@@ -94,6 +94,26 @@ describe('use-lite ONNX route', () => {
     }
   });
 
+  test('a batch larger than one model call (1,024 padded positions) runs in several calls, each text as if alone', async () => {
+    const own = await loadUseLite({ route: 'onnx', threads: 1, cacheDir });
+    try {
+      const long = 'The committee reviewed every clause of the agreement before the vote. '.repeat(20);
+      // 20 texts: 12 of 128 pieces (after truncation) and 8 short ones, in one batch of 20.
+      const texts = [...Array.from({ length: 12 }, (_, i) => `${i} ${long}`), ...Array.from({ length: 8 }, (_, i) => `short text number ${i}`)];
+      const together = await own.encode(texts, { batchSize: 20 });
+      const stats = await own.runtimeStats();
+      const runs = stats.reduce((n, s) => n + (s.route === 'onnx' ? s.runs : 0), 0);
+      // 12 x 128 positions need at least two calls of <= 1,024; the 8 short texts fit in one more.
+      assert.ok(runs >= 3, `model calls: ${runs}`);
+      for (let i = 0; i < texts.length; i++) {
+        const alone = await own.encode([texts[i]]);
+        assert.ok(maxAbsDiff(alone.data, together.data.subarray(i * DIMS, (i + 1) * DIMS)) <= 1e-5, `text ${i}`);
+      }
+    } finally {
+      await own.close();
+    }
+  });
+
   test('bad route or cacheDir: INVALID_ARGUMENT', async () => {
     await assert.rejects(loadUseLite({ route: 'gpu' as never }), (e: unknown) => isBiencoderError(e, 'INVALID_ARGUMENT'));
     await assert.rejects(loadUseLite({ route: 'onnx', cacheDir: '' }), (e: unknown) => isBiencoderError(e, 'INVALID_ARGUMENT'));
