@@ -10,15 +10,13 @@
  * Measured: build time, bytes per vector, and the QPS of all 10,000 queries in one batch call (best of 2
  * where recall >= 0.9) along an efSearch sweep (stopping one point after recall >= 0.95), for biencoder's HnswIndex (M 16, efConstruction
  * 128, f32), python3-hnswlib and faiss IndexHNSWFlat with the same M / efConstruction (bench/ann-peers.py,
- * on the same normalized vectors); then f16 (exact f32 rescoring), i8 + rescore and b1 + rescore; then exact search: FlatIndex vs
+ * on the same normalized vectors); then i8 + rescore and b1 + rescore; then exact search: FlatIndex vs
  * faiss IndexFlatIP on the same first 1,000 queries, one thread (the ground truth of all queries is then
  * computed by FlatIndex with all cores). "QPS at recall >= x" is the fastest sweep point reaching x.
  * Options: --queries N (default 10000), --b1-queries N (default 500: b1 is a linear scan),
  * --flat-queries N (faiss flat, default 1000), --skip-peers, --skip-quantized, --max-vectors N (a quick
  * smoke run on the first N GloVe vectors).
- * biencoder inserts the 331,479 vectors in one add(), so in locality order (src/index/locality-order.ts).
- * Last stdout line: one JSON object with every figure, qps95_vs_hnswlib (the default f32 kind),
- * qps95_f16_vs_hnswlib, qps95_vs_faiss, flat_vs_faiss.
+ * Last stdout line: one JSON object with every figure, qps95_vs_hnswlib, qps95_vs_faiss, flat_vs_faiss.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync, statSync, rmSync, mkdtempSync } from 'node:fs';
@@ -207,15 +205,8 @@ if (!values['skip-peers']) {
   results.faiss_flat = peers.faiss_flat;
 }
 
-// Quantized: f16 (graph on half floats, exact f32 scores), i8 + rescore (graph on int8), b1 + rescore
-// (asymmetric scan of sign codes).
+// Quantized: i8 + rescore (graph on int8), b1 + rescore (asymmetric scan of sign codes).
 if (!values['skip-quantized']) {
-  const f16 = runOurs('f16', 'biencoder HnswIndex f16 (exact f32 rescoring)', queries, truth);
-  const f16Sweep = f16.sweep as Point[];
-  delete f16.index;
-  delete f16.file;
-  results.f16 = { ...f16, qps90: pick(f16Sweep, 0.9).qps, ef90: pick(f16Sweep, 0.9).ef, qps95: pick(f16Sweep, 0.95).qps, ef95: pick(f16Sweep, 0.95).ef };
-
   const i8 = runOurs('i8', 'biencoder HnswIndex i8 + rescore x4', queries, truth);
   const i8Sweep = i8.sweep as Point[];
   delete i8.index;
@@ -251,7 +242,6 @@ const summary = {
   qps95_vs_hnswlib: ours.qps95 && h?.qps95 ? round(ours.qps95 / h.qps95) : null,
   qps95_vs_faiss: ours.qps95 && f?.qps95 ? round(ours.qps95 / f.qps95) : null,
   qps90_vs_hnswlib: ours.qps90 && (results.hnswlib as { qps90: number | null } | undefined)?.qps90 ? round(ours.qps90 / (results.hnswlib as { qps90: number }).qps90) : null,
-  qps95_f16_vs_hnswlib: (results.f16 as { qps95: number | null } | undefined)?.qps95 && h?.qps95 ? round((results.f16 as { qps95: number }).qps95 / h.qps95) : null,
   flat_vs_faiss: ff ? round(flatQps / ff.qps) : null,
   total_s: round(seconds(t00), 1),
 };

@@ -26,7 +26,6 @@ import { DEFAULT_RESCORE, rescore } from '../quantize/rescore.ts';
 import { calibrateI8Scale, quantizeI8, type I8Params } from '../quantize/scalar-i8.ts';
 import { binaryBytes, binaryScan, packSigns } from '../quantize/binary.ts';
 import { exactSearch, type ExactHits } from './exact-search.ts';
-import { gatherRows, localityOrder } from './locality-order.ts';
 import { checkFilter, filterRows, sampleSelectivity, type KeyFilter } from './filter.ts';
 import { checkThreads } from './flat-index.ts';
 import { corrupt, openForRead, readFully, closeQuietly, tempPathFor, writeAtomically } from './store-file.ts';
@@ -97,9 +96,6 @@ export function resolveHnswParams(p: HnswParams): ResolvedParams {
     rescore: checkPositiveInt('rescore', p.rescore, DEFAULT_RESCORE[quantization], 4096),
   };
 }
-
-/** Rows per usearch add() call when a large batch is inserted in locality order (bounds the reordered copy). */
-const LOCALITY_ADD_CHUNK = 65_536;
 
 const EMPTY: IndexMatches = Object.freeze({ keys: new BigUint64Array(0), scores: new Float32Array(0), count: 0 });
 
@@ -234,22 +230,6 @@ export class HnswIndex implements VectorIndex {
     return quantizeI8(rows, n, this.dims, this.i8);
   }
 
-  /** Inserts into usearch; a large batch goes in locality order, in chunks (see locality-order.ts). */
-  private addToGraph(keys: BigUint64Array, input: Float32Array | Int8Array, rows: Float32Array, n: number): void {
-    const native = this.native!;
-    const order = localityOrder(rows, n, this.dims, this.metric, this.threads);
-    if (order === undefined) {
-      native.add(keys, input, this.threads);
-      return;
-    }
-    for (let from = 0; from < n; from += LOCALITY_ADD_CHUNK) {
-      const to = Math.min(n, from + LOCALITY_ADD_CHUNK);
-      const chunkKeys = new BigUint64Array(to - from);
-      for (let i = from; i < to; i++) chunkKeys[i - from] = keys[order[i]];
-      native.add(chunkKeys, gatherRows(input, order, from, to, this.dims), this.threads);
-    }
-  }
-
   add(keys: Keys, vectors: Matrix): void {
     const store = this.writable();
     checkMatrix(vectors, this.dims, 'vectors');
@@ -264,7 +244,7 @@ export class HnswIndex implements VectorIndex {
       const input = this.graphInput(rows, n);
       if (replaced.length) native.remove(BigUint64Array.from(replaced));
       try {
-        this.addToGraph(k, input, rows, n);
+        native.add(k, input, this.threads);
       } catch (cause) {
         // Put the graph back as it was: drop what got in, re-add the replaced keys' stored vectors.
         const present = native.contains(k);
