@@ -15,6 +15,12 @@ export interface OnnxEncoderOptions extends ModelSourceOptions, OnnxSessionOptio
   readonly dtype?: Dtype;
   /** Texts per onnxruntime call. Default 32. */
   readonly batchSize?: number;
+  /**
+   * Padded positions (texts x the batch's longest text, in tokens) per onnxruntime call. Default 2048:
+   * batches of long texts hold fewer texts, so a call's activations stay in the CPU caches (a batch always
+   * holds at least one text).
+   */
+  readonly maxBatchTokens?: number;
   /** Overrides the model's prompts per role. '' removes a prompt. */
   readonly prompts?: Prompts;
   /** Overrides sentence_bert_config.json max_seq_length (never above the model's positions). */
@@ -24,11 +30,12 @@ export interface OnnxEncoderOptions extends ModelSourceOptions, OnnxSessionOptio
 }
 
 const DEFAULT_BATCH_SIZE = 32;
+const DEFAULT_MAX_BATCH_TOKENS = 2048;
 
 /**
  * A sentence-transformers model exported to ONNX (Transformer -> Pooling -> [Normalize]),
  * run with onnxruntime-node. Inputs are sorted by token length and each batch is padded to its
- * own longest text only; outputs come back in input order.
+ * own longest text only (and holds at most maxBatchTokens padded positions); outputs come back in input order.
  */
 export class OnnxEncoder implements Encoder {
   readonly modelId: string;
@@ -44,6 +51,7 @@ export class OnnxEncoder implements Encoder {
   readonly #tokenizer: TextTokenizer;
   readonly #session: EncoderSession;
   readonly #batchSize: number;
+  readonly #maxBatchTokens: number;
   readonly #truncation: TruncationMode;
   #closed = false;
 
@@ -56,6 +64,7 @@ export class OnnxEncoder implements Encoder {
     tokenizer: TextTokenizer;
     session: EncoderSession;
     batchSize?: number;
+    maxBatchTokens?: number;
     prompts?: Prompts;
     maxSeqLength?: number;
     truncation?: TruncationMode;
@@ -69,6 +78,11 @@ export class OnnxEncoder implements Encoder {
     this.#tokenizer = init.tokenizer;
     this.#session = init.session;
     this.#batchSize = checkBatchSize(init.batchSize ?? DEFAULT_BATCH_SIZE);
+    const maxBatchTokens = init.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS;
+    if (!Number.isInteger(maxBatchTokens) || maxBatchTokens < 1) {
+      throw new BiencoderError('INVALID_ARGUMENT', `maxBatchTokens must be a positive integer, got ${String(maxBatchTokens)}`);
+    }
+    this.#maxBatchTokens = maxBatchTokens;
     this.dims = init.config.hiddenSize;
     this.normalized = init.config.normalize;
     this.similarity = init.config.similarity;
@@ -106,10 +120,12 @@ export class OnnxEncoder implements Encoder {
     const out = new Float32Array(clean.length * dims);
     const pad = this.#tokenizer.padId;
     const leaveOutPrompt = !this.config.includePrompt && prompt !== '';
-    for (let start = 0; start < order.length; start += batchSize) {
+    for (let start = 0; start < order.length;) {
       throwIfAborted(options.signal);
-      const rows = order.slice(start, start + batchSize);
-      const seqLen = tokenized[rows[0]].ids.length;
+      // Longest first: the first text sets the batch's padded length.
+      const seqLen = tokenized[order[start]].ids.length;
+      const rows = order.slice(start, start + Math.max(1, Math.min(batchSize, Math.floor(this.#maxBatchTokens / seqLen))));
+      start += rows.length;
       const ids = new Int32Array(rows.length * seqLen).fill(pad);
       const lengths = new Int32Array(rows.length);
       const from = leaveOutPrompt ? new Int32Array(rows.length) : undefined;
@@ -124,7 +140,7 @@ export class OnnxEncoder implements Encoder {
         throw new BiencoderError('MODEL_INVALID', `${this.modelId} outputs ${states.hidden}-d token states, config.json says ${dims}`);
       }
       poolInto(this.config.pooling, states, lengths, from, out, rows);
-      options.onProgress?.({ done: Math.min(start + batchSize, order.length), total: order.length });
+      options.onProgress?.({ done: start, total: order.length });
     }
     const embeddings = { data: out, rows: clean.length, dims };
     if (this.normalized) normalizeRows(embeddings);
@@ -163,6 +179,7 @@ export async function loadOnnxEncoder(model: string, options: OnnxEncoderOptions
     tokenizer,
     session,
     batchSize: options.batchSize,
+    maxBatchTokens: options.maxBatchTokens,
     prompts: options.prompts,
     maxSeqLength: options.maxSeqLength,
     truncation: options.truncation,

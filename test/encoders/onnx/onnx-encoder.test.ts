@@ -133,6 +133,27 @@ describe('batching', () => {
     }
   });
 
+  test('maxBatchTokens caps the padded positions of a call (long texts run fewer per call), vectors unchanged', async () => {
+    const dir = await syntheticModel(tmp.dir, 'tiny-batch', { tiny: true });
+    const long = 'word '.repeat(300); // 128 tokens after truncation
+    const texts = ['short', long, 'also short', long, long];
+    const expected = await encoder.encode(texts, { batchSize: 8 });
+    for (const [maxBatchTokens, calls] of [[256, [2, 4, 5]], [128, [1, 2, 3, 5]], [100, [1, 2, 3, 5]], [4096, [5]]] as const) {
+      const capped = await loadOnnxEncoder(dir, { maxBatchTokens });
+      try {
+        const progress: number[] = [];
+        const out = await capped.encode(texts, { batchSize: 8, onProgress: (p) => progress.push(p.done) });
+        assert.deepEqual(progress, calls, `maxBatchTokens ${maxBatchTokens}`);
+        assert.ok(maxAbsDiff(out.data, expected.data) <= 1e-5);
+      } finally {
+        await capped.close();
+      }
+    }
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      await assert.rejects(loadOnnxEncoder(dir, { maxBatchTokens: bad }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'), String(bad));
+    }
+  });
+
   test('rows are unit-norm, truncation is counted, progress is reported', async () => {
     const long = 'word '.repeat(300);
     const progress: number[] = [];
