@@ -13,3 +13,12 @@ export function checkBatchSize(n: number): number {
 export function longestFirst(sequences: readonly { readonly ids: ArrayLike<number> }[]): number[] {
   return Array.from(sequences.keys()).sort((a, b) => sequences[b].ids.length - sequences[a].ids.length || a - b);
 }
+
+/**
+ * The size of the next batch of a longest-first order whose first (longest) sequence has `longest` tokens:
+ * at most `maxTexts`, at most `maxPositions` padded positions (size x longest), at most `remaining`, and at
+ * least one. Capping the positions keeps a call's activations in the CPU caches.
+ */
+export function nextBatchSize(longest: number, remaining: number, maxTexts: number, maxPositions: number): number {
+  return Math.max(1, Math.min(remaining, maxTexts, Math.floor(maxPositions / Math.max(1, longest))));
+}

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { BiencoderError, throwIfAborted } from '../../errors.ts';
 import { normalizeRows } from '../../matrix.ts';
-import { checkBatchSize, longestFirst } from '../batching.ts';
+import { checkBatchSize, longestFirst, nextBatchSize } from '../batching.ts';
 import type { EncodeOptions, Embeddings, Encoder, Metric, Prompts } from '../encoder.ts';
 import { prepareTexts } from '../text-input.ts';
 import { CONFIG_FILES, fileExists, onnxFileFor, readSentenceTransformerConfig, type Dtype, type SentenceTransformerConfig } from './model-config.ts';
@@ -124,7 +124,7 @@ export class OnnxEncoder implements Encoder {
       throwIfAborted(options.signal);
       // Longest first: the first text sets the batch's padded length.
       const seqLen = tokenized[order[start]].ids.length;
-      const rows = order.slice(start, start + Math.max(1, Math.min(batchSize, Math.floor(this.#maxBatchTokens / seqLen))));
+      const rows = order.slice(start, start + nextBatchSize(seqLen, order.length - start, batchSize, this.#maxBatchTokens));
       start += rows.length;
       const ids = new Int32Array(rows.length * seqLen).fill(pad);
       const lengths = new Int32Array(rows.length);

@@ -4,6 +4,7 @@
  * encoder runs one session per worker to keep the event loop free and use several cores at once.
  */
 import * as ort from 'onnxruntime-node';
+import { nextBatchSize } from '../batching.ts';
 
 /** Floats per embedding. */
 const OUTPUT_DIMS = 512;
@@ -52,7 +53,8 @@ export class UseLiteOnnxRunner {
 
   /**
    * Embeds one batch given as the pieces of every text one after the other (`pieces`) and each
-   * text's piece count (`lengths`, each >= 1). Returns lengths.length x 512 floats.
+   * text's piece count (`lengths`, each >= 1; longest first, as the encoder sends them: in another
+   * order the vectors are the same but a call may exceed TOKENS_PER_RUN). Returns lengths.length x 512 floats.
    *
    * The batch runs as consecutive model calls of at most TOKENS_PER_RUN padded positions each (at
    * least one text per call): the activations of ~1,000 positions stay in the CPU caches, which made
@@ -64,11 +66,14 @@ export class UseLiteOnnxRunner {
     const out = new Float32Array(rows * OUTPUT_DIMS);
     let offset = 0;
     for (let from = 0; from < rows;) {
-      let to = from + 1;
-      let seq = lengths[from];
-      while (to < rows && Math.max(seq, lengths[to]) * (to + 1 - from) <= TOKENS_PER_RUN) seq = Math.max(seq, lengths[to++]);
+      // The encoder sends each batch longest first, so the first text bounds the call's positions.
+      const to = from + nextBatchSize(lengths[from], rows - from, rows, TOKENS_PER_RUN);
+      let seq = 0;
       let count = 0;
-      for (let r = from; r < to; r++) count += lengths[r];
+      for (let r = from; r < to; r++) {
+        seq = Math.max(seq, lengths[r]);
+        count += lengths[r];
+      }
       out.set(await this.runPadded(pieces.subarray(offset, offset + count), lengths.subarray(from, to), seq), from * OUTPUT_DIMS);
       offset += count;
       from = to;
