@@ -1,9 +1,11 @@
 import { BiencoderError } from '../errors.ts';
 
-/** Checks a batch size option: a positive integer (INVALID_ARGUMENT otherwise). */
-export function checkBatchSize(n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new BiencoderError('INVALID_ARGUMENT', `batchSize must be a positive integer, got ${n}`);
-  return n;
+/** Checks a count option (batchSize, maxBatchTokens, threads, ...): a positive integer (INVALID_ARGUMENT otherwise). */
+export function checkPositiveInteger(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new BiencoderError('INVALID_ARGUMENT', `${what} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
 }
 
 /**

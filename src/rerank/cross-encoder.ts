@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BiencoderError, throwIfAborted } from '../errors.ts';
-import { checkBatchSize, longestFirst } from '../encoders/batching.ts';
+import { checkPositiveInteger, longestFirst } from '../encoders/batching.ts';
 import { fileExists, onnxFileFor, type Dtype } from '../encoders/onnx/model-config.ts';
 import { resolveModel, type ModelSourceOptions } from '../encoders/onnx/model-source.ts';
 import type { OnnxSessionOptions } from '../encoders/onnx/session.ts';
@@ -133,10 +133,8 @@ export class CrossEncoder {
     this.activation = init.activation === undefined ? init.config.activation : checkActivation(init.activation);
     this.#tokenizer = init.tokenizer;
     this.#session = init.session;
-    this.#batchSize = checkBatchSize(init.batchSize ?? DEFAULT_BATCH_SIZE);
-    if (init.maxLength !== undefined && (!Number.isInteger(init.maxLength) || init.maxLength < 1)) {
-      throw new BiencoderError('INVALID_ARGUMENT', `maxLength must be a positive integer, got ${String(init.maxLength)}`);
-    }
+    this.#batchSize = checkPositiveInteger(init.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize');
+    if (init.maxLength !== undefined) checkPositiveInteger(init.maxLength, 'maxLength');
     this.maxLength = Math.min(init.maxLength ?? init.config.maxLength, init.config.maxLength);
     if (this.maxLength < init.tokenizer.specialTokens + 2) {
       throw new BiencoderError('INVALID_ARGUMENT', `maxLength ${this.maxLength} is too small for ${this.modelId}: a pair needs ${init.tokenizer.specialTokens} special tokens`);
@@ -203,7 +201,7 @@ export class CrossEncoder {
   /** Runs already tokenized pairs (from tokenize()), longest first, each batch padded to its own longest. */
   async scoreTokenized(pairs: readonly TokenizedPair[], options: ScoreOptions = {}): Promise<PairScores> {
     this.#assertOpen();
-    const batchSize = checkBatchSize(options.batchSize ?? this.#batchSize);
+    const batchSize = checkPositiveInteger(options.batchSize ?? this.#batchSize, 'batchSize');
     const activation = options.activation === undefined ? this.activation : checkActivation(options.activation);
     throwIfAborted(options.signal);
     if (!Array.isArray(pairs)) throw new BiencoderError('INVALID_ARGUMENT', 'pairs must be an array of tokenized pairs (from tokenize())');

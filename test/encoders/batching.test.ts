@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { isBiencoderError } from '../../src/errors.ts';
-import { checkBatchSize, longestFirst, nextBatchSize } from '../../src/encoders/batching.ts';
+import { checkPositiveInteger, longestFirst, nextBatchSize } from '../../src/encoders/batching.ts';
 
 describe('batching helpers', () => {
   test('longestFirst: longest first, ties in input order', () => {
@@ -18,8 +18,10 @@ describe('batching helpers', () => {
     assert.equal(nextBatchSize(0, 3, 32, 2048), 3, 'a zero length does not divide by zero');
   });
 
-  test('checkBatchSize: positive integers only', () => {
-    assert.equal(checkBatchSize(4), 4);
-    for (const bad of [0, -1, 2.5, Number.NaN]) assert.throws(() => checkBatchSize(bad), (e: unknown) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+  test('checkPositiveInteger: positive integers only, the option named in the error', () => {
+    assert.equal(checkPositiveInteger(4, 'batchSize'), 4);
+    for (const bad of [0, -1, 2.5, Number.NaN, '4', undefined]) {
+      assert.throws(() => checkPositiveInteger(bad, 'batchSize'), (e: unknown) => isBiencoderError(e, 'INVALID_ARGUMENT') && e.message.startsWith('batchSize must be a positive integer'));
+    }
   });
 });

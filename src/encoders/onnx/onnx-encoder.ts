@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { BiencoderError, throwIfAborted } from '../../errors.ts';
 import { normalizeRows } from '../../matrix.ts';
-import { checkBatchSize, longestFirst, nextBatchSize } from '../batching.ts';
+import { checkPositiveInteger, longestFirst, nextBatchSize } from '../batching.ts';
 import type { EncodeOptions, Embeddings, Encoder, Metric, Prompts } from '../encoder.ts';
 import { prepareTexts } from '../text-input.ts';
 import { CONFIG_FILES, fileExists, onnxFileFor, readSentenceTransformerConfig, type Dtype, type SentenceTransformerConfig } from './model-config.ts';
@@ -77,12 +77,8 @@ export class OnnxEncoder implements Encoder {
     this.config = init.config;
     this.#tokenizer = init.tokenizer;
     this.#session = init.session;
-    this.#batchSize = checkBatchSize(init.batchSize ?? DEFAULT_BATCH_SIZE);
-    const maxBatchTokens = init.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS;
-    if (!Number.isInteger(maxBatchTokens) || maxBatchTokens < 1) {
-      throw new BiencoderError('INVALID_ARGUMENT', `maxBatchTokens must be a positive integer, got ${String(maxBatchTokens)}`);
-    }
-    this.#maxBatchTokens = maxBatchTokens;
+    this.#batchSize = checkPositiveInteger(init.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize');
+    this.#maxBatchTokens = checkPositiveInteger(init.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS, 'maxBatchTokens');
     this.dims = init.config.hiddenSize;
     this.normalized = init.config.normalize;
     this.similarity = init.config.similarity;
@@ -105,7 +101,7 @@ export class OnnxEncoder implements Encoder {
   async encode(texts: readonly string[], options: EncodeOptions = {}): Promise<Embeddings> {
     if (this.#closed) throw new BiencoderError('CLOSED', `the encoder ${this.modelId} was closed`);
     const clean = prepareTexts(texts);
-    const batchSize = checkBatchSize(options.batchSize ?? this.#batchSize);
+    const batchSize = checkPositiveInteger(options.batchSize ?? this.#batchSize, 'batchSize');
     const prompt = options.prompt ?? this.prompts[options.role ?? 'document'] ?? '';
     throwIfAborted(options.signal);
 

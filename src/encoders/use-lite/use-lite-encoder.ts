@@ -22,6 +22,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { BiencoderError, throwIfAborted } from '../../errors.ts';
+import { checkPositiveInteger } from '../batching.ts';
 import type { Embeddings, EncodeOptions, Encoder, Metric, Prompts } from '../encoder.ts';
 import { prepareTexts } from '../text-input.ts';
 import { GraphWorker } from './graph-worker.ts';
@@ -399,13 +400,6 @@ function resolvePrompt(options: EncodeOptions): string {
     throw new BiencoderError('INVALID_ARGUMENT', 'prompt must be a string');
   }
   return options.prompt ?? '';
-}
-
-function checkPositiveInteger(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new BiencoderError('INVALID_ARGUMENT', `${what} must be a positive integer, got ${String(value)}`);
-  }
-  return value;
 }
 
 function closedError(): BiencoderError {
