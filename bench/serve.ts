@@ -32,6 +32,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '15' },
     warmup: { type: 'string', default: '3' },
     dir: { type: 'string', default: '.cache/bench/serve-scifact' },
+    mode: { type: 'string' },
   },
 });
 const duration = Number(values.duration);
@@ -149,8 +150,7 @@ const url = await app.listen({ host: '127.0.0.1', port: 0 });
 // Each connection cycles through the same 256 real queries.
 // The search route's default ranking (hybrid for text queries: BM25 fused with dense), as users get it;
 // `--mode dense` measures the dense route alone.
-const modeArg = process.argv.indexOf('--mode');
-const searchMode = modeArg >= 0 ? process.argv[modeArg + 1] : undefined;
+const searchMode = values.mode;
 const searchBodies = queries.slice(0, 256).map((query) => JSON.stringify(searchMode ? { query, k: 10, mode: searchMode } : { query, k: 10 }));
 const embedBodies = queries.slice(0, 256).map((q) => JSON.stringify({ model: 'default', input: [q], encoding_format: 'float' }));
 let c1: Run;
