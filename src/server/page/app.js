@@ -132,7 +132,9 @@ async function search(event) {
   showError('');
   const query = $('query').value.trim();
   if (query === '') return;
-  const body = { query, k: Number($('k').value) || 10, group: $('group').value, mode: $('mode').value, document: true };
+  const body = { query, k: Number($('k').value) || 10, group: $('group').value, document: true };
+  // Empty: the server picks the collection's default ranking (a pgvector collection has no BM25).
+  if ($('mode').value !== '') body.mode = $('mode').value;
   const filterText = $('filter').value.trim();
   if (filterText !== '') {
     try {
