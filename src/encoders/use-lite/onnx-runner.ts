@@ -63,10 +63,12 @@ export class UseLiteOnnxRunner {
    */
   async run(pieces: Int32Array, lengths: Int32Array): Promise<Float32Array> {
     const rows = lengths.length;
+    // The encoder sends each batch longest first, so the first text bounds a call's positions.
+    const first = nextBatchSize(lengths[0], rows, rows, TOKENS_PER_RUN);
+    if (first === rows) return this.runPadded(pieces, lengths, Math.max(...lengths)); // one call: its output as is
     const out = new Float32Array(rows * OUTPUT_DIMS);
     let offset = 0;
     for (let from = 0; from < rows;) {
-      // The encoder sends each batch longest first, so the first text bounds the call's positions.
       const to = from + nextBatchSize(lengths[from], rows - from, rows, TOKENS_PER_RUN);
       let seq = 0;
       let count = 0;
