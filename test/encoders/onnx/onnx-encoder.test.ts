@@ -112,8 +112,10 @@ describe('pooling modes against transformers.js token states', () => {
 
 describe('batching', () => {
   let encoder: OnnxEncoder;
+  let dir: string;
   before(async () => {
-    encoder = await loadOnnxEncoder(await syntheticModel(tmp.dir, 'tiny-batch', { tiny: true }));
+    dir = await syntheticModel(tmp.dir, 'tiny-batch', { tiny: true });
+    encoder = await loadOnnxEncoder(dir);
   });
   after(() => encoder.close());
 
@@ -134,7 +136,6 @@ describe('batching', () => {
   });
 
   test('maxBatchTokens caps the padded positions of a call (long texts run fewer per call), vectors unchanged', async () => {
-    const dir = await syntheticModel(tmp.dir, 'tiny-batch', { tiny: true });
     const long = 'word '.repeat(300); // 128 tokens after truncation
     const texts = ['short', long, 'also short', long, long];
     const expected = await encoder.encode(texts, { batchSize: 8 });
