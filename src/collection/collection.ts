@@ -835,7 +835,7 @@ export class Collection {
     const keyword = texts.map((t) => keywordSearch(this.#db, t, want, { ...options.keyword, filter: compiled }));
     if (hybrid === undefined) return this.#keywordHits(keyword);
     // Hybrid: fuse on keys, then read the rows of the k winners only (candidates can be 1000 per side).
-    const dense = await this.#denseMatches(texts, want, filter, { ...options, mode: 'dense' });
+    const dense = await this.#denseMatches(texts, want, filter, options);
     this.#assertOpen();
     const fuse = (qi: number, limit: number): KeywordMatch[] => {
       const d = dense[qi];

@@ -586,8 +586,7 @@ export class PgvectorCollection implements CollectionApi {
     const type = this.vectorType;
     // $1 the query vector, $2 k; the filter's parameters follow.
     const params = new SqlParams([null, k]);
-    const filterSql = filter === undefined ? undefined : compileFilterToSql(filter, params);
-    const where = filterSql === undefined ? '' : `WHERE ${filterSql}`;
+    const where = filter === undefined ? '' : `WHERE ${compileFilterToSql(filter, params)}`;
     const distance = `(embedding ${this.#op} $1::${type}(${this.dims}))`;
     const sql = `SELECT id, text, metadata, ${scoreExpression(this.metric, distance)}::float8 AS score FROM ${this.#table} ${where} ORDER BY ${distance} LIMIT $2`;
     return this.#db('searching', () => inTransaction(this.#pool, async (client) => {
