@@ -13,8 +13,8 @@ import type { Matrix } from '../matrix.ts';
 import { describeIdentity, identityMismatch, type EncoderIdentity } from './manifest.ts';
 import type { DocumentInput, EncoderDescriptor, SearchOptions, VectorDocumentInput } from './collection.ts';
 
-export const MAX_ID_LENGTH = 1024;
-export const MAX_K = 100_000;
+const MAX_ID_LENGTH = 1024;
+const MAX_K = 100_000;
 const MAX_METADATA_DEPTH = 64;
 
 /** A store's extra rule for the strings it stores: throws (INVALID_ARGUMENT) to reject `s`; `label` names it in messages. */
@@ -26,11 +26,11 @@ export function invalid(message: string, details?: Record<string, unknown>): Bie
   return new BiencoderError('INVALID_ARGUMENT', message, details ? { details } : {});
 }
 
-export function sha256(text: string): Buffer {
+function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
-export function checkId(id: unknown, where: string, rule: StringRule = anyString): string {
+function checkId(id: unknown, where: string, rule: StringRule = anyString): string {
   if (typeof id !== 'string') throw invalid(`${where}: id must be a string, got ${id === null ? 'null' : typeof id}`);
   if (id.length === 0) throw invalid(`${where}: id is empty`);
   if (id.length > MAX_ID_LENGTH) throw invalid(`${where}: id is longer than ${MAX_ID_LENGTH} characters`);
@@ -74,7 +74,7 @@ function checkJson(v: unknown, where: string, depth: number, rule: StringRule): 
 }
 
 /** The metadata as JSON text ('{}' when undefined), validated. */
-export function metadataJson(metadata: unknown, where: string, rule: StringRule = anyString): string {
+function metadataJson(metadata: unknown, where: string, rule: StringRule = anyString): string {
   if (metadata === undefined) return '{}';
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     throw invalid(`${where}: metadata must be a plain object, got ${metadata === null ? 'null' : Array.isArray(metadata) ? 'an array' : typeof metadata}`);
@@ -92,7 +92,7 @@ export function checkText(text: unknown, where: string, allowEmpty: boolean, rul
 }
 
 /** Rejects duplicate ids within one batch (ambiguous: which version was meant?). */
-export function checkUnique(ids: readonly string[]): void {
+function checkUnique(ids: readonly string[]): void {
   const seen = new Map<string, number>();
   ids.forEach((id, i) => {
     const j = seen.get(id);
@@ -101,7 +101,7 @@ export function checkUnique(ids: readonly string[]): void {
   });
 }
 
-export function checkVector(v: unknown, dims: number, where: string, metric: IndexMetric): Float32Array {
+function checkVector(v: unknown, dims: number, where: string, metric: IndexMetric): Float32Array {
   if (!(v instanceof Float32Array) && !Array.isArray(v)) throw invalid(`${where}: vector must be a Float32Array or an array of numbers`);
   const arr = v as ArrayLike<number>;
   if (arr.length !== dims) throw new BiencoderError('DIMENSION_MISMATCH', `${where}: vector has ${arr.length} dims, the collection holds ${dims}-d vectors`);
@@ -212,7 +212,7 @@ export function searchK(options: SearchOptions): number {
   return k;
 }
 
-export interface QueryMatrixOptions {
+interface QueryMatrixOptions {
   readonly dims: number;
   /** The encoder for text queries. */
   readonly encoder: Encoder | undefined;

@@ -38,9 +38,10 @@ import {
 import type { CollectionApi, CollectionApiInfo } from '../collection-api.ts';
 import { CallQueue } from '../call-queue.ts';
 import {
-  checkEmbeddings, checkEncoderMatches, checkIds, identityOf, invalid, isEncoder, noNul, prepareTextDocuments, prepareVectorDocuments, queryMatrix, searchK,
+  checkEmbeddings, checkEncoderMatches, checkIds, identityOf, invalid, isEncoder, prepareTextDocuments, prepareVectorDocuments, queryMatrix, searchK,
   type PreparedDocument,
-} from './input.ts';
+} from '../document-input.ts';
+import { noNul } from './input.ts';
 import { createPool, inTransaction, parseVersion, sqlState, storeError, versionAtLeast, type Pool, type PoolClient } from './connection.ts';
 import { bumpSeq, insertRegistryRow, lockRegistry, readRegistryRow, readSeq } from './manifest-table.ts';
 import {
@@ -309,7 +310,7 @@ export class PgvectorCollection implements CollectionApi {
   upsert(docs: readonly DocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
     try {
       this.#assertWritable();
-      const prepared = prepareTextDocuments(docs);
+      const prepared = prepareTextDocuments(docs, noNul);
       if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
       return this.#exclusive(() => this.#upsertTexts(prepared, options.signal));
     } catch (error) {
@@ -417,7 +418,7 @@ export class PgvectorCollection implements CollectionApi {
   upsertVectors(docs: readonly VectorDocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
     try {
       this.#assertWritable();
-      const prepared = prepareVectorDocuments(docs, this.dims, this.metric);
+      const prepared = prepareVectorDocuments(docs, this.dims, this.metric, noNul);
       if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
       return this.#exclusive(async () => {
         throwIfAborted(options.signal);
@@ -436,7 +437,7 @@ export class PgvectorCollection implements CollectionApi {
   delete(ids: readonly string[]): Promise<number> {
     try {
       this.#assertWritable();
-      const list = [...new Set(checkIds(ids))];
+      const list = [...new Set(checkIds(ids, noNul))];
       if (list.length === 0) return Promise.resolve(0);
       return this.#exclusive(() => this.#db('deleting documents', () => inTransaction(this.#pool, async (client) => {
         let deleted = 0;
@@ -476,7 +477,7 @@ export class PgvectorCollection implements CollectionApi {
   get(ids: readonly string[], options: { vectors?: boolean } = {}): Promise<(StoredDocument | undefined)[]> {
     try {
       this.#assertOpen();
-      const list = checkIds(ids);
+      const list = checkIds(ids, noNul);
       if (list.length === 0) return Promise.resolve([]);
       return this.#calls.track(this.#db('reading documents', async () => {
         const byId = new Map<string, StoredDocument>();
