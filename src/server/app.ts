@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { BiencoderError } from '../errors.ts';
 import type { Encoder } from '../encoders/encoder.ts';
 import { DEFAULT_MODEL } from '../encoders/load-encoder.ts';
-import { readManifest } from '../collection/manifest.ts';
+import { readTargetManifest } from '../collection/open-collection.ts';
 import { apiKeyGuard, checkApiKey } from './auth.ts';
 import { CollectionRegistry } from './collection-registry.ts';
 import type { ServerContext } from './context.ts';
@@ -57,14 +57,15 @@ export interface ServerOptions {
   readonly rerank?: ServerRerankOptions;
 }
 
-function pickDefaultModel(options: ServerOptions): string {
+async function pickDefaultModel(options: ServerOptions): Promise<string> {
   if (options.defaultModel !== undefined) {
     if (typeof options.defaultModel !== 'string' || options.defaultModel === '') throw new BiencoderError('INVALID_ARGUMENT', 'defaultModel must be a model id');
     return options.defaultModel;
   }
   if (options.encoders !== undefined && options.encoders.length > 0) return options.encoders[0].modelId;
   const first = Object.values(options.collections ?? {})[0];
-  if (first !== undefined) return readManifest(first).encoder.modelId;
+  // A directory or a postgres:// store: the first collection's model.
+  if (first !== undefined) return (await readTargetManifest(first)).encoder.modelId;
   return DEFAULT_MODEL;
 }
 
@@ -73,7 +74,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   const apiKey = checkApiKey(options.apiKey);
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) throw new BiencoderError('INVALID_ARGUMENT', `bodyLimit must be an integer number of bytes >= 1024, got ${String(bodyLimit)}`);
-  const defaultModel = pickDefaultModel(options);
+  const defaultModel = await pickDefaultModel(options);
   const rerank = options.rerank === undefined ? undefined : new ServerReranker(options.rerank);
 
   let registry: CollectionRegistry | undefined;

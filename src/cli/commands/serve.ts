@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { BiencoderError } from '../../errors.ts';
 import { loadEncoder } from '../../encoders/load-encoder.ts';
-import { readTargetManifest } from '../../collection/open-collection.ts';
 import { createServer, DEFAULT_BODY_LIMIT } from '../../server/app.ts';
 import { collectionsByBasename } from '../../server/collection-registry.ts';
 import { DEFAULT_MICRO_BATCH } from '../../server/micro-batcher.ts';
@@ -64,9 +63,6 @@ export function serveCommand(): Command {
     if (Object.keys(collections).length === 0 && opts.dataDir === undefined) {
       throw new BiencoderError('INVALID_ARGUMENT', 'nothing to serve: pass --collection DIR and/or --store URL (one or more) and/or --data-dir DIR');
     }
-    // With only pgvector collections, the default model is the first one's (the server reads directories' manifests itself).
-    const firstStore = opts.store?.[0];
-    const defaultModel = opts.model ?? ((opts.collection ?? []).length === 0 && firstStore !== undefined ? (await readTargetManifest(firstStore)).encoder.modelId : undefined);
     const port = integer(opts.port, '--port', 0, 65535);
     const windowMs = Number(opts.batchWindowMs);
     const maxBatch = integer(opts.maxBatch, '--max-batch', 1, 4096);
@@ -76,7 +72,7 @@ export function serveCommand(): Command {
     const app = await createServer({
       collections,
       dataDir: opts.dataDir,
-      defaultModel,
+      defaultModel: opts.model,
       loadEncoder: (id) => loadEncoder(id, loaderOptions),
       apiKey: opts.apiKey ?? (process.env.BIENCODER_API_KEY || undefined),
       bodyLimit: integer(opts.bodyLimit, '--body-limit', 1024, 2 ** 31 - 1),
