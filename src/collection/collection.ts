@@ -43,6 +43,12 @@ import { fuseRankings, resolveHybridOptions, type HybridOptions } from '../retri
 export type SearchMode = 'dense' | 'keyword' | 'hybrid';
 export const SEARCH_MODES: readonly SearchMode[] = ['dense', 'keyword', 'hybrid'];
 
+/** A search mode option: one of SEARCH_MODES (INVALID_ARGUMENT otherwise). */
+export function checkSearchMode(mode: unknown): SearchMode {
+  if (!SEARCH_MODES.includes(mode as SearchMode)) throw invalid(`mode must be one of ${SEARCH_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
+  return mode as SearchMode;
+}
+
 /** The default index of a collection: HNSW over f32 vectors with the index module's defaults (M 16, efConstruction 128, efSearch 64). */
 export const DEFAULT_COLLECTION_INDEX: IndexSpec = resolveIndexSpec({ kind: 'hnsw' });
 
@@ -739,8 +745,7 @@ export class Collection {
       this.#assertOpen();
       const k = searchK(options);
       const filter = options.filter === undefined ? undefined : parseFilter(options.filter);
-      const mode = options.mode ?? 'dense';
-      if (!SEARCH_MODES.includes(mode)) throw invalid(`mode must be one of ${SEARCH_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
+      const mode = checkSearchMode(options.mode ?? 'dense');
       if (mode !== 'dense') {
         if (!Array.isArray(queries) || queries.some((q) => typeof q !== 'string')) {
           throw invalid(`${mode} search takes text queries only (BM25 needs words); use mode 'dense' to search with vectors`);

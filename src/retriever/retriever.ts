@@ -1,5 +1,5 @@
 import { BiencoderError, throwIfAborted } from '../errors.ts';
-import { SEARCH_MODES, type Collection, type SearchHit, type SearchMode } from '../collection/collection.ts';
+import { checkSearchMode, type Collection, type SearchHit, type SearchMode } from '../collection/collection.ts';
 import type { MetadataFilter } from '../collection/filter.ts';
 import { keywordTerms, type KeywordQueryOptions } from '../collection/keyword-index.ts';
 import { prepareTexts } from '../encoders/text-input.ts';
@@ -126,7 +126,7 @@ export class Retriever {
     this.candidates = checkCandidates(options.candidates ?? DEFAULT_CANDIDATES);
     this.budgetMs = options.budgetMs === undefined ? undefined : checkBudget(options.budgetMs);
     this.rerankLabel = options.rerankLabel;
-    this.mode = checkMode(options.mode ?? 'dense');
+    this.mode = checkSearchMode(options.mode ?? 'dense');
     if (options.hybrid !== undefined) resolveHybridOptions(options.hybrid, 1); // validates now
     if (options.keyword !== undefined) keywordTerms('', options.keyword);
     this.hybrid = options.hybrid;
@@ -144,7 +144,7 @@ export class Retriever {
     const candidates = checkCandidates(options.candidates ?? this.candidates);
     const budget = options.budgetMs === null ? undefined : options.budgetMs === undefined ? this.budgetMs : checkBudget(options.budgetMs);
     const reranker = options.rerank === false ? undefined : this.reranker;
-    const mode = options.mode === undefined ? this.mode : checkMode(options.mode);
+    const mode = options.mode === undefined ? this.mode : checkSearchMode(options.mode);
     const encoder = this.collection.encoder;
     if (encoder === undefined && mode !== 'keyword') {
       throw new BiencoderError('ENCODER_REQUIRED', `the Retriever embeds queries with the collection's encoder (mode ${mode}), but the collection at ${this.collection.dir} was opened without one`);
@@ -236,11 +236,6 @@ export class Retriever {
 function checkCandidates(n: unknown): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 10_000) throw invalid(`candidates must be an integer in 1..10000, got ${String(n)}`);
   return n;
-}
-
-function checkMode(mode: unknown): SearchMode {
-  if (!SEARCH_MODES.includes(mode as SearchMode)) throw invalid(`mode must be one of ${SEARCH_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
-  return mode as SearchMode;
 }
 
 function checkBudget(ms: unknown): number {
