@@ -106,8 +106,13 @@ const BUILD_RECORD = 'build.json';
 const BATCH = 256;
 
 /** Opens (or creates and fills) CACHE/flat with the dataset's corpus. */
+/** Where the collection of an index kind lives in an eval cache: CACHE/<kind> ('flat' holds the corpus itself). */
+export function cacheCollectionDir(cacheDir: string, kind: IndexKind): string {
+  return join(cacheDir, kind);
+}
+
 export async function ensureCorpusCollection(dataset: BeirDataset, encoder: Encoder, cacheDir: string, options: { log?: (line: string) => void; signal?: AbortSignal } = {}): Promise<{ collection: Collection; build: CorpusBuild }> {
-  const dir = join(cacheDir, 'flat');
+  const dir = cacheCollectionDir(cacheDir, 'flat');
   mkdirSync(cacheDir, { recursive: true });
   const collection = existsSync(join(dir, 'manifest.json'))
     ? await Collection.open(dir, { encoder })
@@ -150,7 +155,7 @@ async function removeOthers(collection: Collection, wanted: Set<string>): Promis
 /** Opens (or derives from `source`'s stored vectors) the collection CACHE/<kind>. */
 export async function ensureIndexCollection(source: Collection, kind: IndexKind, cacheDir: string, encoder: Encoder): Promise<Collection> {
   if (kind === 'flat') return source;
-  const dir = join(cacheDir, kind);
+  const dir = cacheCollectionDir(cacheDir, kind);
   const spec = resolveIndexSpec(INDEX_KIND_SPECS[kind]);
   let target = existsSync(join(dir, 'manifest.json')) ? await Collection.open(dir, { encoder }) : undefined;
   if (target !== undefined && JSON.stringify(target.manifest.index) !== JSON.stringify(spec)) {

@@ -7,13 +7,13 @@ import { DEFAULT_MODEL, loadEncoder } from '../../encoders/load-encoder.ts';
 import { modelOptions, encoderOptionsFrom, type ModelCliOptions } from '../model-options.ts';
 import { loadBeirDataset } from '../../eval/beir.ts';
 import {
-  EVAL_MODES, INDEX_KINDS, ensureCorpusCollection, ensureIndexCollection, runDataset, tuneConvexWeight,
+  EVAL_MODES, INDEX_KINDS, cacheCollectionDir, runDataset, tuneConvexWeight,
   type EvalMode, type HybridVariant, type IndexKind, type RetrieverResult, type WeightTuning,
 } from '../../eval/runner.ts';
 import { buildReport, formatTable, versions, type RerankedRetrieverResult } from '../../eval/report.ts';
 import type { BeirDataset } from '../../eval/beir.ts';
 import { evaluateRun } from '../../eval/metrics.ts';
-import type { Collection } from '../../collection/collection.ts';
+import { Collection } from '../../collection/collection.ts';
 import type { RetrieverOptions } from '../../retriever/retriever.ts';
 import { runQueries } from '../../retriever/run-queries.ts';
 import { checkRerankOptions, rerankOptions, retrieverFrom, type RerankCliOptions } from '../rerank-options.ts';
@@ -216,12 +216,10 @@ async function rerankRow(
         },
       }),
     };
-  const { collection: corpus } = await ensureCorpusCollection(dataset, run.encoder, run.cacheDir, { log: run.log });
-  let target: Collection = corpus;
+  // runDataset has just built and synced the collections of this cache: open the route's one, read-only.
+  const kind: IndexKind = route.mode === 'dense' && (INDEX_KINDS as readonly string[]).includes(route.name) ? route.name as IndexKind : 'flat';
+  const target = await Collection.open(cacheCollectionDir(run.cacheDir, kind), { encoder: run.encoder, readOnly: true });
   try {
-    if (route.mode === 'dense' && route.name !== 'flat' && (INDEX_KINDS as readonly string[]).includes(route.name)) {
-      target = await ensureIndexCollection(corpus, route.name as IndexKind, run.cacheDir, run.encoder);
-    }
     const { retriever, reranker, close } = await retrieverFrom(target, opts, firstStage);
     try {
       run.log(`rerank: ${route.name} top ${retriever.candidates} with ${reranker!.modelId}, ${dataset.queries.length} queries one at a time`);
@@ -253,8 +251,7 @@ async function rerankRow(
       await close();
     }
   } finally {
-    if (target !== corpus) await target.close();
-    await corpus.close();
+    await target.close();
   }
 }
 
