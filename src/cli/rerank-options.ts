@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Collection } from '../collection/collection.ts';
 import { DTYPE_SUFFIX, type Dtype } from '../encoders/onnx/model-config.ts';
 import { loadCrossEncoder, type CrossEncoder, type CrossEncoderOptions } from '../rerank/cross-encoder.ts';
-import { Retriever, type RetrieverOptions } from '../retriever/retriever.ts';
+import { DEFAULT_RERANK_CANDIDATES, Retriever, type RetrieverOptions } from '../retriever/retriever.ts';
 import { encoderOptionsFrom, type ModelCliOptions } from './model-options.ts';
 
 /** The parsed values of the options rerankOptions() adds (commander camel-cases them). */
@@ -14,7 +14,7 @@ export interface RerankCliOptions {
   rerankBatchSize?: number;
 }
 
-export const DEFAULT_RERANK_TOP = 100;
+export const DEFAULT_RERANK_TOP = DEFAULT_RERANK_CANDIDATES;
 
 function positiveInteger(flag: string): (value: string) => number {
   return (value) => {

@@ -90,7 +90,8 @@ export interface RetrievalResult {
   readonly budgetMs: number | null;
 }
 
-const DEFAULT_CANDIDATES = 100;
+/** Candidates the first stage hands to the reranker when none are asked for. */
+export const DEFAULT_RERANK_CANDIDATES = 100;
 const DEFAULT_K = 10;
 /** Candidates scored first to measure the reranker's cost when nothing was measured yet. */
 const PROBE_PAIRS = 8;
@@ -123,7 +124,7 @@ export class Retriever {
     }
     this.collection = collection;
     this.reranker = reranker;
-    this.candidates = checkCandidates(options.candidates ?? DEFAULT_CANDIDATES);
+    this.candidates = checkCandidates(options.candidates ?? DEFAULT_RERANK_CANDIDATES);
     this.budgetMs = options.budgetMs === undefined ? undefined : checkBudget(options.budgetMs);
     this.rerankLabel = options.rerankLabel;
     this.mode = checkSearchMode(options.mode ?? 'dense');
@@ -233,13 +234,15 @@ export class Retriever {
   }
 }
 
-function checkCandidates(n: unknown): number {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 10_000) throw invalid(`candidates must be an integer in 1..10000, got ${String(n)}`);
+/** A candidates option (an integer in 1..10000); `what` names it in the error. */
+export function checkCandidates(n: unknown, what = 'candidates'): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 10_000) throw invalid(`${what} must be an integer in 1..10000, got ${String(n)}`);
   return n;
 }
 
-function checkBudget(ms: unknown): number {
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) throw invalid(`budgetMs must be a positive number of milliseconds, got ${String(ms)}`);
+/** A latency budget option (a positive finite number of milliseconds); `what` names it in the error. */
+export function checkBudget(ms: unknown, what = 'budgetMs'): number {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) throw invalid(`${what} must be a positive number of milliseconds, got ${String(ms)}`);
   return ms;
 }
 

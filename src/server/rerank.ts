@@ -6,9 +6,7 @@
 import type { Collection } from '../collection/collection.ts';
 import { BiencoderError } from '../errors.ts';
 import type { CrossEncoder } from '../rerank/cross-encoder.ts';
-import { Retriever } from '../retriever/retriever.ts';
-
-const DEFAULT_CANDIDATES = 100;
+import { DEFAULT_RERANK_CANDIDATES, Retriever, checkBudget, checkCandidates } from '../retriever/retriever.ts';
 
 export interface ServerRerankOptions {
   /** The cross-encoder (already loaded; the caller closes it after the server). */
@@ -28,17 +26,13 @@ export class ServerReranker {
 
   constructor(options: ServerRerankOptions) {
     if (typeof options !== 'object' || options === null) throw new BiencoderError('INVALID_ARGUMENT', 'rerank must be an object { reranker, candidates?, budgetMs? }');
-    const { reranker, candidates = DEFAULT_CANDIDATES, budgetMs } = options;
+    const { reranker, candidates = DEFAULT_RERANK_CANDIDATES, budgetMs } = options;
     if (typeof reranker !== 'object' || reranker === null || typeof (reranker as Partial<CrossEncoder>).scoreTokenized !== 'function') {
       throw new BiencoderError('INVALID_ARGUMENT', 'rerank.reranker must be a CrossEncoder (loadCrossEncoder)');
     }
-    if (!Number.isInteger(candidates) || candidates < 1 || candidates > 10_000) throw new BiencoderError('INVALID_ARGUMENT', `rerank.candidates must be an integer in 1..10000, got ${String(candidates)}`);
-    if (budgetMs !== undefined && !(typeof budgetMs === 'number' && Number.isFinite(budgetMs) && budgetMs > 0)) {
-      throw new BiencoderError('INVALID_ARGUMENT', `rerank.budgetMs must be a positive number of milliseconds, got ${String(budgetMs)}`);
-    }
     this.reranker = reranker;
-    this.candidates = candidates;
-    this.budgetMs = budgetMs;
+    this.candidates = checkCandidates(candidates, 'rerank.candidates');
+    this.budgetMs = budgetMs === undefined ? undefined : checkBudget(budgetMs, 'rerank.budgetMs');
   }
 
   /** The retriever of this collection (created on first use). */
