@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeSyntheticModel } from '../scripts/synthetic-model.ts';
+import { rng } from '../test/helpers/prng.ts';
 
 const { values } = parseArgs({
   options: {
@@ -55,15 +56,8 @@ if (values.model === 'tiny') {
   await makeSyntheticModel({ outDir: model, tiny: true });
 }
 
-// A deterministic PRNG (mulberry32): the same run each time.
-let seed = 12345;
-const rand = (): number => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+// A deterministic PRNG (mulberry32, the tests' one): the same run each time.
+const rand = rng(12345);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
 
 const BIN = fileURLToPath(new URL('../bin/biencoder.js', import.meta.url));
