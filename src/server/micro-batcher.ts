@@ -184,10 +184,7 @@ export class BatchingEncoder implements Encoder {
           if (item.settled) return;
           item.settled = true;
           const at = q.items.indexOf(item);
-          if (at >= 0) {
-            q.items.splice(at, 1);
-            q.size -= item.texts.length;
-          }
+          if (at >= 0) this.#take(q, at, 1);
           reject(aborted(signal));
         };
         signal.addEventListener('abort', item.onAbort, { once: true });
@@ -224,18 +221,27 @@ export class BatchingEncoder implements Encoder {
     }
   }
 
-  /** Sends the first calls of a queue, up to maxBatch texts (at least one call). */
-  #dispatch(queue: Queue): void {
-    let n = 0;
-    let texts = 0;
-    while (n < queue.items.length && (n === 0 || texts + queue.items[n].texts.length <= this.options.maxBatch)) texts += queue.items[n++].texts.length;
-    const items = queue.items.splice(0, n);
-    queue.size -= texts;
+  /**
+   * Removes `count` calls at `at` from a queue (sent, or aborted while waiting); a queue left empty forgets
+   * its window (timer and due flag), so the next call waits for company again.
+   */
+  #take(queue: Queue, at: number, count: number): Pending[] {
+    const items = queue.items.splice(at, count);
+    for (const item of items) queue.size -= item.texts.length;
     if (queue.items.length === 0) {
       queue.due = false;
       if (queue.timer !== undefined) clearTimeout(queue.timer);
       queue.timer = undefined;
     }
+    return items;
+  }
+
+  /** Sends the first calls of a queue, up to maxBatch texts (at least one call). */
+  #dispatch(queue: Queue): void {
+    let n = 0;
+    let texts = 0;
+    while (n < queue.items.length && (n === 0 || texts + queue.items[n].texts.length <= this.options.maxBatch)) texts += queue.items[n++].texts.length;
+    const items = this.#take(queue, 0, n);
     const all = items.flatMap((i) => i.texts);
     const options: EncodeOptions = { role: queue.role, ...(queue.prompt === undefined ? {} : { prompt: queue.prompt }) };
     const settle = (item: Pending, f: () => void): void => {
