@@ -332,8 +332,10 @@ async function createSession(
     const reason = options.firstTokenLastLayer === false ? 'disabled by option' : 'the model has external data';
     return { session: await ClassifierSession.create(onnxPath, options), graph: { kind: 'full', reason } };
   }
-  const rewritten = await rewriteToFirstToken(await readFile(onnxPath));
-  const original = await ClassifierSession.create(onnxPath, options);
+  // Read once: the rewrite and the original session both start from these bytes (no external data here).
+  const bytes = await readFile(onnxPath);
+  const rewritten = await rewriteToFirstToken(bytes);
+  const original = await ClassifierSession.create(onnxPath, options, bytes);
   if (rewritten.bytes === undefined) return { session: original, graph: { kind: 'full', reason: rewritten.reason ?? 'not rewritable' } };
   let candidate: ClassifierSession | undefined;
   try {
