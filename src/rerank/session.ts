@@ -1,8 +1,6 @@
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { BiencoderError } from '../errors.ts';
-import {
-  TransformerSession, addPositionIds, loadOnnxSession, runForOutput, type OnnxSessionOptions,
-} from '../encoders/onnx/session.ts';
+import { TransformerSession, loadOnnxSession, type OnnxSessionOptions } from '../encoders/onnx/session.ts';
 
 /** Names of the graph output that carries the classification logits, in order of preference. */
 const LOGIT_OUTPUTS = ['logits', 'scores', 'output'];
@@ -23,29 +21,7 @@ export class ClassifierSession extends TransformerSession {
    * Returns the logits, batch x labels.
    */
   async run(ids: Int32Array, typeIds: Uint8Array, lengths: ArrayLike<number>, batch: number, seqLen: number): Promise<{ logits: Float32Array; labels: number }> {
-    const session = this.session;
-    const n = batch * seqLen;
-    const inputIds = new BigInt64Array(n);
-    const mask = new BigInt64Array(n);
-    const types = this.takesTokenTypeIds ? new BigInt64Array(n) : undefined;
-    for (let b = 0; b < batch; b++) {
-      const o = b * seqLen;
-      const len = lengths[b];
-      for (let t = 0; t < len; t++) {
-        inputIds[o + t] = BigInt(ids[o + t]);
-        mask[o + t] = 1n;
-        if (types && typeIds[o + t] !== 0) types[o + t] = BigInt(typeIds[o + t]);
-      }
-      for (let t = len; t < seqLen; t++) inputIds[o + t] = BigInt(ids[o + t]);
-    }
-    const dims = [batch, seqLen];
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', inputIds, dims),
-      attention_mask: new ort.Tensor('int64', mask, dims),
-    };
-    if (types) feeds.token_type_ids = new ort.Tensor('int64', types, dims);
-    addPositionIds(feeds, this.inputNames, batch, seqLen);
-    const output = await runForOutput(session, feeds, this.outputName, this.path);
+    const output = await this.runBatch(ids, lengths, batch, seqLen, typeIds);
     if (output.dims.length !== 2 || output.dims[0] !== batch) {
       throw new BiencoderError('MODEL_INVALID', `${this.path} output "${this.outputName}" has shape [${output.dims.join(', ')}], expected [${batch}, num_labels]: is it a sequence-classification export?`);
     }

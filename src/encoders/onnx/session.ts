@@ -33,7 +33,7 @@ export async function loadOnnxSession(path: string, options: OnnxSessionOptions 
  * Checks that a transformer graph takes input_ids and attention_mask and nothing biencoder cannot feed
  * (MODEL_INVALID otherwise). Returns whether it takes token_type_ids.
  */
-export function checkTransformerInputs(path: string, session: ort.InferenceSession): boolean {
+function checkTransformerInputs(path: string, session: ort.InferenceSession): boolean {
   for (const needed of ['input_ids', 'attention_mask']) {
     if (!session.inputNames.includes(needed)) {
       throw new BiencoderError('MODEL_INVALID', `${path} has no "${needed}" input (inputs: ${session.inputNames.join(', ')})`);
@@ -47,26 +47,8 @@ export function checkTransformerInputs(path: string, session: ort.InferenceSessi
 }
 
 /** The first of `preferred` among the graph's outputs, else its first output. */
-export function pickOutput(session: ort.InferenceSession, preferred: readonly string[]): string {
+function pickOutput(session: ort.InferenceSession, preferred: readonly string[]): string {
   return preferred.find((n) => session.outputNames.includes(n)) ?? session.outputNames[0];
-}
-
-/** Adds position_ids (0..seqLen-1 in every row) to `feeds` when the graph takes them. */
-export function addPositionIds(feeds: Record<string, ort.Tensor>, inputNames: readonly string[], batch: number, seqLen: number): void {
-  if (!inputNames.includes('position_ids')) return;
-  const pos = new BigInt64Array(batch * seqLen);
-  for (let b = 0; b < batch; b++) for (let t = 0; t < seqLen; t++) pos[b * seqLen + t] = BigInt(t);
-  feeds.position_ids = new ort.Tensor('int64', pos, [batch, seqLen]);
-}
-
-/** Runs the session for one output; INFERENCE_FAILED when onnxruntime fails (`path` names the model). */
-export async function runForOutput(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, outputName: string, path: string): Promise<ort.Tensor> {
-  try {
-    const result = await session.run(feeds, [outputName]);
-    return result[outputName];
-  } catch (error) {
-    throw new BiencoderError('INFERENCE_FAILED', `onnxruntime failed on ${path}: ${(error as Error).message}`, { cause: error });
-  }
 }
 
 /**
@@ -96,6 +78,47 @@ export abstract class TransformerSession {
     return session;
   }
 
+  /**
+   * Runs one right-padded batch (ids: batch*seqLen token ids, lengths: each row's real length; typeIds:
+   * segment ids, zeros when not given) for the output; INFERENCE_FAILED when onnxruntime fails.
+   * Feeds token_type_ids and position_ids only when the graph takes them.
+   */
+  protected async runBatch(ids: Int32Array, lengths: ArrayLike<number>, batch: number, seqLen: number, typeIds?: Uint8Array): Promise<ort.Tensor> {
+    const session = this.session;
+    const n = batch * seqLen;
+    const inputIds = new BigInt64Array(n);
+    const mask = new BigInt64Array(n);
+    const types = this.takesTokenTypeIds ? new BigInt64Array(n) : undefined;
+    for (let b = 0; b < batch; b++) {
+      const o = b * seqLen;
+      const len = lengths[b];
+      for (let t = 0; t < seqLen; t++) {
+        inputIds[o + t] = BigInt(ids[o + t]);
+        if (t < len) {
+          mask[o + t] = 1n;
+          if (types && typeIds && typeIds[o + t] !== 0) types[o + t] = BigInt(typeIds[o + t]);
+        }
+      }
+    }
+    const dims = [batch, seqLen];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', inputIds, dims),
+      attention_mask: new ort.Tensor('int64', mask, dims),
+    };
+    if (types) feeds.token_type_ids = new ort.Tensor('int64', types, dims);
+    if (this.inputNames.includes('position_ids')) {
+      const pos = new BigInt64Array(n);
+      for (let b = 0; b < batch; b++) for (let t = 0; t < seqLen; t++) pos[b * seqLen + t] = BigInt(t);
+      feeds.position_ids = new ort.Tensor('int64', pos, dims);
+    }
+    try {
+      const result = await session.run(feeds, [this.outputName]);
+      return result[this.outputName];
+    } catch (error) {
+      throw new BiencoderError('INFERENCE_FAILED', `onnxruntime failed on ${this.path}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
   async close(): Promise<void> {
     const session = this.#session;
     this.#session = undefined;
@@ -120,25 +143,7 @@ export class EncoderSession extends TransformerSession {
    * Runs one right-padded batch. ids holds batch*seqLen token ids, lengths the real length of each row.
    */
   async run(ids: Int32Array, lengths: ArrayLike<number>, batch: number, seqLen: number): Promise<TokenStates> {
-    const session = this.session;
-    const n = batch * seqLen;
-    const inputIds = new BigInt64Array(n);
-    const mask = new BigInt64Array(n);
-    for (let b = 0; b < batch; b++) {
-      const o = b * seqLen;
-      for (let t = 0; t < seqLen; t++) {
-        inputIds[o + t] = BigInt(ids[o + t]);
-        if (t < lengths[b]) mask[o + t] = 1n;
-      }
-    }
-    const dims = [batch, seqLen];
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', inputIds, dims),
-      attention_mask: new ort.Tensor('int64', mask, dims),
-    };
-    if (this.takesTokenTypeIds) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(n), dims);
-    addPositionIds(feeds, this.inputNames, batch, seqLen);
-    const output = await runForOutput(session, feeds, this.outputName, this.path);
+    const output = await this.runBatch(ids, lengths, batch, seqLen);
     if (output.dims.length !== 3 || output.dims[0] !== batch || output.dims[1] !== seqLen) {
       throw new BiencoderError('MODEL_INVALID', `${this.path} output "${this.outputName}" has shape [${output.dims.join(', ')}], expected [${batch}, ${seqLen}, hidden]`);
     }
