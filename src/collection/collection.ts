@@ -767,24 +767,24 @@ export class Collection {
     const matches = await this.#denseMatches(queries, k, filter, options);
     const keys = new Set<number>();
     for (const m of matches) for (let i = 0; i < m.count; i++) keys.add(Number(m.keys[i]));
-    const rows = new Map<number, { id: string; text: string; metadata: string }>();
-    if (keys.size > 0) for (const r of this.#st.getByKeys.all(JSON.stringify([...keys]))) rows.set(r.key, r);
-    const parsed = new Map<number, Metadata>();
+    const rows = this.#rowsByKey(keys);
     return matches.map((m) => {
       const hits: SearchHit[] = [];
       for (let i = 0; i < m.count; i++) {
-        const key = Number(m.keys[i]);
-        const row = rows.get(key);
+        const row = rows.get(Number(m.keys[i]));
         if (row === undefined) continue; // a reader's index may briefly hold a key deleted since its snapshot
-        let metadata = parsed.get(key);
-        if (metadata === undefined) {
-          metadata = JSON.parse(row.metadata) as Metadata;
-          parsed.set(key, metadata);
-        }
-        hits.push({ id: row.id, score: m.scores[i], text: row.text, metadata });
+        hits.push({ id: row.id, score: m.scores[i], text: row.text, metadata: row.metadata });
       }
       return hits;
     });
+  }
+
+  /** The stored rows of these keys, metadata parsed once per key (hits of several queries share it). */
+  #rowsByKey(keys: ReadonlySet<number>): Map<number, { id: string; text: string; metadata: Metadata }> {
+    const rows = new Map<number, { id: string; text: string; metadata: Metadata }>();
+    if (keys.size === 0) return rows;
+    for (const r of this.#st.getByKeys.all(JSON.stringify([...keys]))) rows.set(r.key, { id: r.id, text: r.text, metadata: JSON.parse(r.metadata) as Metadata });
+    return rows;
   }
 
   /** The dense top-k keys and scores of each query (no rows read): one entry per query, none for no queries. */
@@ -857,8 +857,7 @@ export class Collection {
   #keywordHits(matches: readonly KeywordMatch[][]): SearchHit[][] {
     const keys = new Set<number>();
     for (const list of matches) for (const m of list) keys.add(m.key);
-    const rows = new Map<number, { id: string; text: string; metadata: Metadata }>();
-    for (const r of this.#st.getByKeys.all(JSON.stringify([...keys]))) rows.set(r.key, { id: r.id, text: r.text, metadata: JSON.parse(r.metadata) as Metadata });
+    const rows = this.#rowsByKey(keys);
     return matches.map((list) => list.flatMap((m) => {
       const row = rows.get(m.key);
       return row === undefined ? [] : [{ ...row, score: m.score }];
