@@ -22,7 +22,7 @@ import { resolveIndexSpec, type IndexSpec, type IndexSpecInput } from '../index/
 import { idsMatching } from '../ingest/stored-documents.ts';
 import type { KeywordStopwords } from '../collection/keyword-index.ts';
 import {
-  combineConvex, fuseRankings, prepareConvexFusion, resolveHybridOptions, DEFAULT_HYBRID_CANDIDATES, DEFAULT_NORMALIZATION, DEFAULT_RRF_K, SCORE_NORMALIZATIONS,
+  combineConvex, fuseRankings, prepareConvexFusion, resolveHybridOptions, type ResolvedHybridOptions, DEFAULT_NORMALIZATION, DEFAULT_RRF_K, SCORE_NORMALIZATIONS,
   type ConvexInputs, type FusionMethod, type ScoreNormalization, type Scored,
 } from '../retriever/fusion.ts';
 import { documentText, type BeirDataset } from './beir.ts';
@@ -184,9 +184,17 @@ function toRun(queryIds: readonly string[], hits: readonly (readonly SearchHit[]
   return run;
 }
 
+/**
+ * A hybrid variant's fusion options for a search of k results, by Collection.search's defaults and rules
+ * (resolveHybridOptions); `candidates` overrides the variant's.
+ */
+export function variantOptions(variant: HybridVariant, k: number, candidates = variant.candidates): ResolvedHybridOptions {
+  return resolveHybridOptions({ fusion: variant.fusion, weight: variant.weight, normalization: variant.normalization, rrfK: variant.rrfK, candidates }, k);
+}
+
 /** The candidates per side a hybrid variant fuses for a search of k results (Collection.search's rule). */
 export function variantCandidates(variant: HybridVariant, k: number): number {
-  return Math.max(k, variant.candidates ?? DEFAULT_HYBRID_CANDIDATES);
+  return variantOptions(variant, k).candidates;
 }
 
 /**
@@ -194,8 +202,8 @@ export function variantCandidates(variant: HybridVariant, k: number): number {
  * or else the variant's candidates by Collection.search's rule, max(k, candidates ?? DEFAULT_HYBRID_CANDIDATES).
  */
 export function fuseRuns(dense: Run, keyword: Run, variant: HybridVariant, k: number, candidates?: number): Map<string, Scored<string>[]> {
-  const perSide = candidates ?? variantCandidates(variant, k);
-  const options = resolveHybridOptions({ fusion: variant.fusion, weight: variant.weight, normalization: variant.normalization, rrfK: variant.rrfK, candidates: perSide }, k);
+  const options = variantOptions(variant, k, candidates);
+  const perSide = candidates ?? options.candidates;
   const out = new Map<string, Scored<string>[]>();
   for (const [qid, d] of dense) out.set(qid, fuseRankings(d.slice(0, perSide), (keyword.get(qid) ?? []).slice(0, perSide), options, k));
   return out;
@@ -363,11 +371,11 @@ export async function runDataset(dataset: BeirDataset, options: RunDatasetOption
     if (hybrid) {
       for (const v of variants) {
         const t0 = performance.now();
-        const candidates = variantCandidates(v, k);
+        const resolved = variantOptions(v, k);
+        const candidates = resolved.candidates;
         const fused = fuseRuns(flatRun!, keywordRun!, v, k, candidates);
         const seconds = flatSeconds + keywordSeconds + (performance.now() - t0) / 1000;
         const evaluation = evaluate(fused);
-        const resolved = resolveHybridOptions({ fusion: v.fusion, weight: v.weight, normalization: v.normalization, rrfK: v.rrfK, candidates }, k);
         retrievers.push({
           name: v.name, mode: 'hybrid', keyword: { stopwords },
           fusion: { method: v.fusion, ...(v.fusion === 'convex' ? { weight: resolved.weight, normalization: resolved.normalization } : { rrfK: resolved.rrfK }), candidates },

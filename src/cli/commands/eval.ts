@@ -19,7 +19,7 @@ import { runQueries } from '../../retriever/run-queries.ts';
 import { checkRerankOptions, rerankOptions, retrieverFrom, type RerankCliOptions } from '../rerank-options.ts';
 import { metricsChartSvg } from '../../eval/chart.ts';
 import { runTatoeba, runXquad } from '../../eval/crosslingual.ts';
-import { DEFAULT_CONVEX_WEIGHT, DEFAULT_HYBRID_CANDIDATES, DEFAULT_RRF_K } from '../../retriever/fusion.ts';
+import { DEFAULT_CONVEX_WEIGHT, DEFAULT_RRF_K, resolveHybridOptions } from '../../retriever/fusion.ts';
 
 interface EvalCliOptions extends ModelCliOptions, RerankCliOptions {
   rerankOn?: string;
@@ -142,8 +142,8 @@ export function evalCommand(): Command {
       let tuning: (WeightTuning & { split: string }) | undefined;
       if (tuneSet !== undefined) {
         log(`tuning the convex weight on ${tuneSet.split} (${tuneSet.queries.length} queries)`);
-        // Tune on the runs the evaluation fuses: max(k, DEFAULT_HYBRID_CANDIDATES) candidates per side.
-        const candidates = Math.max(k, DEFAULT_HYBRID_CANDIDATES);
+        // Tune on the runs the evaluation fuses: a hybrid search's default candidates per side for k results.
+        const candidates = resolveHybridOptions(undefined, k).candidates;
         const tuneRun = await runDataset({ ...tuneSet, corpus: dataset.corpus }, { encoder, cacheDir, modes: ['dense', 'keyword'], k: candidates, stopwords: opts.stopwords, log });
         tuning = { split: tuneSet.split, ...tuneConvexWeight(tuneRun.runs.dense, tuneRun.runs.keyword, tuneSet.qrels, { k, candidates, step: 0.01 }) };
         weight = tuning.weight;
