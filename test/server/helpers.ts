@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Collection } from '../../src/collection/collection.ts';
 import { chunkDocuments } from '../../src/chunking/chunker.ts';
@@ -47,3 +49,36 @@ export async function makeCollection(root: string, name: string, encoder: Encode
 }
 
 export { cosine } from '../helpers/vector-math.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/biencoder.js', import.meta.url));
+
+/** A `biencoder` CLI child process (usually `serve`): its stderr so far, its exit code, and its URL once listening. */
+export interface CliProcess {
+  readonly child: ChildProcess;
+  stderr(): string;
+  readonly exit: Promise<number | null>;
+  /** Resolves with the URL the server prints ("listening on URL"); never rejects. */
+  readonly listening: Promise<string>;
+  /** The URL once listening; rejects with its stderr if the process exits first. */
+  url(): Promise<string>;
+}
+
+export function spawnCli(args: readonly string[]): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  let resolveUrl: (url: string) => void;
+  const listening = new Promise<string>((resolve) => {
+    resolveUrl = resolve;
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    const m = /listening on (http:\/\/\S+)/.exec(err);
+    if (m) resolveUrl(m[1]);
+  });
+  child.stdout!.resume();
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child, stderr: () => err, exit, listening,
+    url: () => Promise.race([listening, exit.then((code): never => { throw new Error(`exited ${code}: ${err}`); })]),
+  };
+}

@@ -1,8 +1,6 @@
 /** The search route's "rerank" option, `serve --rerank MODEL`, and the per-collection Retriever kept across requests. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { Collection, type SearchHit, type SearchMode } from '../../src/collection/collection.ts';
 import { createServer } from '../../src/server/app.ts';
@@ -13,9 +11,8 @@ import { loadCrossEncoder, type CrossEncoder } from '../../src/rerank/cross-enco
 import { tempDir } from '../helpers/synthetic.ts';
 import { syntheticCrossEncoder } from '../helpers/synthetic-cross-encoder.ts';
 import { tinyEncoder } from '../collection/helpers.ts';
-import { CHUNKED_IDS, longTexts, makeCollection } from './helpers.ts';
+import { CHUNKED_IDS, longTexts, makeCollection, spawnCli } from './helpers.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/biencoder.js', import.meta.url));
 const tmp = tempDir('server-rerank');
 const QUERY = 'cells and proteins in cancer';
 let encoder: Encoder;
@@ -158,20 +155,10 @@ describe('ServerReranker', () => {
 });
 
 test('serve --rerank MODEL: reranked searches over HTTP, then SIGTERM stops it cleanly', async () => {
-  const child = spawn(process.execPath, [BIN, 'serve', '--collection', sciDir, '--read-only', '--port', '0', '--log', 'silent', '--rerank', ceDir, '--rerank-top', '7'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (m) resolve(m[1]);
-    });
-    void exit.then((code) => reject(new Error(`exited ${code}: ${stderr}`)));
-  });
-  child.stdout.resume();
+  const p = spawnCli(['serve', '--collection', sciDir, '--read-only', '--port', '0', '--log', 'silent', '--rerank', ceDir, '--rerank-top', '7']);
+  const url = await p.url();
   try {
-    assert.match(stderr, /reranker .*ce\)/);
+    assert.match(p.stderr(), /reranker .*ce\)/);
     const res = await fetch(`${url}/collections/sci/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: QUERY, k: 3, rerank: true }) });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { hits: Hit[]; rerank: RerankInfo };
@@ -180,17 +167,14 @@ test('serve --rerank MODEL: reranked searches over HTTP, then SIGTERM stops it c
     assert.equal(body.rerank.mode, 'hybrid', 'the default mode of a text query');
     assert.equal(body.hits.length, 3);
   } finally {
-    child.kill('SIGTERM');
+    p.child.kill('SIGTERM');
   }
-  assert.equal(await exit, 0, stderr);
-  assert.match(stderr, /stopped/);
+  assert.equal(await p.exit, 0, p.stderr());
+  assert.match(p.stderr(), /stopped/);
 });
 
 test('serve: --rerank-* without --rerank is a usage error', async () => {
-  const child = spawn(process.execPath, [BIN, 'serve', '--collection', sciDir, '--rerank-top', '5'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.equal(code, 2);
-  assert.match(stderr, /--rerank-top needs --rerank MODEL/);
+  const p = spawnCli(['serve', '--collection', sciDir, '--rerank-top', '5']);
+  assert.equal(await p.exit, 2);
+  assert.match(p.stderr(), /--rerank-top needs --rerank MODEL/);
 });

@@ -1,15 +1,13 @@
 // `biencoder serve` as a process: listens, answers, and stops cleanly on SIGTERM.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Collection } from '../../src/collection/collection.ts';
 import type { Encoder } from '../../src/encoders/encoder.ts';
 import { tempDir } from '../helpers/synthetic.ts';
 import { tinyEncoder } from '../collection/helpers.ts';
+import { spawnCli } from './helpers.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/biencoder.js', import.meta.url));
 const tmp = tempDir('serve-cli');
 let base: Encoder;
 let dir: string;
@@ -29,26 +27,9 @@ after(async () => {
   tmp.cleanup();
 });
 
-function run(args: string[]): { child: ReturnType<typeof spawn>; stderr: () => string; exit: Promise<number | null>; listening: Promise<string> } {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  let resolveUrl: (url: string) => void;
-  const listening = new Promise<string>((resolve) => {
-    resolveUrl = resolve;
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-    const m = /listening on (http:\/\/\S+)/.exec(err);
-    if (m) resolveUrl(m[1]);
-  });
-  child.stdout.resume();
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stderr: () => err, exit, listening };
-}
-
 test('serve --collection DIR --port 0 --api-key: searches, then SIGTERM stops it with exit 0', async () => {
-  const p = run(['serve', '--collection', dir, '--port', '0', '--api-key', 'k1', '--log', 'silent']);
-  const url = await Promise.race([p.listening, p.exit.then((code) => assert.fail(`exited ${code}: ${p.stderr()}`))]);
+  const p = spawnCli(['serve', '--collection', dir, '--port', '0', '--api-key', 'k1', '--log', 'silent']);
+  const url = await p.url();
   try {
     const unauthorized = await fetch(`${url}/collections/papers/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"x"}' });
     assert.equal(unauthorized.status, 401);
@@ -71,10 +52,10 @@ test('serve --collection DIR --port 0 --api-key: searches, then SIGTERM stops it
 });
 
 test('serve with nothing to serve, or a missing collection, fails with a clear error', async () => {
-  const none = run(['serve']);
+  const none = spawnCli(['serve']);
   assert.equal(await none.exit, 1);
   assert.match(none.stderr(), /nothing to serve/);
-  const missing = run(['serve', '--collection', join(tmp.dir, 'absent'), '--port', '0', '--log', 'silent']);
+  const missing = spawnCli(['serve', '--collection', join(tmp.dir, 'absent'), '--port', '0', '--log', 'silent']);
   assert.equal(await missing.exit, 1);
   assert.match(missing.stderr(), /NOT_FOUND/);
 });

@@ -1,9 +1,7 @@
 // Serving pgvector collections (PGlite + pgvector, test/helpers/pglite-server.ts) next to directory ones: in process and as `biencoder serve --store URL`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { chunkDocuments } from '../../src/chunking/chunker.ts';
 import { CHUNK_METADATA_KEY } from '../../src/chunking/group-by-document.ts';
@@ -15,8 +13,8 @@ import { collectionsByBasename } from '../../src/server/collection-registry.ts';
 import { startPgServer, type PgServer } from '../helpers/pglite-server.ts';
 import { scifactDocs, tempDir } from '../helpers/synthetic.ts';
 import { tinyEncoder } from '../collection/helpers.ts';
+import { spawnCli } from './helpers.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/biencoder.js', import.meta.url));
 const tmp = tempDir('server-store-pg');
 let encoder: Encoder;
 let pg: PgServer;
@@ -112,26 +110,16 @@ async function storedText(id: string): Promise<string> {
 }
 
 test('biencoder serve --store URL: its model comes from the stored manifest; searches over HTTP; SIGTERM stops it', async () => {
-  const child = spawn(process.execPath, [BIN, 'serve', '--store', url, '--port', '0', '--log', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const listening = new Promise<string>((resolve) => {
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m) resolve(m[1]);
-    });
-  });
-  child.stdout.resume();
-  const base = await Promise.race([listening, exit.then((code) => assert.fail(`exited ${code}: ${err}`))]);
+  const p = spawnCli(['serve', '--store', url, '--port', '0', '--log', 'silent']);
+  const base = await p.url();
   try {
-    assert.match(err, new RegExp(`collections: ${name}`));
+    assert.match(p.stderr(), new RegExp(`collections: ${name}`));
     const res = await fetch(`${base}/collections/${name}/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: SHORT[5].text, k: 2 }) });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { hits: Hit[] };
     assert.equal(body.hits[0].id, 's5');
   } finally {
-    child.kill('SIGTERM');
+    p.child.kill('SIGTERM');
   }
-  assert.equal(await exit, 0, err);
+  assert.equal(await p.exit, 0, p.stderr());
 });
