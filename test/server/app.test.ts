@@ -8,7 +8,7 @@ import { createServer } from '../../src/server/app.ts';
 import type { Encoder } from '../../src/encoders/encoder.ts';
 import { tempDir } from '../helpers/synthetic.ts';
 import { CountingEncoder, tinyEncoder } from '../collection/helpers.ts';
-import { CHUNKED_IDS, cosine, longTexts, makeCollection } from './helpers.ts';
+import { CHUNKED_IDS, assertError, cosine, longTexts, makeCollection } from './helpers.ts';
 
 const tmp = tempDir('server-app');
 let base: Encoder;
@@ -40,14 +40,6 @@ after(async () => {
 });
 
 const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, payload: payload as Record<string, unknown> });
-
-function assertError(res: { statusCode: number; json(): unknown }, status: number, code: string, message?: RegExp): void {
-  const body = res.json() as { code: string; message: string };
-  assert.equal(res.statusCode, status, `status of ${JSON.stringify(body)}`);
-  assert.equal(body.code, code);
-  assert.equal(typeof body.message, 'string');
-  if (message) assert.match(body.message, message);
-}
 
 describe('collections', () => {
   test('GET /collections/:name describes the collection', async () => {

@@ -82,3 +82,12 @@ export function spawnCli(args: readonly string[]): CliProcess {
     url: () => Promise.race([listening, exit.then((code): never => { throw new Error(`exited ${code}: ${err}`); })]),
   };
 }
+
+/** Asserts an error response: its status, its stable `code`, a string message (matching `message` when given). */
+export function assertError(res: { statusCode: number; json(): unknown }, status: number, code: string, message?: RegExp): void {
+  const body = res.json() as { code: string; message: string };
+  assert.equal(res.statusCode, status, `status of ${JSON.stringify(body)}`);
+  assert.equal(body.code, code);
+  assert.equal(typeof body.message, 'string');
+  if (message) assert.match(body.message, message);
+}

@@ -11,7 +11,7 @@ import { loadCrossEncoder, type CrossEncoder } from '../../src/rerank/cross-enco
 import { tempDir } from '../helpers/synthetic.ts';
 import { syntheticCrossEncoder } from '../helpers/synthetic-cross-encoder.ts';
 import { tinyEncoder } from '../collection/helpers.ts';
-import { CHUNKED_IDS, longTexts, makeCollection, spawnCli } from './helpers.ts';
+import { CHUNKED_IDS, assertError, longTexts, makeCollection, spawnCli } from './helpers.ts';
 
 const tmp = tempDir('server-rerank');
 const QUERY = 'cells and proteins in cancer';
@@ -57,13 +57,6 @@ async function ok(payload: unknown): Promise<{ hits: Hit[]; rerank: RerankInfo; 
 /** The cross-encoder's order of a list of first-stage hits. */
 async function rerankedOrder(firstStage: readonly SearchHit[]): Promise<{ hit: SearchHit; score: number }[]> {
   return (await reranker.rank(QUERY, firstStage.map((h) => h.text))).map((r) => ({ hit: firstStage[r.index], score: r.score }));
-}
-
-function assertError(res: { statusCode: number; json(): unknown }, status: number, code: string, message?: RegExp): void {
-  const body = res.json() as { code: string; message: string };
-  assert.equal(res.statusCode, status, JSON.stringify(body));
-  assert.equal(body.code, code);
-  if (message) assert.match(body.message, message);
 }
 
 describe('search with "rerank"', () => {
