@@ -1,23 +1,14 @@
-import assert from 'node:assert/strict';
 import type { EncodeOptions, Embeddings, Encoder } from '../../src/encoders/encoder.ts';
 import { loadOnnxEncoder } from '../../src/encoders/onnx/onnx-encoder.ts';
-import { isBiencoderError, type ErrorCode } from '../../src/errors.ts';
 import { syntheticModel } from '../helpers/synthetic.ts';
 import { rng as prng } from '../helpers/prng.ts';
 export { prng };
+export { rejectsWith } from '../helpers/error-codes.ts';
 
-/** Rejects with a BiencoderError of this code (and a message matching `message`, when given); p may be a function. */
-export async function rejectsWith(p: Promise<unknown> | (() => unknown), code: ErrorCode, message?: RegExp): Promise<void> {
-  await assert.rejects(async () => (typeof p === 'function' ? p() : p), (e: unknown) => {
-    assert.ok(isBiencoderError(e, code), `expected ${code}, got ${String((e as { code?: string }).code)}: ${(e as Error).message}`);
-    if (message) assert.match((e as Error).message, message);
-    return true;
-  });
-}
 
 /** n text documents d0..d{n-1} with metadata { i, even }. */
-export const textDocs = (n: number, prefix = 'document'): { id: string; text: string; metadata: { i: number; even: boolean } }[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `d${i}`, text: `${prefix} ${i}: ${['cats', 'dogs', 'birds', 'fish'][i % 4]} and ${(i * 7919) % 1000} things`, metadata: { i, even: i % 2 === 0 } }));
+export const textDocs = (n: number): { id: string; text: string; metadata: { i: number; even: boolean } }[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `d${i}`, text: `document ${i}: ${['cats', 'dogs', 'birds', 'fish'][i % 4]} and ${(i * 7919) % 1000} things`, metadata: { i, even: i % 2 === 0 } }));
 
 /** A deterministic unit vector for (seed, i). */
 export function unitVector(dims: number, seed: number, i: number): Float32Array {

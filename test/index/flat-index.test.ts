@@ -6,7 +6,7 @@ import { FlatIndex } from '../../src/index/flat-index.ts';
 import { HnswIndex } from '../../src/index/hnsw-index.ts';
 import { exactSearch } from '../../src/index/exact-search.ts';
 import { matrixFrom, matrixFromRows, type Matrix } from '../../src/matrix.ts';
-import { expectCode } from './expect-code.ts';
+import { expectCode } from '../helpers/error-codes.ts';
 import type { IndexMetric, IndexMatches } from '../../src/index/vector-index.ts';
 import { tempDir } from '../helpers/synthetic.ts';
 import { randomMatrix, rowsOf, sequentialKeys } from './data.ts';

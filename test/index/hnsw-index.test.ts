@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync, truncateSync, rmSync, copyFileSync } from 
 import { join } from 'node:path';
 import { FlatIndex } from '../../src/index/flat-index.ts';
 import { HnswIndex, chooseFilterStrategy } from '../../src/index/hnsw-index.ts';
-import { expectCode } from './expect-code.ts';
+import { expectCode } from '../helpers/error-codes.ts';
 import { matrixFromRows } from '../../src/matrix.ts';
 import type { IndexMatches } from '../../src/index/vector-index.ts';
 import { tempDir } from '../helpers/synthetic.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createIndex, loadIndex, resolveIndexSpec, DEFAULT_INDEX_SPEC } from '../../src/index/index-spec.ts';
 import { FlatIndex } from '../../src/index/flat-index.ts';
 import { HnswIndex } from '../../src/index/hnsw-index.ts';
-import { expectCode } from './expect-code.ts';
+import { expectCode } from '../helpers/error-codes.ts';
 import { tempDir } from '../helpers/synthetic.ts';
 import { randomMatrix, sequentialKeys } from './data.ts';
 
