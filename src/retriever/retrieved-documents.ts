@@ -37,3 +37,8 @@ export function documentsInOrder(hits: readonly RetrievedHit[], k: number): Retr
   }
   return docs;
 }
+
+/** A retrieved hit's two scores (its rerank score is null when the cross-encoder did not score it). */
+export function rerankScoresOf(hit: Pick<RetrievedHit, 'retrievalScore' | 'rerankScore'>): { retrievalScore: number; rerankScore: number | null } {
+  return { retrievalScore: hit.retrievalScore, rerankScore: hit.rerankScore };
+}

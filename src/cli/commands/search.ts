@@ -12,8 +12,8 @@ import { DEFAULT_TEXT_SEARCH_MODE, defaultTextSearchMode } from '../../retriever
 import { loadCollectionEncoder } from '../collection-encoder.ts';
 import { modelFetchOptions, type ModelCliOptions } from '../model-options.ts';
 import { checkRerankOptions, rerankOptions, retrieverFrom, type RerankCliOptions } from '../rerank-options.ts';
-import type { RetrievalResult, RetrievedHit, Retriever } from '../../retriever/retriever.ts';
-import { documentsInOrder } from '../../retriever/retrieved-documents.ts';
+import type { RetrievalResult, Retriever } from '../../retriever/retriever.ts';
+import { documentsInOrder, rerankScoresOf } from '../../retriever/retrieved-documents.ts';
 
 interface SearchCliOptions extends Omit<ModelCliOptions, 'model'>, RerankCliOptions {
   collection?: string;
@@ -106,8 +106,7 @@ export async function rerankedSearch(retriever: Retriever, query: string, option
   // Documents: every candidate comes back, so that grouping sees the whole reranked list.
   const k = options.chunks ? options.k : Math.max(options.k, retriever.candidates);
   const { hits, ...retrieval } = await retriever.search(query, { k, ...(options.filter ? { filter: options.filter } : {}), ...(options.ef ? { ef: options.ef } : {}) });
-  const scored = (h: RetrievedHit): Pick<CliHit, 'retrievalScore' | 'rerankScore'> => ({ retrievalScore: h.retrievalScore, rerankScore: h.rerankScore });
-  if (options.chunks) return { hits: chunkHits(hits).map((h, i) => ({ ...h, ...scored(hits[i]) })), retrieval };
+  if (options.chunks) return { hits: chunkHits(hits).map((h, i) => ({ ...h, ...rerankScoresOf(hits[i]) })), retrieval };
   // Reranked and not-reranked hits score on different scales: the final order, not the score, picks each document's best chunk.
   const docs = documentsInOrder(hits, options.k).map(({ retrievalRank: _rank, ...d }, i) => ({ rank: i + 1, ...d }));
   return { hits: docs, retrieval };

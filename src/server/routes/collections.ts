@@ -9,16 +9,15 @@
  *   POST   /collections/:name/search         { query | vector, k, filter, ef, group, mode, document, rerank }
  */
 import type { FastifyInstance } from 'fastify';
-import { Collection, type DocumentInput, type SearchHit, type VectorDocumentInput } from '../../collection/collection.ts';
+import { Collection, type DocumentInput, type SearchHit, type SearchMode, type VectorDocumentInput } from '../../collection/collection.ts';
 import type { CollectionApi } from '../../collection/collection-api.ts';
 import type { Metadata, MetadataFilter } from '../../collection/filter.ts';
 import type { IndexSpecInput } from '../../index/index-spec.ts';
 import type { IndexMetric } from '../../index/vector-index.ts';
 import { chunkMetadataOf, searchDocuments, type DocumentHit } from '../../chunking/group-by-document.ts';
-import type { SearchMode } from '../../collection/collection.ts';
 import { defaultTextSearchMode } from '../../retriever/default-mode.ts';
-import type { RetrievalResult, RetrievedHit } from '../../retriever/retriever.ts';
-import { documentsInOrder } from '../../retriever/retrieved-documents.ts';
+import type { RetrievalResult } from '../../retriever/retriever.ts';
+import { documentsInOrder, rerankScoresOf } from '../../retriever/retrieved-documents.ts';
 import { BiencoderError } from '../../errors.ts';
 import { clientSignal, type ServerContext } from '../context.ts';
 import { chunksOf, wholeDocument, type WholeDocument } from '../documents.ts';
@@ -113,10 +112,6 @@ function documentHit(hit: DocumentHit): HitBody {
     metadata: hit.metadata,
     ...(hit.chunk ? { chunk: { ...hit.chunk, parent: hit.id } } : {}),
   };
-}
-
-function rerankScores(hit: Pick<RetrievedHit, 'retrievalScore' | 'rerankScore'>): Pick<HitBody, 'retrievalScore' | 'rerankScore'> {
-  return { retrievalScore: hit.retrievalScore, rerankScore: hit.rerankScore };
 }
 
 export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -235,8 +230,8 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
           ...(asked.budgetMs === undefined ? {} : { budgetMs: asked.budgetMs }),
         });
         hits = body.group === 'chunks'
-          ? found.map((h) => ({ ...chunkHit(h), ...rerankScores(h) }))
-          : documentsInOrder(found, k).map((d) => ({ ...documentHit(d), ...rerankScores(d) }));
+          ? found.map((h) => ({ ...chunkHit(h), ...rerankScoresOf(h) }))
+          : documentsInOrder(found, k).map((d) => ({ ...documentHit(d), ...rerankScoresOf(d) }));
         rerank = {
           model: ctx.rerank!.reranker.modelId, mode: result.mode, top, candidates: result.candidates, reranked: result.reranked,
           budgetMs: result.budgetMs, timings: result.timings,
