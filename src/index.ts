@@ -53,6 +53,7 @@ export { PgvectorCollection, type PgvectorOpenOptions, type PgvectorCreateOption
 export { migrateCollection, type MigrateOptions, type MigrateProgress, type MigrateReport, type MigrateVerification } from './collection/pgvector/migrate.ts';
 export { parsePgTarget, type PgTarget } from './collection/pgvector/target.ts';
 export { createServer, DEFAULT_BODY_LIMIT, type ServerOptions } from './server/app.ts';
+export type { ServerRerankOptions } from './server/rerank.ts';
 export { BatchingEncoder, DEFAULT_MICRO_BATCH, type MicroBatchOptions } from './server/micro-batcher.ts';
 export { HttpError, type HttpErrorCode, type ServerErrorCode } from './server/errors.ts';
 export { COLLECTION_NAME_PATTERN } from './server/collection-registry.ts';
@@ -68,4 +69,3 @@ export { resolveInputs, formatOf, SUPPORTED_EXTENSIONS, type InputFile, type Inp
 export { readDocuments, readInputs } from './ingest/read-documents.ts';
 export { scanInputs, type InputScan } from './ingest/scan-inputs.ts';
 export { recordToDocument, type SourceDocument } from './ingest/source-document.ts';
-export { type ServerRerankOptions } from './server/rerank.ts';

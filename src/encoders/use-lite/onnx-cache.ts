@@ -32,8 +32,11 @@ export interface UseLiteOnnxModel {
   readonly cacheNote?: string;
 }
 
+/** The `format` of a cache record. */
+const CACHE_FORMAT = 'biencoder-use-lite-onnx';
+
 interface CacheRecord {
-  format: 'biencoder-use-lite-onnx';
+  format: typeof CACHE_FORMAT;
   key: string;
   sha256: string;
   bytes: number;
@@ -82,7 +85,7 @@ export async function loadUseLiteOnnxModel(files: UseLiteModelFiles, options: { 
   const { model } = translateUseLiteGraph(files);
   const digest = sha256(model);
   const record: CacheRecord = {
-    format: 'biencoder-use-lite-onnx',
+    format: CACHE_FORMAT,
     key,
     sha256: digest,
     bytes: model.byteLength,
@@ -116,7 +119,7 @@ async function removeStale(dir: string, keep: string, packageId: string): Promis
     if (match === null || match[1] === keep) continue;
     try {
       const other = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as Partial<CacheRecord>;
-      if (other.format !== 'biencoder-use-lite-onnx' || other.package !== packageId) continue;
+      if (other.format !== CACHE_FORMAT || other.package !== packageId) continue;
       await rm(path.join(dir, file), { force: true });
       await rm(path.join(dir, `${match[1]}.onnx`), { force: true });
     } catch {
@@ -133,7 +136,7 @@ async function readVerified(modelPath: string, recordPath: string, key: string):
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     return { note: `unreadable cache record ${recordPath}: ${(error as Error).message}` };
   }
-  if (record.format !== 'biencoder-use-lite-onnx' || record.key !== key || typeof record.sha256 !== 'string') {
+  if (record.format !== CACHE_FORMAT || record.key !== key || typeof record.sha256 !== 'string') {
     return { note: `cache record ${recordPath} does not describe this model` };
   }
   let bytes: Uint8Array;
