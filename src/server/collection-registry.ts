@@ -78,10 +78,10 @@ export class CollectionRegistry {
     }
     const fixed = options.collections ?? {};
     if (typeof fixed !== 'object' || fixed === null || Array.isArray(fixed)) throw new BiencoderError('INVALID_ARGUMENT', 'collections must be an object { name: directory }');
-    for (const [name, dir] of Object.entries(fixed)) {
+    for (const [name, target] of Object.entries(fixed)) {
       checkCollectionName(name);
-      if (typeof dir !== 'string' || dir === '') throw new BiencoderError('INVALID_ARGUMENT', `collection ${name}: the directory must be a non-empty path`);
-      this.#fixed.set(name, isPostgresTarget(dir) ? dir : resolve(dir));
+      if (typeof target !== 'string' || target === '') throw new BiencoderError('INVALID_ARGUMENT', `collection ${name}: the directory must be a non-empty path`);
+      this.#fixed.set(name, isPostgresTarget(target) ? target : resolve(target));
     }
   }
 
@@ -127,7 +127,7 @@ export class CollectionRegistry {
     return path;
   }
 
-  #dirOf(name: string): string {
+  #targetOf(name: string): string {
     checkCollectionName(name);
     const fixed = this.#fixed.get(name);
     if (fixed !== undefined) return fixed;
@@ -138,15 +138,15 @@ export class CollectionRegistry {
   /** The open collection of a name (opening it on first use). NOT_FOUND when there is none. */
   get(name: string): Promise<CollectionApi> {
     if (this.#closing !== undefined) return Promise.reject(new BiencoderError('CLOSED', 'the server is shutting down'));
-    let dir: string;
+    let target: string;
     try {
-      dir = this.#dirOf(name);
+      target = this.#targetOf(name);
     } catch (error) {
       return Promise.reject(error);
     }
     let opening = this.#open.get(name);
     if (opening === undefined) {
-      opening = this.#openDir(name, dir);
+      opening = this.#openTarget(name, target);
       const p = opening;
       this.#open.set(name, p);
       p.then((c) => this.#ready.set(name, c), () => {
@@ -157,18 +157,18 @@ export class CollectionRegistry {
   }
 
   /** Opens a directory or pgvector collection with the encoder its manifest names (NOT_FOUND when there is none). */
-  async #openDir(name: string, dir: string): Promise<CollectionApi> {
-    if (!isPostgresTarget(dir) && !existsSync(join(dir, MANIFEST_FILE))) {
-      throw new BiencoderError('NOT_FOUND', `no collection named ${JSON.stringify(name)}${this.#fixed.has(name) ? ` (${dir} holds no ${MANIFEST_FILE})` : ''}`, { details: { name } });
+  async #openTarget(name: string, target: string): Promise<CollectionApi> {
+    if (!isPostgresTarget(target) && !existsSync(join(target, MANIFEST_FILE))) {
+      throw new BiencoderError('NOT_FOUND', `no collection named ${JSON.stringify(name)}${this.#fixed.has(name) ? ` (${target} holds no ${MANIFEST_FILE})` : ''}`, { details: { name } });
     }
-    const manifest = await readTargetManifest(dir);
+    const manifest = await readTargetManifest(target);
     let encoder;
     try {
       encoder = await this.#encoders.get(manifest.encoder.modelId);
     } catch (error) {
       this.#warn(`collection ${name}: model ${manifest.encoder.modelId} could not be loaded (${(error as Error).message}); serving it without an encoder (vector queries only)`);
     }
-    return openCollection(dir, { encoder, readOnly: this.readOnly });
+    return openCollection(target, { encoder, readOnly: this.readOnly });
   }
 
   /** Creates a collection in the data directory. */
