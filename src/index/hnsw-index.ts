@@ -6,7 +6,8 @@
  *   search uses max(expansion, wanted) as the candidate list size. The graph is built with
  *   expansion_search = 1 and every search asks for wanted = max(ef, k x rescore) results, which is exactly
  *   an ef-sized beam search; the top k of the list are kept. So `ef` is honoured per call.
- * - Batch search: all queries go to usearch in one native call (threads from the options; 1 = one thread).
+ * - Batch search: all queries go to usearch in one native call (threads from the options; 1 = one thread),
+ *   large batches in locality order (batch-order.ts).
  * - Quantization 'f16' and 'i8' quantize the graph's vectors (i8 with our own scales, see
  *   quantize/scalar-i8.ts); 'b1' keeps sign codes and searches them by an exact asymmetric scan (no graph:
  *   see quantize/binary.ts for why). Every quantized result is rescored against the f32 vectors.
@@ -14,7 +15,8 @@
  *   (wanted ~ k / selectivity, growing x4 for queries still short) or scans the matching rows exactly;
  *   a cost model on the sampled selectivity chooses (see chooseFilterStrategy). Either way a search returns
  *   k results whenever k keys match.
- * - Files: `<path>` is usearch's own file (or the b1 codes), `<path>.f32` the store with our metadata
+ * - Files: `<path>` is usearch's own file (or the b1 codes), its slots renumbered for memory locality
+ *   (graph-layout.ts: the same graph, faster searches once loaded or viewed), `<path>.f32` the store with our metadata
  *   (parameters, size and checksum of `<path>`, so a mismatched or damaged pair is detected).
  *   view() memory-maps `<path>` and reads f32 rows from `<path>.f32` on demand; it is read-only.
  */
@@ -26,6 +28,8 @@ import { DEFAULT_RESCORE, rescore } from '../quantize/rescore.ts';
 import { calibrateI8Scale, quantizeI8, type I8Params } from '../quantize/scalar-i8.ts';
 import { binaryBytes, binaryScan, packSigns } from '../quantize/binary.ts';
 import { exactSearch, type ExactHits } from './exact-search.ts';
+import { batchSearchOrder, permuteRows } from './batch-order.ts';
+import { relayoutUsearchFile } from './graph-layout.ts';
 import { checkFilter, filterRows, sampleSelectivity, type KeyFilter } from './filter.ts';
 import { checkThreads } from './flat-index.ts';
 import { corrupt, openForRead, readFully, closeQuietly, tempPathFor, writeAtomically } from './store-file.ts';
@@ -306,14 +310,13 @@ export class HnswIndex implements VectorIndex {
   /** The common case (f32, no filter): usearch's keys and scores as they come, no per-result lookups. */
   private plainSearch(prepared: Float32Array, nq: number, kk: number, ef: number): IndexMatches[] {
     const wanted = Math.max(ef, kk);
-    const [keys, dists, counts] = this.native!.search(prepared, wanted, this.threads);
-    const cnt = new Uint32Array(counts.buffer, counts.byteOffset, counts.length * 2);
+    const { keys, dists, cnt, slot } = this.nativeSearch(prepared, prepared, nq, wanted);
     const l2 = this.metric === 'l2';
     const out: IndexMatches[] = new Array(nq);
     let short: number[] | undefined;
     for (let qi = 0; qi < nq; qi++) {
-      const base = qi * wanted;
-      if (cnt[2 * qi] < kk) {
+      const base = slot[qi] * wanted;
+      if (cnt[2 * slot[qi]] < kk) {
         (short ??= []).push(qi);
         continue;
       }
@@ -330,6 +333,18 @@ export class HnswIndex implements VectorIndex {
       short.forEach((qi, i) => { out[qi] = this.toMatches(exact[i]); });
     }
     return out;
+  }
+
+  /**
+   * One batched native search of `input` (the prepared queries, or their graph codes), run in locality order
+   * (batch-order.ts). Query qi's results start at slot[qi] x wanted; cnt holds the counts as uint32 pairs.
+   */
+  private nativeSearch(prepared: Float32Array, input: Float32Array | Int8Array, nq: number, wanted: number) {
+    const order = batchSearchOrder(this.store, prepared, nq, this.threads);
+    const [keys, dists, counts] = this.native!.search(order ? permuteRows(input, order, this.dims) : input, wanted, this.threads);
+    const slot = new Int32Array(nq);
+    for (let i = 0; i < nq; i++) slot[order ? order[i] : i] = i;
+    return { keys, dists, cnt: new Uint32Array(counts.buffer, counts.byteOffset, counts.length * 2), slot };
   }
 
   private toMatches(h: ExactHits): IndexMatches {
@@ -366,11 +381,9 @@ export class HnswIndex implements VectorIndex {
   private graphSearch(prepared: Float32Array, nq: number, kk: number, wanted: number, accept: ((row: number) => boolean) | undefined): ExactHits[];
   private graphSearch(prepared: Float32Array, nq: number, kk: number, wanted: number, accept: ((row: number) => boolean) | undefined, allowShort: true, minPass: number): (ExactHits | undefined)[];
   private graphSearch(prepared: Float32Array, nq: number, kk: number, wanted: number, accept: ((row: number) => boolean) | undefined, allowShort = false, minPass = 0): (ExactHits | undefined)[] {
-    const native = this.native!;
     const input = this.quantization === 'i8' ? quantizeI8(prepared, nq, this.dims, this.i8 ?? { mode: 'global', scale: 1 }) : prepared;
-    const [keys, dists, counts] = native.search(input, wanted, this.threads);
+    const { keys, dists, cnt, slot } = this.nativeSearch(prepared, input, nq, wanted);
     const parts = new Uint32Array(keys.buffer, keys.byteOffset, keys.length * 2);
-    const cnt = new Uint32Array(counts.buffer, counts.byteOffset, counts.length * 2);
     const need = kk * this.multiplier;
     const out: (ExactHits | undefined)[] = new Array(nq);
     const rows = new Int32Array(wanted);
@@ -379,8 +392,8 @@ export class HnswIndex implements VectorIndex {
     const l2 = this.metric === 'l2';
     let short: number[] | undefined;
     for (let qi = 0; qi < nq; qi++) {
-      const base = qi * wanted;
-      const c = cnt[2 * qi];
+      const base = slot[qi] * wanted;
+      const c = cnt[2 * slot[qi]];
       let m = 0;
       let passed = 0;
       for (let j = 0; j < c && (m < need || minPass > 0); j++) {
@@ -485,6 +498,7 @@ export class HnswIndex implements VectorIndex {
     try {
       if (this.native) {
         this.native.save(tmp);
+        relayoutUsearchFile(tmp);
       } else {
         await writeAtomically(tmp, [codesHeader(this.dims, this.size), Buffer.from(this.codes!.buffer, 0, this.size * binaryBytes(this.dims))]);
       }

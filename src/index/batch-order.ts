@@ -1,0 +1,46 @@
+/**
+ * Locality order for a batch of graph searches.
+ *
+ * A graph search is bound by memory latency: each step reads the vectors of a node's neighbours from
+ * wherever they lie in an index much larger than the CPU caches. Queries that are near each other walk
+ * the same part of the graph, so running a batch's queries grouped by neighbourhood lets each walk find
+ * much of what it reads still in cache from the previous one (on 331k GloVe-100 vectors, one thread: ~1.3-1.6x
+ * the QPS of a batch of 2,000-10,000 queries in their given order; results are the same).
+ *
+ * The grouping: every query goes to its nearest of C anchors (rows spread over the index, exact
+ * search, ~C x dims multiply-adds per query, a few percent of a search), and the batch is sorted by anchor.
+ * Small batches are left alone: with fewer than ~8 queries per anchor there is little to share.
+ */
+import { exactSearch } from './exact-search.ts';
+import type { VectorSource } from './vector-store.ts';
+
+/** Fewest queries per anchor, most anchors, and fewest index rows per anchor for a reorder to be worth it. */
+const QUERIES_PER_ANCHOR = 8;
+const MAX_ANCHORS = 1024;
+const ROWS_PER_ANCHOR = 32;
+const MIN_ANCHORS = 16;
+const GOLDEN = 0.6180339887498949;
+
+/**
+ * The order to run `nq` prepared queries in (a permutation of 0..nq-1), or undefined to keep the given
+ * order (a small batch, or a small index).
+ */
+export function batchSearchOrder(source: VectorSource, prepared: Float32Array, nq: number, threads: number): Int32Array | undefined {
+  const anchors = Math.min(MAX_ANCHORS, Math.floor(nq / QUERIES_PER_ANCHOR), Math.floor(source.size / ROWS_PER_ANCHOR));
+  if (anchors < MIN_ANCHORS) return undefined;
+  const rows = new Int32Array(anchors);
+  // Spread over the index without a fixed stride (rows added in a periodic order would alias with one).
+  for (let a = 0; a < anchors; a++) rows[a] = Math.floor((((a + 1) * GOLDEN) % 1) * source.size);
+  const nearest = exactSearch(source, prepared, nq, 1, { rows, threads });
+  const anchorOf = new Int32Array(nq);
+  for (let q = 0; q < nq; q++) anchorOf[q] = nearest[q].rows.length ? nearest[q].rows[0] : -1;
+  const order = Int32Array.from({ length: nq }, (_, q) => q);
+  return order.sort((a, b) => anchorOf[a] - anchorOf[b] || a - b);
+}
+
+/** Rows of `data` (`dims` wide) in `order`. */
+export function permuteRows<T extends Float32Array | Int8Array>(data: T, order: Int32Array, dims: number): T {
+  const out = new (data.constructor as new (n: number) => T)(order.length * dims);
+  for (let i = 0; i < order.length; i++) out.set(data.subarray(order[i] * dims, (order[i] + 1) * dims), i * dims);
+  return out;
+}
