@@ -152,7 +152,6 @@ export class HnswIndex implements VectorIndex {
     } else {
       this.native = this.makeNative();
     }
-    if (this.quantization === 'i8' && this.metric === 'cosine') this.i8 = { mode: 'row', scale: 1 };
   }
 
   get size(): number {
@@ -212,8 +211,8 @@ export class HnswIndex implements VectorIndex {
 
   private nativeMetric(): NativeMetric {
     if (this.metric === 'l2') return 'l2sq';
-    // Cosine rows are normalized, so inner product ranks them; i8 rows are rescaled per row, so they need cos.
-    if (this.metric === 'cosine' && this.quantization === 'i8') return 'cos';
+    // Cosine rows are normalized and i8 codes share one scale, so inner product ranks them. (Indexes saved
+    // before with per-row i8 scales load with usearch's cos, which its file records.)
     return 'ip';
   }
 

@@ -1,11 +1,12 @@
 /**
  * Scalar int8 quantization for the HNSW graph (the exact f32 vectors are kept beside it for rescoring).
  *
- * - cosine: each row is scaled by 127 / max|x| of that row. Cosine is scale-invariant per vector, so this
- *   uses the whole int8 range for every row (usearch's own cast divides by the L2 norm instead, which
- *   leaves a 100-d unit vector's components around +-13 of the 127 levels).
- * - dot and l2: one global scale for every row and query (127 / the largest |x| of the first batch added),
- *   since a per-row scale would change dot products and distances; values beyond it are clamped.
+ * - One global scale for every row and query: 127 / the largest |x| of the first batch added (values beyond
+ *   it are clamped). Cosine rows are unit vectors, so the graph ranks their codes by int8 inner product,
+ *   usearch's fastest int8 kernel (usearch's own f32 cast divides by the L2 norm instead, which leaves a
+ *   100-d unit vector's components around +-13 of the 127 levels).
+ * - 'row' (each row scaled by 127 / its own max|x|, searched with usearch's cos) is what cosine indexes
+ *   used before; it is kept to read indexes saved that way.
  */
 export type I8Mode = 'row' | 'global';
 
