@@ -176,7 +176,7 @@ async function runOurs(quantization: Quantization, label: string, qs: Matrix, tr
   const save = seconds(t0);
   built.close();
   const index = HnswIndex.load(file, { threads: 1 });
-  log(`${label}: built in ${build.toFixed(1)} s, saved in ${save.toFixed(1)} s (renumbered), loaded`);
+  log(`${label}: built in ${build.toFixed(1)} s, saved in ${save.toFixed(1)} s${quantization === 'b1' ? '' : ' (graph renumbered)'}, loaded`);
   const points = quantization === 'b1' ? [] : sweep(label, index, qs, tr, efs);
   const mem = index.memoryUsage();
   return {
