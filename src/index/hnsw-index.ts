@@ -309,13 +309,13 @@ export class HnswIndex implements VectorIndex {
   /** The common case (f32, no filter): usearch's keys and scores as they come, no per-result lookups. */
   private plainSearch(prepared: Float32Array, nq: number, kk: number, ef: number): IndexMatches[] {
     const wanted = Math.max(ef, kk);
-    const { keys, dists, cnt, slot } = this.nativeSearch(prepared, prepared, nq, wanted);
+    const { keys, dists, cnt, position } = this.nativeSearch(prepared, prepared, nq, wanted);
     const l2 = this.metric === 'l2';
     const out: IndexMatches[] = new Array(nq);
     let short: number[] | undefined;
     for (let qi = 0; qi < nq; qi++) {
-      const base = slot[qi] * wanted;
-      if (cnt[2 * slot[qi]] < kk) {
+      const base = position[qi] * wanted;
+      if (cnt[2 * position[qi]] < kk) {
         (short ??= []).push(qi);
         continue;
       }
@@ -336,14 +336,15 @@ export class HnswIndex implements VectorIndex {
 
   /**
    * One batched native search of `input` (the prepared queries, or their graph codes), run in locality order
-   * (batch-order.ts). Query qi's results start at slot[qi] x wanted; cnt holds the counts as uint32 pairs.
+   * (batch-order.ts). Query qi ran at position[qi]: its results start at position[qi] x wanted, its count
+   * at cnt[2 x position[qi]] (the counts as uint32 pairs).
    */
   private nativeSearch(prepared: Float32Array, input: Float32Array | Int8Array, nq: number, wanted: number) {
     const order = batchSearchOrder(this.store, prepared, nq, this.threads);
     const [keys, dists, counts] = this.native!.search(order ? permuteRows(input, order, this.dims) : input, wanted, this.threads);
-    const slot = new Int32Array(nq);
-    for (let i = 0; i < nq; i++) slot[order ? order[i] : i] = i;
-    return { keys, dists, cnt: new Uint32Array(counts.buffer, counts.byteOffset, counts.length * 2), slot };
+    const position = new Int32Array(nq);
+    for (let i = 0; i < nq; i++) position[order ? order[i] : i] = i;
+    return { keys, dists, cnt: new Uint32Array(counts.buffer, counts.byteOffset, counts.length * 2), position };
   }
 
   private toMatches(h: ExactHits): IndexMatches {
@@ -381,7 +382,7 @@ export class HnswIndex implements VectorIndex {
   private graphSearch(prepared: Float32Array, nq: number, kk: number, wanted: number, accept: ((row: number) => boolean) | undefined, allowShort: true, minPass: number): (ExactHits | undefined)[];
   private graphSearch(prepared: Float32Array, nq: number, kk: number, wanted: number, accept: ((row: number) => boolean) | undefined, allowShort = false, minPass = 0): (ExactHits | undefined)[] {
     const input = this.quantization === 'i8' ? quantizeI8(prepared, nq, this.dims, this.i8 ?? { mode: 'global', scale: 1 }) : prepared;
-    const { keys, dists, cnt, slot } = this.nativeSearch(prepared, input, nq, wanted);
+    const { keys, dists, cnt, position } = this.nativeSearch(prepared, input, nq, wanted);
     const parts = new Uint32Array(keys.buffer, keys.byteOffset, keys.length * 2);
     const need = kk * this.multiplier;
     const out: (ExactHits | undefined)[] = new Array(nq);
@@ -391,8 +392,8 @@ export class HnswIndex implements VectorIndex {
     const l2 = this.metric === 'l2';
     let short: number[] | undefined;
     for (let qi = 0; qi < nq; qi++) {
-      const base = slot[qi] * wanted;
-      const c = cnt[2 * slot[qi]];
+      const base = position[qi] * wanted;
+      const c = cnt[2 * position[qi]];
       let m = 0;
       let passed = 0;
       for (let j = 0; j < c && (m < need || minPass > 0); j++) {
