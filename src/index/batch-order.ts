@@ -43,8 +43,8 @@ export function batchSearchOrder(source: VectorSource, prepared: Float32Array, n
   return order.sort((a, b) => group[a] - group[b] || a - b);
 }
 
-/** Rows of `data` (`dims` wide) in `order`. */
-export function permuteRows<T extends Float32Array | Int8Array>(data: T, order: Int32Array, dims: number): T {
+/** The rows `order` names (any subset, in that order) of `data`, `dims` wide, as a new array. */
+export function permuteRows<T extends Float32Array | Int8Array>(data: T, order: ArrayLike<number>, dims: number): T {
   const out = new (data.constructor as new (n: number) => T)(order.length * dims);
   for (let i = 0; i < order.length; i++) out.set(data.subarray(order[i] * dims, (order[i] + 1) * dims), i * dims);
   return out;

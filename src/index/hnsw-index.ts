@@ -328,7 +328,7 @@ export class HnswIndex implements VectorIndex {
     }
     if (short) {
       // The graph gave fewer than k (a small or fragmented graph): answer those queries exactly.
-      const exact = exactSearch(this.store, gatherQueries(prepared, short, this.dims), short.length, kk, { threads: this.threads });
+      const exact = exactSearch(this.store, permuteRows(prepared, short, this.dims), short.length, kk, { threads: this.threads });
       short.forEach((qi, i) => { out[qi] = this.toMatches(exact[i]); });
     }
     return out;
@@ -420,7 +420,7 @@ export class HnswIndex implements VectorIndex {
     }
     if (short && !allowShort) {
       // The graph gave fewer than k (a small or fragmented graph): answer those queries exactly.
-      const sub = gatherQueries(prepared, short, this.dims);
+      const sub = permuteRows(prepared, short, this.dims);
       const exact = exactSearch(this.store, sub, short.length, kk, { threads: this.threads });
       short.forEach((qi, i) => { out[qi] = exact[i]; });
     }
@@ -440,7 +440,7 @@ export class HnswIndex implements VectorIndex {
     let matching: Int32Array | undefined;
     const exactFor = (qs: number[]): ExactHits[] => {
       matching ??= filterRows(this.store, filter);
-      const sub = qs.length === nq ? prepared : gatherQueries(prepared, qs, this.dims);
+      const sub = qs.length === nq ? prepared : permuteRows(prepared, qs, this.dims);
       if (this.quantization === 'b1') {
         const cands = binaryScan(this.codes!, n, this.dims, sub, qs.length, kk * this.rescore, matching);
         return cands.map((c, i) => rescore(this.store, sub, i, c, c.length, kk));
@@ -468,7 +468,7 @@ export class HnswIndex implements VectorIndex {
         exactFor(pending).forEach((h, i) => { out[pending[i]] = h; });
         break;
       }
-      const sub = pending.length === nq ? prepared : gatherQueries(prepared, pending, this.dims);
+      const sub = pending.length === nq ? prepared : permuteRows(prepared, pending, this.dims);
       const res = this.graphSearch(sub, pending.length, kk, wanted, accept, true, p);
       const next: number[] = [];
       for (let i = 0; i < pending.length; i++) {
@@ -604,12 +604,6 @@ export function chooseFilterStrategy(o: { n: number; nq: number; dims: number; s
   const exact = (o.n * COST.filterCall) / Math.max(1, o.nq) + matching * o.dims * COST.exactPerDim;
   const oversample = o.wanted * o.dims * COST.hnswPerWantedDim + o.wanted * COST.filterCall;
   return exact <= oversample ? 'exact' : 'oversample';
-}
-
-function gatherQueries(prepared: Float32Array, qs: number[], dims: number): Float32Array {
-  const out = new Float32Array(qs.length * dims);
-  qs.forEach((q, i) => out.set(prepared.subarray(q * dims, (q + 1) * dims), i * dims));
-  return out;
 }
 
 function isNotFound(e: unknown): boolean {
