@@ -6,7 +6,7 @@
  * - Model: the tiny synthetic ONNX model by default (--model tiny: a 2-layer BERT with the real
  *   MiniLM tokenizer, written to a temporary directory), so that the server handles many requests
  *   per minute; --model use-lite soaks the embedded default instead.
- * - The server: `node bin/biencoder.js serve --data-dir TMP --model MODEL --port 0`; the soak creates
+ * - The server: `biencoder serve --data-dir TMP --model MODEL --port 0`; the soak creates
  *   collection `soak` (HNSW) through POST /collections.
  * - Load: --concurrency workers (default 8), each looping: 70% searches (a random scifact query,
  *   k 1..20, a metadata filter one time in four), 25% upserts of 16 scifact documents whose ids cycle
@@ -21,10 +21,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeSyntheticModel } from '../scripts/synthetic-model.ts';
 import { rng } from '../test/helpers/prng.ts';
+import { CLI } from '../test/helpers/cli-bin.ts';
 
 const { values } = parseArgs({
   options: {
@@ -60,8 +60,7 @@ if (values.model === 'tiny') {
 const rand = rng(12345);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
 
-const BIN = fileURLToPath(new URL('../bin/biencoder.js', import.meta.url));
-const server = spawn(process.execPath, [BIN, 'serve', '--data-dir', join(work, 'data'), '--model', model, '--port', '0', '--log', 'silent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const server = spawn(process.execPath, [...CLI, 'serve', '--data-dir', join(work, 'data'), '--model', model, '--port', '0', '--log', 'silent'], { stdio: ['ignore', 'ignore', 'pipe'] });
 let serverErr = '';
 const url = await new Promise<string>((resolve, reject) => {
   server.stderr.on('data', (d: Buffer) => {

@@ -1,43 +1,33 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { BiencoderError } from '../errors.ts';
-import { embedCommand } from './commands/embed.ts';
-import { modelsCommand } from './commands/models.ts';
-import { checkCommand } from './commands/check.ts';
-import { indexCommand } from './commands/index.ts';
-import { searchCommand } from './commands/search.ts';
-import { demoCommand } from './commands/demo.ts';
-import { infoCommand } from './commands/info.ts';
-import { deleteCommand } from './commands/delete.ts';
-import { serveCommand } from './commands/serve.ts';
-import { evalCommand } from './commands/eval.ts';
-import { migrateCommand } from './commands/migrate.ts';
+import { COMMANDS } from './command-table.ts';
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-export function buildProgram(): Command {
+/**
+ * The program for these arguments: the command they name (after `help`, too) is loaded whole;
+ * the others stand in as a name and a summary, which is all the top-level help shows.
+ */
+export async function buildProgram(args: readonly string[] = []): Promise<Command> {
   const program = new Command('biencoder')
     .description('Bi-encoder semantic search: embeddings, vector indexes, collections.')
     .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ subcommandTerm: (cmd) => COMMANDS[cmd.name()]?.term ?? new Help().subcommandTerm(cmd) })
     .exitOverride();
-  program.addCommand(embedCommand());
-  program.addCommand(modelsCommand());
-  program.addCommand(checkCommand());
-  program.addCommand(indexCommand());
-  program.addCommand(searchCommand());
-  program.addCommand(demoCommand());
-  program.addCommand(infoCommand());
-  program.addCommand(deleteCommand());
-  program.addCommand(serveCommand());
-  program.addCommand(evalCommand());
-  program.addCommand(migrateCommand());
+  const operands = args.filter((a) => !a.startsWith('-'));
+  const wanted = operands[0] === 'help' ? operands[1] : operands[0];
+  for (const [name, entry] of Object.entries(COMMANDS)) {
+    const cmd = name === wanted ? await entry.load() : new Command(name);
+    program.addCommand(cmd.summary(entry.summary));
+  }
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
 
 /** Runs the CLI on argv (process.argv layout) and returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv.slice(2));
   try {
     await program.parseAsync([...argv]);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

@@ -36,7 +36,8 @@ import {
   checkEmbeddings, checkEncoderMatches, checkIds, checkText, identityOf, invalid, isEncoder, prepareTextDocuments, prepareVectorDocuments, queryMatrix, searchK,
   type PreparedDocument,
 } from './document-input.ts';
-import { hasKeywordIndex, keywordSearch, keywordTerms, type KeywordMatch, type KeywordQueryOptions } from './keyword-index.ts';
+import { hasKeywordIndex, keywordSearch, type KeywordMatch } from './keyword-index.ts';
+import { keywordTerms, type KeywordQueryOptions } from './keyword-query.ts';
 import { fuseRankings, resolveHybridOptions, type HybridOptions } from '../retriever/fusion.ts';
 
 /** How search() ranks: dense vectors (default), BM25 over the texts, or both fused. */

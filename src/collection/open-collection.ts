@@ -7,7 +7,8 @@
  *   await openCollection('postgres://app:secret@db:5432/search?collection=articles', { encoder });
  *
  * Options that only one store understands are ignored by the other (autoFlushChanges: embedded;
- * poolSize and collection: pgvector).
+ * poolSize and collection: pgvector). The pgvector store (and with it `pg`) is loaded on first use,
+ * so an application of directories never loads a PostgreSQL client.
  */
 import { resolve } from 'node:path';
 import type { Encoder } from '../encoders/encoder.ts';
@@ -16,7 +17,7 @@ import { Collection, type EncoderDescriptor } from './collection.ts';
 import type { CollectionApi } from './collection-api.ts';
 import type { IndexSpecInput } from './index-backend.ts';
 import { readManifest, type Manifest } from './manifest.ts';
-import { PgvectorCollection } from './pgvector/pgvector-collection.ts';
+import type { PgvectorCollection } from './pgvector/pgvector-collection.ts';
 import { isPostgresUrl } from './pgvector/target.ts';
 
 export interface OpenTargetOptions {
@@ -38,6 +39,10 @@ export interface CreateTargetOptions extends Omit<OpenTargetOptions, 'encoder' |
   readonly metric?: IndexMetric;
 }
 
+async function pgvectorStore(): Promise<typeof PgvectorCollection> {
+  return (await import('./pgvector/pgvector-collection.ts')).PgvectorCollection;
+}
+
 /** True when `target` is a postgres:// or postgresql:// URL (a pgvector collection), false for a directory. */
 export function isPostgresTarget(target: string): boolean {
   return isPostgresUrl(target);
@@ -46,7 +51,7 @@ export function isPostgresTarget(target: string): boolean {
 /** Opens the collection at a directory or postgres:// URL. */
 export async function openCollection(target: string, options: OpenTargetOptions = {}): Promise<CollectionApi> {
   if (isPostgresUrl(target)) {
-    return PgvectorCollection.open(target, { encoder: options.encoder, readOnly: options.readOnly, collection: options.collection, poolSize: options.poolSize });
+    return (await pgvectorStore()).open(target, { encoder: options.encoder, readOnly: options.readOnly, collection: options.collection, poolSize: options.poolSize });
   }
   return Collection.open(target, { encoder: options.encoder, readOnly: options.readOnly, autoFlushChanges: options.autoFlushChanges });
 }
@@ -54,7 +59,7 @@ export async function openCollection(target: string, options: OpenTargetOptions 
 /** Creates a collection at a directory or postgres:// URL and opens it for writing. */
 export async function createCollection(target: string, options: CreateTargetOptions): Promise<CollectionApi> {
   if (isPostgresUrl(target)) {
-    return PgvectorCollection.create(target, { encoder: options.encoder, index: options.index, metric: options.metric, collection: options.collection, poolSize: options.poolSize });
+    return (await pgvectorStore()).create(target, { encoder: options.encoder, index: options.index, metric: options.metric, collection: options.collection, poolSize: options.poolSize });
   }
   return Collection.create(target, { encoder: options.encoder, index: options.index, metric: options.metric, autoFlushChanges: options.autoFlushChanges });
 }
@@ -65,7 +70,7 @@ export async function createCollection(target: string, options: CreateTargetOpti
  */
 export async function readTargetManifest(target: string, options: Pick<OpenTargetOptions, 'collection'> = {}): Promise<Manifest> {
   if (!isPostgresUrl(target)) return readManifest(resolve(target));
-  const c = await PgvectorCollection.open(target, { collection: options.collection, readOnly: true, poolSize: 1 });
+  const c = await (await pgvectorStore()).open(target, { collection: options.collection, readOnly: true, poolSize: 1 });
   try {
     return c.manifest;
   } finally {

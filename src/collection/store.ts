@@ -28,6 +28,8 @@ export const SCHEMA_VERSION = 2;
 export const PAGE_SIZE = 8192;
 
 export type Db = Database.Database;
+/** A prepared statement with its parameters and row type (named so that declarations can be emitted). */
+type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
 export interface MetaState {
   readonly seq: number;
@@ -147,57 +149,57 @@ export function vectorToBlob(v: Float32Array): Buffer {
 
 /** The prepared statements a collection uses. */
 export class Statements {
-  readonly lookupByIds;
-  readonly insertDoc;
-  readonly insertVector;
-  readonly updateDoc;
-  readonly updateMetadata;
-  readonly upsertVector;
-  readonly selectVector;
-  readonly deleteDoc;
-  readonly deleteVector;
-  readonly insertTombstone;
-  readonly setMeta;
-  readonly getMeta;
-  readonly getByIds;
-  readonly getByKeys;
-  readonly count;
-  readonly maxKey;
-  readonly changedSince;
-  readonly tombstonesSince;
-  readonly allVectors;
-  readonly pruneTombstones;
+  readonly lookupByIds: Statement<[string], { key: number; id: string; hash: Buffer; metadata: string }>;
+  readonly insertDoc: Statement<[string, string, Buffer, string, number]>;
+  readonly insertVector: Statement<[number | bigint, Buffer]>;
+  readonly updateDoc: Statement<[string, Buffer, string, number, number]>;
+  readonly updateMetadata: Statement<[string, number]>;
+  readonly upsertVector: Statement<[number, Buffer]>;
+  readonly selectVector: Statement<[number], { vector: Buffer }>;
+  readonly deleteDoc: Statement<[number]>;
+  readonly deleteVector: Statement<[number]>;
+  readonly insertTombstone: Statement<[number, number]>;
+  readonly setMeta: Statement<[number, string]>;
+  readonly getMeta: Statement<[string], { value: number }>;
+  readonly getByIds: Statement<[string], { key: number; id: string; text: string; metadata: string; vector: Buffer | null }>;
+  readonly getByKeys: Statement<[string], { key: number; id: string; text: string; metadata: string }>;
+  readonly count: Statement<[], { n: number }>;
+  readonly maxKey: Statement<[], { m: number | null }>;
+  readonly changedSince: Statement<[number], { key: number; vector: Buffer | null }>;
+  readonly tombstonesSince: Statement<[number], { key: number }>;
+  readonly allVectors: Statement<[], { key: number; vector: Buffer | null }>;
+  readonly pruneTombstones: Statement<[number]>;
 
   constructor(db: Db) {
-    this.lookupByIds = db.prepare<[string], { key: number; id: string; hash: Buffer; metadata: string }>(
+    this.lookupByIds = db.prepare(
       'SELECT key, id, hash, metadata FROM docs WHERE id IN (SELECT value FROM json_each(?))',
     );
-    this.insertDoc = db.prepare<[string, string, Buffer, string, number]>('INSERT INTO docs (id, text, hash, metadata, seq) VALUES (?, ?, ?, ?, ?)');
-    this.insertVector = db.prepare<[number | bigint, Buffer]>('INSERT INTO vectors (key, vector) VALUES (?, ?)');
-    this.updateDoc = db.prepare<[string, Buffer, string, number, number]>('UPDATE docs SET text = ?, hash = ?, metadata = ?, seq = ? WHERE key = ?');
-    this.updateMetadata = db.prepare<[string, number]>('UPDATE docs SET metadata = ? WHERE key = ?');
-    this.upsertVector = db.prepare<[number, Buffer]>('INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)');
-    this.selectVector = db.prepare<[number], { vector: Buffer }>('SELECT vector FROM vectors WHERE key = ?');
-    this.deleteDoc = db.prepare<[number]>('DELETE FROM docs WHERE key = ?');
-    this.deleteVector = db.prepare<[number]>('DELETE FROM vectors WHERE key = ?');
-    this.insertTombstone = db.prepare<[number, number]>('INSERT OR REPLACE INTO tombstones (key, seq) VALUES (?, ?)');
-    this.setMeta = db.prepare<[number, string]>('UPDATE meta SET value = ? WHERE name = ?');
-    this.getMeta = db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE name = ?');
-    this.getByIds = db.prepare<[string], { key: number; id: string; text: string; metadata: string; vector: Buffer | null }>(
+    this.insertDoc = db.prepare('INSERT INTO docs (id, text, hash, metadata, seq) VALUES (?, ?, ?, ?, ?)');
+    this.insertVector = db.prepare('INSERT INTO vectors (key, vector) VALUES (?, ?)');
+    this.updateDoc = db.prepare('UPDATE docs SET text = ?, hash = ?, metadata = ?, seq = ? WHERE key = ?');
+    this.updateMetadata = db.prepare('UPDATE docs SET metadata = ? WHERE key = ?');
+    this.upsertVector = db.prepare('INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)');
+    this.selectVector = db.prepare('SELECT vector FROM vectors WHERE key = ?');
+    this.deleteDoc = db.prepare('DELETE FROM docs WHERE key = ?');
+    this.deleteVector = db.prepare('DELETE FROM vectors WHERE key = ?');
+    this.insertTombstone = db.prepare('INSERT OR REPLACE INTO tombstones (key, seq) VALUES (?, ?)');
+    this.setMeta = db.prepare('UPDATE meta SET value = ? WHERE name = ?');
+    this.getMeta = db.prepare('SELECT value FROM meta WHERE name = ?');
+    this.getByIds = db.prepare(
       'SELECT d.key, d.id, d.text, d.metadata, v.vector FROM docs d LEFT JOIN vectors v ON v.key = d.key WHERE d.id IN (SELECT value FROM json_each(?))',
     );
-    this.getByKeys = db.prepare<[string], { key: number; id: string; text: string; metadata: string }>(
+    this.getByKeys = db.prepare(
       'SELECT key, id, text, metadata FROM docs WHERE key IN (SELECT value FROM json_each(?))',
     );
-    this.count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM docs');
-    this.maxKey = db.prepare<[], { m: number | null }>('SELECT max(key) AS m FROM docs');
-    this.changedSince = db.prepare<[number], { key: number; vector: Buffer | null }>(
+    this.count = db.prepare('SELECT count(*) AS n FROM docs');
+    this.maxKey = db.prepare('SELECT max(key) AS m FROM docs');
+    this.changedSince = db.prepare(
       'SELECT d.key, v.vector FROM docs d LEFT JOIN vectors v ON v.key = d.key WHERE d.seq > ? ORDER BY d.key',
     );
-    this.tombstonesSince = db.prepare<[number], { key: number }>('SELECT key FROM tombstones WHERE seq > ?');
-    this.allVectors = db.prepare<[], { key: number; vector: Buffer | null }>(
+    this.tombstonesSince = db.prepare('SELECT key FROM tombstones WHERE seq > ?');
+    this.allVectors = db.prepare(
       'SELECT d.key, v.vector FROM docs d LEFT JOIN vectors v ON v.key = d.key ORDER BY d.key',
     );
-    this.pruneTombstones = db.prepare<[number]>('DELETE FROM tombstones WHERE seq <= ?');
+    this.pruneTombstones = db.prepare('DELETE FROM tombstones WHERE seq <= ?');
   }
 }

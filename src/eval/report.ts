@@ -2,6 +2,9 @@
  * Evaluation reports: the JSON written by `biencoder eval --out` and the table it prints.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Encoder } from '../encoders/encoder.ts';
 import type { DatasetRun, RetrieverResult } from './runner.ts';
@@ -58,6 +61,17 @@ function packageVersion(url: URL): string | null {
   }
 }
 
+/** usearch's version, found where Node resolves it from here (hoisted or nested in an install). */
+function usearchVersion(): string | null {
+  try {
+    const main = createRequire(import.meta.url).resolve('usearch');
+    const root = main.slice(0, main.lastIndexOf(`${sep}usearch${sep}`) + `${sep}usearch${sep}`.length);
+    return packageVersion(pathToFileURL(join(root, 'package.json')));
+  } catch {
+    return null;
+  }
+}
+
 export function versions(encoder: Pick<Encoder, 'modelId' | 'revision' | 'dims'>): Versions {
   const db = new Database(':memory:');
   const sqlite = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
@@ -66,7 +80,7 @@ export function versions(encoder: Pick<Encoder, 'modelId' | 'revision' | 'dims'>
     biencoder: packageVersion(new URL('../../package.json', import.meta.url)) ?? 'unknown',
     node: process.version,
     sqlite,
-    usearch: packageVersion(new URL('../../node_modules/usearch/package.json', import.meta.url)),
+    usearch: usearchVersion(),
     model: { id: encoder.modelId, revision: encoder.revision ?? null, dims: encoder.dims },
   };
 }

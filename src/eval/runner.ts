@@ -20,7 +20,7 @@ import type { Matrix } from '../matrix.ts';
 import { Collection, type SearchHit } from '../collection/collection.ts';
 import { resolveIndexSpec, type IndexSpec, type IndexSpecInput } from '../index/index-spec.ts';
 import { idsMatching } from '../ingest/stored-documents.ts';
-import type { KeywordStopwords } from '../collection/keyword-index.ts';
+import type { KeywordStopwords } from '../collection/keyword-query.ts';
 import {
   combineConvex, fuseRankings, prepareConvexFusion, resolveHybridOptions, type ResolvedHybridOptions, DEFAULT_NORMALIZATION, DEFAULT_RRF_K, SCORE_NORMALIZATIONS,
   type ConvexInputs, type FusionMethod, type ScoreNormalization, type Scored,

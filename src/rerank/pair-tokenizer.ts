@@ -1,6 +1,7 @@
 import type { Tokenizer } from '@huggingface/tokenizers';
 import { BiencoderError } from '../errors.ts';
-import { indexOfSequence, loadHfTokenizer } from '../encoders/onnx/tokenizer.ts';
+import { indexOfSequence } from '../encoders/onnx/tokenizer.ts';
+import { loadHfTokenizer } from '../encoders/onnx/hf-tokenizer.ts';
 
 /**
  * How a (query, document) pair longer than the limit is cut:

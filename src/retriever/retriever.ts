@@ -1,7 +1,7 @@
 import { BiencoderError, throwIfAborted } from '../errors.ts';
 import { checkSearchMode, type Collection, type SearchHit, type SearchMode } from '../collection/collection.ts';
 import type { MetadataFilter } from '../collection/filter.ts';
-import { keywordTerms, type KeywordQueryOptions } from '../collection/keyword-index.ts';
+import { keywordTerms, type KeywordQueryOptions } from '../collection/keyword-query.ts';
 import { prepareTexts } from '../encoders/text-input.ts';
 import type { CrossEncoder } from '../rerank/cross-encoder.ts';
 import { RerankCostModel } from './cost-model.ts';

@@ -1,13 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { loadOnnxEncoder } from '../../src/encoders/onnx/onnx-encoder.ts';
 import { syntheticModel, tempDir } from '../helpers/synthetic.ts';
 import { maxAbsDiff } from '../helpers/vector-math.ts';
+import { CLI } from '../helpers/cli-bin.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/biencoder.js', import.meta.url));
 const tmp = tempDir('cli');
 after(() => tmp.cleanup());
 let modelDir: string;
@@ -16,7 +15,7 @@ before(async () => {
 });
 
 function cli(args: string[], input = '', env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [...CLI, ...args], { input, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -6,7 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Collection } from '../../src/collection/collection.ts';
 import { syntheticModel, scifactDocs, tempDir } from '../helpers/synthetic.ts';
-import { BIN, runCli, spawnCli } from './run-cli.ts';
+import { runCli, spawnCli } from './run-cli.ts';
+import { CLI } from '../helpers/cli-bin.ts';
 
 const tmp = tempDir('cli-sigint');
 after(() => tmp.cleanup());
@@ -21,7 +22,7 @@ test('SIGINT mid-run: exit 130, the acknowledged documents (a prefix of the inpu
   writeFileSync(corpus, texts.map((t, i) => JSON.stringify({ _id: `d${i}`, text: t.slice(0, 250) })).join('\n') + '\n');
   const col = join(tmp.dir, 'col');
 
-  const child = spawn(process.execPath, [BIN, 'index', corpus, '--collection', col, '--model', model, '--batch-size', '8', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'index', corpus, '--collection', col, '--model', model, '--batch-size', '8', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let signalled = false;

@@ -1,13 +1,12 @@
 /**
  * Runs the CLI: through main() in a worker thread shared by a test file (fast: the sources load
- * once), or as a real `node bin/biencoder.js` process.
+ * once), or as a real process running the executable's sources (src/cli/bin.ts through tsx).
  */
 import { spawnSync } from 'node:child_process';
 import { after } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { CLI } from '../helpers/cli-bin.ts';
 
-export const BIN = fileURLToPath(new URL('../../bin/biencoder.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -54,6 +53,6 @@ export function runCli(args: readonly string[]): Promise<CliResult> {
 
 /** The real executable in a child process. */
 export function spawnCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: options.timeout ?? 120_000, cwd: options.cwd, env: options.env ?? process.env });
+  const r = spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: options.timeout ?? 120_000, cwd: options.cwd, env: options.env ?? process.env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { checkCollection } from '../../src/collection/check.ts';
 import { Collection } from '../../src/collection/collection.ts';
-import { keywordMatchExpression, keywordTerms } from '../../src/collection/keyword-index.ts';
+import { keywordMatchExpression, keywordTerms } from '../../src/collection/keyword-query.ts';
 import { fuseRankings, resolveHybridOptions } from '../../src/retriever/fusion.ts';
 import { isBiencoderError } from '../../src/errors.ts';
 import type { Encoder } from '../../src/encoders/encoder.ts';

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Collection } from '../../src/collection/collection.ts';
 import { chunkDocuments } from '../../src/chunking/chunker.ts';
 import { CHUNK_METADATA_KEY } from '../../src/chunking/group-by-document.ts';
 import type { Encoder } from '../../src/encoders/encoder.ts';
 import { scifactDocs } from '../helpers/synthetic.ts';
+import { CLI } from '../helpers/cli-bin.ts';
 
 export interface JsonResponse {
   statusCode: number;
@@ -50,7 +50,6 @@ export async function makeCollection(root: string, name: string, encoder: Encode
 
 export { cosine } from '../helpers/vector-math.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/biencoder.js', import.meta.url));
 
 /** A `biencoder` CLI child process (usually `serve`): its stderr so far, its exit code, and its URL once listening. */
 export interface CliProcess {
@@ -64,7 +63,7 @@ export interface CliProcess {
 }
 
 export function spawnCli(args: readonly string[]): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let resolveUrl: (url: string) => void;
   const listening = new Promise<string>((resolve) => {

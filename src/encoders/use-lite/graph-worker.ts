@@ -25,6 +25,16 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/**
+ * The worker thread: compiled (dist/*.js), worker.js runs as it is; from the TypeScript sources
+ * (tests, benches) it starts through worker-bootstrap.mjs, which registers tsx in the thread first.
+ */
+function startWorker(backend: WorkerBackend): Worker {
+  if (import.meta.url.endsWith('.js')) return new Worker(new URL('./worker.js', import.meta.url), { workerData: { backend } satisfies WorkerData });
+  const data: WorkerData = { entry: new URL('./worker.ts', import.meta.url).href, backend };
+  return new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: data });
+}
+
 export class GraphWorker {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -47,8 +57,7 @@ export class GraphWorker {
 
   /** Starts a worker and loads the model in it. The backend's buffers are copied, not transferred. */
   static start(backend: WorkerBackend): Promise<GraphWorker> {
-    const data: WorkerData = { entry: new URL('./worker.ts', import.meta.url).href, backend };
-    const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: data });
+    const worker = startWorker(backend);
     return new Promise<GraphWorker>((resolve, reject) => {
       const cleanup = (): void => {
         worker.off('message', onMessage);

@@ -13,23 +13,11 @@ import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { installFastKernels } from './fast-kernels.ts';
 import { WasmGemm, wasmSimdSupported } from './wasm-gemm.ts';
-
-export interface GraphSource {
-  modelTopology: Record<string, unknown>;
-  weightSpecs: tf.io.WeightsManifestEntry[];
-  weightData: ArrayBuffer;
-}
+import type { GraphSource, GraphStats } from './protocol.ts';
 
 export interface GraphOptions {
   /** Use the WebAssembly SIMD matrix kernels (default true when the runtime supports them). */
   fastKernels?: boolean;
-}
-
-export interface GraphStats {
-  numTensors: number;
-  numBytes: number;
-  wasmBytes: number;
-  fastKernels: boolean;
 }
 
 const constants = new WeakSet<object>();

@@ -12,7 +12,7 @@ export { SentencePieceTokenizer, UNKNOWN_ID } from './sentencepiece.ts';
 export type { SentencePieceVocabulary } from './sentencepiece.ts';
 export { locateUseLiteFiles, readUseLiteModelFiles, USE_LITE_PACKAGE } from './model-files.ts';
 export type { UseLiteModelFiles, UseLiteWeightSpec } from './model-files.ts';
-export type { GraphStats } from './graph.ts';
+export type { GraphStats } from './protocol.ts';
 export { defaultCacheDir, loadUseLiteOnnxModel, useLiteOnnxKey } from './onnx-cache.ts';
 export type { UseLiteOnnxModel } from './onnx-cache.ts';
 export { translateUseLiteGraph, USE_LITE_ONNX_CONVERTER_VERSION } from './onnx-model.ts';

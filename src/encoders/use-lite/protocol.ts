@@ -1,6 +1,23 @@
 /** Messages between the encoder (main thread) and its worker threads. */
-import type { GraphSource, GraphStats } from './graph.ts';
+import type { UseLiteWeightSpec } from './model-files.ts';
 import type { OnnxRunnerStats } from './onnx-runner.ts';
+
+/**
+ * The TF.js graph as model.json describes it (declared here rather than in graph.ts, so that the
+ * encoder's declarations do not pull in TF.js's types).
+ */
+export interface GraphSource {
+  modelTopology: Record<string, unknown>;
+  weightSpecs: UseLiteWeightSpec[];
+  weightData: ArrayBuffer;
+}
+
+export interface GraphStats {
+  numTensors: number;
+  numBytes: number;
+  wasmBytes: number;
+  fastKernels: boolean;
+}
 
 /** What a worker runs: the TF.js graph, or the ONNX translation of it on onnxruntime. */
 export type WorkerBackend =
@@ -8,8 +25,8 @@ export type WorkerBackend =
   | { route: 'onnx'; model: Uint8Array; intraOpThreads: number };
 
 export interface WorkerData {
-  /** URL of worker.ts, loaded by worker-bootstrap.mjs. */
-  entry: string;
+  /** URL of worker.ts, loaded by worker-bootstrap.mjs (runs from the TypeScript sources only). */
+  entry?: string;
   backend: WorkerBackend;
 }
 

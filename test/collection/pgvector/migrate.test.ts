@@ -3,7 +3,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Collection } from '../../../src/collection/collection.ts';
 import { migrateCollection } from '../../../src/collection/pgvector/migrate.ts';
 import { PgvectorCollection } from '../../../src/collection/pgvector/pgvector-collection.ts';
@@ -11,8 +10,8 @@ import { isBiencoderError } from '../../../src/errors.ts';
 import { startPgServer, type PgServer } from '../../helpers/pglite-server.ts';
 import { tempDir } from '../../helpers/synthetic.ts';
 import { unitVector } from '../helpers.ts';
+import { CLI } from '../../helpers/cli-bin.ts';
 
-const BIN = fileURLToPath(new URL('../../../bin/biencoder.js', import.meta.url));
 const tmp = tempDir('migrate');
 let server: PgServer;
 before(async () => {
@@ -39,7 +38,7 @@ async function source(n: number, index: { kind: 'hnsw'; quantization?: 'f16' | '
 /** Runs the CLI asynchronously (the PGlite server lives in this process and must keep serving). */
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 120_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });

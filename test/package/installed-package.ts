@@ -1,0 +1,236 @@
+/**
+ * The package as a user gets it (`npm run test:package`, run by .ci/run, not by `npm test`): packs
+ * the tarball, installs it into an empty project with no .npmrc and only the documented
+ * ONNXRUNTIME_NODE_INSTALL=skip, then uses it from plain JavaScript (ESM and CommonJS), type-checks
+ * a consumer and the README's TypeScript blocks, runs the CLI's demo, and reads the module graph of
+ * the root import.
+ */
+import { before, after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../helpers/synthetic.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const tmp = tempDir('package');
+const project = join(tmp.dir, 'consumer');
+after(() => tmp.cleanup());
+
+/** The user's environment: none of npm's own variables from `npm run`, the one documented setting. */
+function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && k !== 'NODE_OPTIONS' && k !== 'INIT_CWD') env[k] = v;
+  return { ...env, ONNXRUNTIME_NODE_INSTALL: 'skip', ...extra };
+}
+
+function run(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): SpawnSyncReturns<string> {
+  return spawnSync(command, args, { cwd: options.cwd ?? project, env: options.env ?? userEnv(), encoding: 'utf8', timeout: options.timeout ?? 600_000, maxBuffer: 64 << 20 });
+}
+
+function ok(r: SpawnSyncReturns<string>, what: string): string {
+  assert.equal(r.status, 0, `${what} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+interface PackResult {
+  readonly filename: string;
+  readonly size: number;
+  readonly unpackedSize: number;
+  readonly entryCount: number;
+  readonly files: readonly { readonly path: string }[];
+}
+
+let packed: PackResult;
+let installLog = '';
+let installSeconds = 0;
+
+before(() => {
+  const out = ok(run('npm', ['pack', '--json', '--pack-destination', tmp.dir], { cwd: ROOT, env: userEnv() }), 'npm pack');
+  packed = (JSON.parse(out.slice(out.indexOf('['))) as PackResult[])[0];
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }, null, 2));
+  const started = performance.now();
+  const install = run('npm', ['install', '--no-audit', '--no-fund', join(tmp.dir, packed.filename)]);
+  installSeconds = (performance.now() - started) / 1000;
+  installLog = `${install.stdout}\n${install.stderr}`;
+  ok(install, 'npm install of the tarball');
+}, { timeout: 1_200_000 });
+
+test('the tarball holds what users need and no tests, benches or scripts', (t) => {
+  const paths = packed.files.map((f) => f.path);
+  t.diagnostic(`${packed.filename}: ${packed.entryCount} files, packed ${(packed.size / 1024).toFixed(0)} KiB, unpacked ${(packed.unpackedSize / 1024).toFixed(0)} KiB; install ${installSeconds.toFixed(1)} s`);
+  for (const p of paths) assert.doesNotMatch(p, /^(test|bench|scripts|\.ci)\/|\.test\.|^tsconfig|^eslint/, `${p} is not for users`);
+  for (const needed of [
+    'package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/index.d.ts.map', 'dist/cli/bin.js',
+    'dist/server/index.js', 'dist/collection/pgvector/index.js', 'dist/eval/index.js', 'dist/encoders/use-lite/worker.js',
+    'dist/server/page/index.html', 'dist/server/page/app.js', 'dist/server/page/style.css', 'samples/xquad-en-paragraphs.jsonl', 'samples/README.md',
+  ]) assert.ok(paths.includes(needed), `the tarball has ${needed}`);
+});
+
+test('the install prints no EBADENGINE and no unknown project config', () => {
+  assert.doesNotMatch(installLog, /EBADENGINE/, installLog);
+  assert.doesNotMatch(installLog, /Unknown project config/, installLog);
+});
+
+const ESM = `
+import { loadEncoder, createCollection, openCollection } from 'biencoder';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+
+const encoder = await loadEncoder();
+const e = await encoder.encode(['The cat sat on the mat.', 'Paris is the capital of France.']);
+const norms = [0, 1].map((r) => Math.hypot(...e.data.subarray(r * e.dims, (r + 1) * e.dims)));
+const dir = join(mkdtempSync(join(tmpdir(), 'consumer-')), 'kb');
+const col = await createCollection(dir, { encoder });
+await col.upsert([
+  { id: 'paris', text: 'Paris is the capital and largest city of France.', metadata: { lang: 'en' } },
+  { id: 'cats', text: 'Cats purr when they are content.', metadata: { lang: 'en' } },
+  { id: 'rust', text: 'Rust is a systems programming language.', metadata: { lang: 'en' } },
+]);
+await col.close();
+const reopened = await openCollection(dir, { encoder, readOnly: true });
+const hits = await reopened.search('Which city is the capital of France?', { k: 2, filter: { lang: 'en' } });
+await reopened.close();
+await encoder.close();
+console.log(JSON.stringify({ rows: e.rows, dims: e.dims, norms, hits: hits.map((h) => h.id), count: hits.length }));
+`;
+
+test('a plain .mjs imports biencoder, embeds with the default encoder, creates, upserts and searches a collection', { timeout: 300_000 }, () => {
+  writeFileSync(join(project, 'use.mjs'), ESM);
+  const out = JSON.parse(ok(run('node', ['use.mjs']), 'node use.mjs').trim().split('\n').at(-1)!) as { rows: number; dims: number; norms: number[]; hits: string[] };
+  assert.equal(out.rows, 2);
+  assert.equal(out.dims, 512);
+  for (const n of out.norms) assert.ok(Math.abs(n - 1) < 1e-4, `unit vectors: ${out.norms}`);
+  assert.equal(out.hits[0], 'paris');
+  assert.equal(out.hits.length, 2);
+});
+
+test('a .cjs file require()s biencoder and embeds', { timeout: 300_000 }, () => {
+  writeFileSync(join(project, 'use.cjs'), `
+const { loadEncoder, BiencoderError } = require('biencoder');
+(async () => {
+  const encoder = await loadEncoder();
+  const e = await encoder.encode(['one text', 'another text']);
+  await encoder.close();
+  console.log(JSON.stringify({ rows: e.rows, dims: e.dims, norm: Math.hypot(...e.data.subarray(0, e.dims)), error: typeof BiencoderError }));
+})();
+`);
+  const r = run('node', ['use.cjs']);
+  const out = JSON.parse(ok(r, 'node use.cjs').trim().split('\n').at(-1)!) as { rows: number; dims: number; norm: number; error: string };
+  assert.deepEqual({ rows: out.rows, dims: out.dims, error: out.error }, { rows: 2, dims: 512, error: 'function' });
+  assert.ok(Math.abs(out.norm - 1) < 1e-4);
+  assert.doesNotMatch(r.stderr, /Warning/, r.stderr);
+});
+
+test('importing the root loads no fastify, pg or TF.js; the subpaths load', { timeout: 120_000 }, () => {
+  writeFileSync(join(project, 'hooks.mjs'), `
+let port;
+export function initialize(data) { port = data.port; }
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  port.postMessage(r.url);
+  return r;
+}
+`);
+  writeFileSync(join(project, 'graph.mjs'), `
+import { register, createRequire } from 'node:module';
+import { MessageChannel } from 'node:worker_threads';
+const { port1, port2 } = new MessageChannel();
+const urls = [];
+port1.on('message', (u) => urls.push(u));
+register('./hooks.mjs', { parentURL: import.meta.url, data: { port: port2 }, transferList: [port2] });
+const what = process.argv[2];
+await import(what);
+await new Promise((r) => setTimeout(r, 200));
+port1.close();
+const files = [...urls, ...Object.keys(createRequire(import.meta.url).cache)];
+const packages = new Set(files.map((u) => (u.match(/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//) ?? [])[1]).filter(Boolean));
+console.log(JSON.stringify([...packages].sort()));
+`);
+  const loaded = (what: string): string[] => JSON.parse(ok(run('node', ['graph.mjs', what]), `import ${what}`).trim().split('\n').at(-1)!) as string[];
+  const root = loaded('biencoder');
+  assert.ok(root.includes('biencoder') && root.includes('better-sqlite3'), `the graph is seen: ${root.join(' ')}`);
+  for (const heavy of ['fastify', 'pg', 'pino', 'prom-client']) assert.ok(!root.includes(heavy), `the root import loads ${heavy}: ${root.join(' ')}`);
+  assert.ok(!root.some((p) => p.startsWith('@tensorflow/')), `the root import loads TF.js: ${root.join(' ')}`);
+  assert.ok(loaded('biencoder/server').includes('fastify'));
+  assert.ok(loaded('biencoder/pgvector').includes('pg'));
+  assert.ok(loaded('biencoder/eval').includes('biencoder'));
+});
+
+/** A consumer that uses the public types, the subpaths, and is refused the internals. */
+const CONSUMER_TS = `
+import { BiencoderError, loadEncoder, Collection, openCollection, HnswIndex, FlatIndex, matrixFromRows, Retriever, chunkText, type CollectionApi, type Matrix, type SearchHit } from 'biencoder';
+import { createServer, type ServerOptions } from 'biencoder/server';
+import { PgvectorCollection } from 'biencoder/pgvector';
+import { evaluateRun, type Qrels } from 'biencoder/eval';
+// @ts-expect-error internals are not exported from the root
+import { documentRows } from 'biencoder';
+
+export async function use(): Promise<SearchHit[]> {
+  const encoder = await loadEncoder();
+  const m: Matrix = matrixFromRows([[1, 0], [0, 1]]);
+  const index = new HnswIndex({ dims: 2, metric: 'cosine' });
+  index.add(new BigUint64Array([1n, 2n]), m);
+  new FlatIndex({ dims: 2, metric: 'dot' });
+  const col: CollectionApi = await openCollection('./kb', { encoder });
+  const embedded: Collection = await Collection.open('./kb', { encoder });
+  const retriever = new Retriever({ collection: embedded });
+  await retriever.search('q', { k: 3 });
+  const chunks: string[] = chunkText('doc-1', 'A long text. Another sentence.', encoder, { maxTokens: 64 }).map((c) => c.text);
+  const options: ServerOptions = { collections: {} };
+  void createServer;
+  void PgvectorCollection;
+  const qrels: Qrels = new Map();
+  void evaluateRun;
+  void documentRows;
+  void options;
+  void qrels;
+  void chunks;
+  try {
+    return await col.search('q', { k: 1 });
+  } catch (error) {
+    if (error instanceof BiencoderError) throw new Error(error.code);
+    throw error;
+  }
+}
+`;
+
+test('tsc type-checks a consumer and the README TypeScript blocks under nodenext and bundler resolution', { timeout: 300_000 }, () => {
+  ok(run('npm', ['install', '--no-audit', '--no-fund', '--save-dev', `typescript@${readTypescriptRange()}`, '@types/node@20']), 'npm install typescript');
+  writeFileSync(join(project, 'consumer.ts'), CONSUMER_TS);
+  const blocks = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+  assert.ok(blocks.length >= 3, `the README has TypeScript blocks (${blocks.length})`);
+  const files = ['consumer.ts'];
+  blocks.forEach((code, i) => {
+    // Each block stands alone as a module, as it is written.
+    writeFileSync(join(project, `readme-${i + 1}.ts`), `${code}\nexport {};\n`);
+    files.push(`readme-${i + 1}.ts`);
+  });
+  const common = { strict: true, noEmit: true, skipLibCheck: false, target: 'es2022', types: ['node'] };
+  for (const [name, options] of [
+    ['nodenext', { module: 'nodenext', moduleResolution: 'nodenext' }],
+    ['bundler', { module: 'esnext', moduleResolution: 'bundler' }],
+  ] as const) {
+    writeFileSync(join(project, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions: { ...common, ...options }, files }, null, 2));
+    ok(run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', `tsconfig.${name}.json`]), `tsc (${name})`);
+  }
+});
+
+function readTypescriptRange(): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+  return pkg.devDependencies.typescript;
+}
+
+test('npx biencoder demo runs from the installed package, offline', { timeout: 600_000 }, () => {
+  const env = userEnv({ XDG_CACHE_HOME: join(tmp.dir, 'cache'), HF_HUB_OFFLINE: '1' });
+  const help = run('npx', ['--no-install', 'biencoder', '--help'], { env });
+  assert.match(ok(help, 'biencoder --help'), /Commands:[\s\S]*demo/);
+  const out = ok(run('npx', ['--no-install', 'biencoder', 'demo'], { env }), 'npx biencoder demo');
+  assert.match(out, /indexed 240 documents/);
+  const hits = [...out.matchAll(/^ {2}(\d)\. ([\d.]+) {2}(xquad-en-\d+) {2}([^[\n]+)/gm)];
+  assert.equal(hits.length, 5, out);
+  assert.equal(hits[0][4].trim(), 'Oxygen', out);
+});
