@@ -1,9 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Help } from 'commander';
 import { BiencoderError } from '../errors.ts';
 import { COMMANDS } from './command-table.ts';
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** The package's version (package.json is two levels up from src/cli and from dist/cli alike). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 /**
  * The program for these arguments: the command they name (after `help`, too) is loaded whole;
@@ -12,6 +18,7 @@ export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 export async function buildProgram(args: readonly string[] = []): Promise<Command> {
   const program = new Command('biencoder')
     .description('Bi-encoder semantic search: embeddings, vector indexes, collections.')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ subcommandTerm: (cmd) => COMMANDS[cmd.name()]?.term ?? new Help().subcommandTerm(cmd) })
     .exitOverride();

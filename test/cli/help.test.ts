@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { COMMANDS as COMMAND_TABLE } from '../../src/cli/command-table.ts';
 import { runCli, spawnCli } from './run-cli.ts';
 
 const COMMANDS: Record<string, RegExp[]> = {
@@ -19,6 +21,22 @@ test('--help on every command of this group: usage, options, exit 0', async () =
   const top = await runCli(['--help']);
   assert.equal(top.code, 0);
   for (const name of Object.keys(COMMANDS)) assert.match(top.stdout, new RegExp(`\\n  ${name}\\b`));
+});
+
+test('--version prints the package version; help lists every command with a summary', async () => {
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const r = await runCli(['--version']);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout.trim(), version);
+  const top = await runCli(['help']);
+  assert.equal(top.code, 0);
+  for (const [name, entry] of Object.entries(COMMAND_TABLE)) {
+    assert.ok(top.stdout.includes(`  ${entry.term} `), `help shows "${entry.term}"`);
+    assert.ok(top.stdout.replace(/\s+/g, ' ').includes(entry.summary), `help shows the summary of ${name}`);
+  }
+  const one = await runCli(['help', 'search']);
+  assert.equal(one.code, 0);
+  assert.match(one.stdout, /Usage: biencoder search \[options\] <query>/);
 });
 
 test('usage errors exit 2 from the real executable', () => {

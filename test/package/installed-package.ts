@@ -125,7 +125,9 @@ const { loadEncoder, BiencoderError } = require('biencoder');
   assert.doesNotMatch(r.stderr, /Warning/, r.stderr);
 });
 
-test('importing the root loads no fastify, pg or TF.js; the subpaths load', { timeout: 120_000 }, () => {
+test('importing the root loads no fastify, pg or TF.js; the subpaths load; `biencoder --help` loads only commander', { timeout: 120_000 }, () => {
+  // A resolve hook sees every module the ES module graph resolves; CommonJS packages loaded from
+  // there are in require.cache too. Printed at exit: the packages under node_modules that loaded.
   writeFileSync(join(project, 'hooks.mjs'), `
 let port;
 export function initialize(data) { port = data.port; }
@@ -135,29 +137,37 @@ export async function resolve(specifier, context, next) {
   return r;
 }
 `);
-  writeFileSync(join(project, 'graph.mjs'), `
+  writeFileSync(join(project, 'loaded.mjs'), `
 import { register, createRequire } from 'node:module';
 import { MessageChannel } from 'node:worker_threads';
 const { port1, port2 } = new MessageChannel();
 const urls = [];
 port1.on('message', (u) => urls.push(u));
+port1.unref();
 register('./hooks.mjs', { parentURL: import.meta.url, data: { port: port2 }, transferList: [port2] });
-const what = process.argv[2];
-await import(what);
-await new Promise((r) => setTimeout(r, 200));
-port1.close();
-const files = [...urls, ...Object.keys(createRequire(import.meta.url).cache)];
-const packages = new Set(files.map((u) => (u.match(/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//) ?? [])[1]).filter(Boolean));
-console.log(JSON.stringify([...packages].sort()));
+process.on('exit', () => {
+  const files = [...urls, ...Object.keys(createRequire(import.meta.url).cache)];
+  const packages = new Set(files.map((u) => (u.match(/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//) ?? [])[1]).filter(Boolean));
+  process.stderr.write('LOADED ' + JSON.stringify([...packages].sort()) + '\\n');
+});
 `);
-  const loaded = (what: string): string[] => JSON.parse(ok(run('node', ['graph.mjs', what]), `import ${what}`).trim().split('\n').at(-1)!) as string[];
-  const root = loaded('biencoder');
+  writeFileSync(join(project, 'import.mjs'), 'await import(process.argv[2]);\n');
+  const loadedBy = (args: readonly string[]): string[] => {
+    const r = run('node', ['--import', './loaded.mjs', ...args]);
+    ok(r, args.join(' '));
+    const line = r.stderr.split('\n').find((l) => l.startsWith('LOADED '));
+    assert.ok(line, r.stderr);
+    return JSON.parse(line.slice('LOADED '.length)) as string[];
+  };
+  const root = loadedBy(['import.mjs', 'biencoder']);
   assert.ok(root.includes('biencoder') && root.includes('better-sqlite3'), `the graph is seen: ${root.join(' ')}`);
   for (const heavy of ['fastify', 'pg', 'pino', 'prom-client']) assert.ok(!root.includes(heavy), `the root import loads ${heavy}: ${root.join(' ')}`);
   assert.ok(!root.some((p) => p.startsWith('@tensorflow/')), `the root import loads TF.js: ${root.join(' ')}`);
-  assert.ok(loaded('biencoder/server').includes('fastify'));
-  assert.ok(loaded('biencoder/pgvector').includes('pg'));
-  assert.ok(loaded('biencoder/eval').includes('biencoder'));
+  assert.ok(loadedBy(['import.mjs', 'biencoder/server']).includes('fastify'));
+  assert.ok(loadedBy(['import.mjs', 'biencoder/pgvector']).includes('pg'));
+  assert.ok(loadedBy(['import.mjs', 'biencoder/eval']).includes('biencoder'));
+  const help = loadedBy([join('node_modules', 'biencoder', 'dist', 'cli', 'bin.js'), '--help']);
+  assert.deepEqual(help.filter((p) => p !== 'biencoder'), ['commander'], `biencoder --help loads only commander: ${help.join(' ')}`);
 });
 
 /** A consumer that uses the public types, the subpaths, and is refused the internals. */
