@@ -8,7 +8,7 @@
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/synthetic.ts';
@@ -208,17 +208,23 @@ export async function use(): Promise<SearchHit[]> {
 }
 `;
 
-test('tsc type-checks a consumer and the README TypeScript blocks under nodenext and bundler resolution', { timeout: 300_000 }, () => {
-  ok(run('npm', ['install', '--no-audit', '--no-fund', '--save-dev', `typescript@${readTypescriptRange()}`, '@types/node@20']), 'npm install typescript');
+test('tsc type-checks a consumer and the TypeScript blocks of README.md and docs/ under nodenext and bundler resolution', { timeout: 300_000 }, () => {
+  // openai: docs/server.md shows its client against the server.
+  ok(run('npm', ['install', '--no-audit', '--no-fund', '--save-dev', `typescript@${devRange('typescript')}`, '@types/node@20', `openai@${devRange('openai')}`]), 'npm install typescript');
   writeFileSync(join(project, 'consumer.ts'), CONSUMER_TS);
-  const blocks = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
-  assert.ok(blocks.length >= 3, `the README has TypeScript blocks (${blocks.length})`);
   const files = ['consumer.ts'];
-  blocks.forEach((code, i) => {
-    // Each block stands alone as a module, as it is written.
-    writeFileSync(join(project, `readme-${i + 1}.ts`), `${code}\nexport {};\n`);
-    files.push(`readme-${i + 1}.ts`);
-  });
+  const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  for (const doc of docs) {
+    const blocks = [...readFileSync(join(ROOT, doc), 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+    if (doc === 'README.md') assert.ok(blocks.length >= 3, `the README has TypeScript blocks (${blocks.length})`);
+    blocks.forEach((code, i) => {
+      // Each block stands alone as a module, as it is written.
+      const file = `${doc.replace(/[/.]/g, '-')}-${i + 1}.ts`;
+      writeFileSync(join(project, file), `${code}\nexport {};\n`);
+      files.push(file);
+    });
+  }
+  assert.ok(files.length >= 12, `blocks found: ${files.join(' ')}`);
   const common = { strict: true, noEmit: true, skipLibCheck: false, target: 'es2022', types: ['node'] };
   for (const [name, options] of [
     ['nodenext', { module: 'nodenext', moduleResolution: 'nodenext' }],
@@ -229,9 +235,9 @@ test('tsc type-checks a consumer and the README TypeScript blocks under nodenext
   }
 });
 
-function readTypescriptRange(): string {
+function devRange(name: string): string {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
-  return pkg.devDependencies.typescript;
+  return pkg.devDependencies[name];
 }
 
 test('npx biencoder demo runs from the installed package, offline', { timeout: 600_000 }, () => {
