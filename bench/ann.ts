@@ -22,7 +22,7 @@
  * Last stdout line: one JSON object with every figure, qps95_vs_hnswlib, qps95_vs_faiss, flat_vs_faiss.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync, statSync, rmSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, statSync, rmSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -32,6 +32,7 @@ import { HnswIndex, type Quantization } from '../src/index/hnsw-index.ts';
 import { matrixFrom, type Matrix } from '../src/matrix.ts';
 import type { IndexMatches } from '../src/index/vector-index.ts';
 import { GLOVE_PACKAGE as PKG, loadGlove } from './glove.ts';
+import { ensurePythonPeers } from './python-peers.ts';
 
 const { values } = parseArgs({
   options: {
@@ -124,6 +125,8 @@ function round(x: number | null, digits = 3): number | null {
 
 // ---------------------------------------------------------------------------------------------------
 const t00 = performance.now();
+// The peers are checked (and installed, as root) before minutes of building.
+const python = values['skip-peers'] ? undefined : ensurePythonPeers('bench:ann', { numpy: 'python3-numpy', hnswlib: 'python3-hnswlib', faiss: 'python3-faiss' }, 'npm run bench:ann -- --skip-peers');
 const glove = loadGlove();
 const all = values['max-vectors'] ? glove.subarray(0, Number(values['max-vectors']) * DIMS) : glove;
 const total = all.length / DIMS;
@@ -195,14 +198,13 @@ results.ours = graphKind(await runOurs('f32', 'biencoder HnswIndex f32', queries
 results.f16 = graphKind(await runOurs('f16', 'biencoder HnswIndex f16 (top k rescored in f32)', queries, truth), { rescore: 1 });
 
 // Peers: the same normalized vectors, the same ground truth.
-if (!values['skip-peers']) {
+if (python !== undefined) {
   const basePath = join(work, 'base.f32');
   const qPath = join(work, 'queries.f32');
   const truthPath = join(work, 'truth.i32');
   writeFileSync(basePath, new Uint8Array(normalized(base).buffer));
   writeFileSync(qPath, new Uint8Array(normalized(queries).buffer));
   writeFileSync(truthPath, new Uint8Array(truth.buffer));
-  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   const script = fileURLToPath(new URL('./ann-peers.py', import.meta.url));
   log(`peers (${python} ${script}): hnswlib and faiss, M=${M}, efConstruction=${EFC}, 1 thread ...`);
   const out = execFileSync(python, [script, basePath, qPath, truthPath, String(DIMS), String(K), String(M), String(EFC), EFS.join(','), values['flat-queries']!, work], {

@@ -29,6 +29,7 @@ import { fuseRuns, runDataset, tuneConvexFusion, type HybridVariant, type Retrie
 import type { Run } from '../src/eval/metrics.ts';
 import { formatTable, versions } from '../src/eval/report.ts';
 import { DEFAULT_CONVEX_WEIGHT, DEFAULT_HYBRID_CANDIDATES, DEFAULT_NORMALIZATION, SCORE_NORMALIZATIONS } from '../src/retriever/fusion.ts';
+import { ensurePythonPeers } from './python-peers.ts';
 
 const DATA = join('..', 'shared', 'data');
 const datasets = (process.argv[2] ?? 'scifact,cranfield,cisi').split(',').filter(Boolean);
@@ -47,6 +48,8 @@ function writeRun(path: string, run: Run): void {
 }
 const pick = (r: RetrieverResult): Record<string, number> => Object.fromEntries(METRICS.map((m) => [m, round(r.metrics[m])]));
 
+// The numpy peer is checked (and installed, as root) before the corpora are embedded.
+const python = ensurePythonPeers('bench:quality', { numpy: 'python3-numpy' });
 const encoder = await loadEncoder(DEFAULT_MODEL);
 const cache = (name: string): string => join('.cache', 'eval', `${name}-${DEFAULT_MODEL}`);
 try {
@@ -123,7 +126,7 @@ try {
       writeRun(runFiles[retriever], r);
     }
     try {
-      const out = execFileSync('python3', [join('bench', 'quality-peer.py'), join(DATA, name), ...Object.values(runFiles)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const out = execFileSync(python, [join('bench', 'quality-peer.py'), join(DATA, name), ...Object.values(runFiles)], { encoding: 'utf8', maxBuffer: 1 << 24 });
       const peer = JSON.parse(out) as { bm25: { metrics: Record<string, number>; queriesPerSecond: number }; runs: Record<string, Record<string, number>>; numpy: string };
       let maxDiff = 0;
       for (const [retriever, path] of Object.entries(runFiles)) {
