@@ -69,8 +69,18 @@ test('the tarball holds what users need and no tests, benches or scripts', (t) =
   ]) assert.ok(paths.includes(needed), `the tarball has ${needed}`);
 });
 
-test('the install prints no EBADENGINE and no unknown project config', () => {
-  assert.doesNotMatch(installLog, /EBADENGINE/, installLog);
+/**
+ * The one engine warning left: usearch 2.26 declares Node >= 22 (it runs on Node 20: every test here
+ * does), and 2.25.3, the last release that declares Node 20, strands removed keys under churn
+ * (test/index/hnsw-churn.test.ts fails on it).
+ */
+const KNOWN_ENGINE_WARNINGS = ['usearch'];
+
+test('the install warns of no engine but usearch 2.26, and of no unknown project config', (t) => {
+  const warned = [...installLog.matchAll(/EBADENGINE\s+package: '((?:@[^/@]+\/)?[^@']+)@([^']+)'/g)].map((m) => ({ name: m[1], version: m[2] }));
+  assert.equal(warned.length, (installLog.match(/EBADENGINE Unsupported engine/g) ?? []).length, installLog);
+  for (const w of warned) assert.ok(KNOWN_ENGINE_WARNINGS.includes(w.name), `EBADENGINE for ${w.name}@${w.version}:\n${installLog}`);
+  t.diagnostic(`engine warnings: ${warned.map((w) => `${w.name}@${w.version}`).join(', ') || 'none'}`);
   assert.doesNotMatch(installLog, /Unknown project config/, installLog);
 });
 
