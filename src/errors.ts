@@ -41,6 +41,11 @@ export type ErrorCode =
   | 'ENCODER_REQUIRED'
   /** A write was attempted on something opened read-only (a collection opened readOnly, an index view). */
   | 'READ_ONLY'
+  /**
+   * The file system refuses an operation (the message names the path): e.g. a write to a collection
+   * directory owned by another user or on a read-only mount. Reading such a collection works.
+   */
+  | 'PERMISSION'
   /** The operation or option is not supported by this store or configuration (e.g. keyword search on pgvector). */
   | 'UNSUPPORTED'
   /** A database server (PostgreSQL) could not be reached or failed a statement (the message carries its error). */

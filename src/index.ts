@@ -19,7 +19,7 @@ export { resolveModel, listCachedModels, type ModelSourceOptions, type ResolvedM
 export { loadUseLite, UseLiteEncoder, USE_LITE_DEFAULT_ROUTE, type UseLiteOnnxFile, type UseLiteOptions, type UseLiteRoute } from './encoders/use-lite/use-lite-encoder.ts';
 
 // Chunking
-export { chunkDocuments, chunkId, chunkText, parseChunkId, type Chunk, type ChunkOptions, type ChunkSource, type TokenCounter } from './chunking/chunker.ts';
+export { chunkDocuments, chunkId, chunkText, createChunker, parseChunkId, type Chunk, type Chunker, type ChunkOptions, type ChunkSource, type TokenCounter } from './chunking/chunker.ts';
 export {
   CHUNK_METADATA_KEY,
   groupByDocument,
@@ -52,6 +52,7 @@ export {
   type SearchOptions,
   type EncoderDescriptor,
   type SearchMode,
+  type WriteOptions,
 } from './collection/collection.ts';
 export type { CollectionApi, CollectionApiInfo } from './collection/collection-api.ts';
 export { openCollection, createCollection, isPostgresTarget, readTargetManifest, type OpenTargetOptions, type CreateTargetOptions } from './collection/open-collection.ts';
@@ -81,7 +82,7 @@ export type { Activation } from './rerank/activation.ts';
 export type { PairTruncation } from './rerank/pair-tokenizer.ts';
 
 // Ingest: files and records into a collection, chunked
-export { indexDocuments, type IndexDocumentsOptions, type IndexCounts, type IndexProgress, type IndexSummary } from './ingest/index-documents.ts';
+export { indexDocuments, type IndexDocumentsOptions, type IndexCounts, type IndexProgress, type IndexSummary, type PartialDocument } from './ingest/index-documents.ts';
 export { resolveInputs, SUPPORTED_EXTENSIONS, type InputFile, type InputFormat, type ResolvedInputs } from './ingest/input-files.ts';
 export { readDocuments, readInputs } from './ingest/read-documents.ts';
 export type { SourceDocument } from './ingest/source-document.ts';

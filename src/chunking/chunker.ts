@@ -13,11 +13,14 @@
  * A document that fits is one chunk (its trimmed text). An empty or whitespace-only document gives
  * zero chunks (not an error: a batch of documents is chunked without special-casing blank ones).
  *
- * Algorithm (counting tokens is the cost, so every text is counted about twice, never O(n^2)):
+ * Algorithm (counting tokens is the cost, so every text is counted about twice, never O(n^2); and
+ * everything else is linear in the document's length too):
  * 1. Segment: paragraphs (separated by blank lines), sentences (Intl.Segmenter 'sentence', with a
  *    few English abbreviations merged back). Every sentence is counted once, with the prompt
  *    prepended. A document whose sentences add up to at most twice the limit is counted whole, and
- *    is one chunk when it fits.
+ *    is one chunk when it fits. A long document is read a section (~16k characters of sentences) at
+ *    a time, as the windows of step 3 reach it, and the units behind the previous chunk are dropped:
+ *    what is held besides the text stays bounded, and chunkStream() hands out chunks as they are made.
  * 2. Units: sentences, except that a sentence over the unit limit (maxTokens - overlapTokens, so that
  *    any unit fits after an overlap) becomes its whitespace words, whose costs are estimated by sharing
  *    the sentence's count (a rough per-word guess: symbols, digits, long words cost more). A word
@@ -40,11 +43,12 @@
  *    if even one does not fit after the overlap, the overlap is halved, then dropped.
  *
  * Every count goes through a driver that runs all documents as coroutines and merges their requests
- * into one countTokens call per round, so chunkDocuments() makes few, large calls.
+ * into one countTokens call per round, so chunkDocuments() makes few, large calls. The sections only
+ * group the requests differently: a document gives the same chunks whole or streamed.
  */
 import type { Prompts } from '../encoders/encoder.ts';
 import { BiencoderError } from '../errors.ts';
-import { codePointBoundaries, graphemeBoundaries, isBlank, paragraphs, sentences, trimSpan, wordBoundaries, words, type Span } from './segment.ts';
+import { codePointBoundaries, graphemeBoundaries, isBlank, paragraphStream, sentenceStream, trimSpan, wordBoundaries, wordStream, words, type Span } from './segment.ts';
 
 /** The part of an Encoder the chunker needs (any Encoder is one). */
 export interface TokenCounter {
@@ -122,11 +126,55 @@ export function chunkDocuments(docs: readonly ChunkSource[], counter: TokenCount
   const base = resolveOptions(counter, options);
   checkDocuments(docs);
   if (docs.every((d) => isBlank(d.text))) return [];
-  const settings = calibrate(counter, base);
-  return drive(
-    docs.map((d) => chunkDocument(d.id, d.text, settings)),
+  return chunkAll(docs, counter, calibrate(counter, base));
+}
+
+/** A token counter and chunk options, checked (and the counter calibrated) once for many documents. */
+export interface Chunker {
+  /** chunkDocuments() with these counter and options. */
+  chunkDocuments(docs: readonly ChunkSource[]): Chunk[];
+  /**
+   * The chunks of one document, lazily and in order, the same as chunkDocuments() gives: a long
+   * document is segmented, counted and chunked a section at a time as chunks are pulled, so that
+   * memory does not grow with its length (beyond its text) and the first chunks come early.
+   */
+  chunkStream(doc: ChunkSource): Generator<Chunk, void, undefined>;
+}
+
+/** A Chunker; throws INVALID_ARGUMENT for a bad counter or option (as chunkDocuments does). */
+export function createChunker(counter: TokenCounter, options: ChunkOptions = {}): Chunker {
+  const settings = calibrate(counter, resolveOptions(counter, options));
+  return {
+    chunkDocuments(docs) {
+      checkDocuments(docs);
+      return chunkAll(docs, counter, settings);
+    },
+    chunkStream(doc) {
+      checkDocuments([doc]);
+      return streamChunks(doc, counter, settings);
+    },
+  };
+}
+
+function chunkAll(docs: readonly ChunkSource[], counter: TokenCounter, settings: Settings): Chunk[] {
+  const out = docs.map((): Chunk[] => []);
+  drive(
+    docs.map((d, i) => chunkDocument(d.id, d.text, settings, (c) => out[i].push(c))),
     counter,
-  ).flat();
+  );
+  return out.flat();
+}
+
+/** Runs one document's coroutine, answering its counts, and hands out its chunks as they are made. */
+function* streamChunks(doc: ChunkSource, counter: TokenCounter, settings: Settings): Generator<Chunk, void, undefined> {
+  const ready: Chunk[] = [];
+  const task = chunkDocument(doc.id, doc.text, settings, (c) => ready.push(c));
+  let step = task.next([]);
+  for (;;) {
+    if (ready.length > 0) yield* ready.splice(0);
+    if (step.done === true) return;
+    step = task.next(step.value.length === 0 ? [] : countChecked(counter, step.value));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,102 +337,212 @@ interface Unit extends Span {
   readonly exact?: number;
 }
 
-function* chunkDocument(parentId: string, text: string, s: Settings): Task<Chunk[]> {
-  const whole = trimSpan(text, 0, text.length);
-  if (whole === undefined) return [];
-  const chunk = (index: number, start: number, end: number, tokens: number): Chunk => ({
-    parentId,
-    index,
-    text: text.slice(start, end),
-    start,
-    end,
-    tokens,
-  });
-  const slice = (span: Span): string => s.prompt + text.slice(span.start, span.end);
-  const costOf = (count: number): number => Math.max(0, count - s.fixed);
+/** Characters of sentences (or of the words of a sentence over the unit limit) read, counted and turned into units at a time. */
+const SECTION_CHARS = 16_384;
+/** Units no window reads again are dropped from memory in blocks of at least this many. */
+const DROP_UNITS = 1024;
 
-  // 1. Sentences, with the level of the boundary before each.
-  const sents: { start: number; end: number; level: number }[] = [];
-  for (const para of paragraphs(text, whole.start, whole.end)) {
+/** The sentences of a document, in order, with the strength of the boundary before each. */
+function* documentSentences(text: string, whole: Span): Generator<Span & { readonly level: number }, void, undefined> {
+  for (const para of paragraphStream(text, whole.start, whole.end)) {
     let level = PARAGRAPH;
-    for (const span of sentences(text, para.start, para.end)) {
-      sents.push({ start: span.start, end: span.end, level });
+    for (const span of sentenceStream(text, para.start, para.end)) {
+      yield { start: span.start, end: span.end, level };
       level = SENTENCE;
     }
   }
-  const sentCounts = yield* count(sents.map(slice));
+}
 
-  // A document that fits is one chunk. Only count it whole when the estimate says it may fit.
+/** The words of a sentence over the unit limit, being turned into units a section at a time. */
+interface LongSentence {
+  readonly unit: Unit;
+  readonly words: Generator<Span, void, undefined>;
+  /** The sum of the words' rough guesses, over which the sentence's cost is shared. */
+  readonly total: number;
+  /** A one-word sentence: its word's count is the sentence's. */
+  readonly single: boolean;
+  /** Words turned into units so far. */
+  done: number;
+}
+
+/**
+ * Chunks one document, passing each chunk to emit as soon as it is final. The document is read
+ * lazily: sentences are segmented and counted a section at a time, and units are made only as far
+ * as the next window needs (ensure), so that what is held (besides the text) does not grow with
+ * the document's length.
+ */
+function* chunkDocument(parentId: string, text: string, s: Settings, emit: (chunk: Chunk) => void): Task<void> {
+  const whole = trimSpan(text, 0, text.length);
+  if (whole === undefined) return;
+  let emitted = 0;
+  const chunk = (start: number, end: number, tokens: number): Chunk => ({ parentId, index: emitted++, text: text.slice(start, end), start, end, tokens });
+  const slice = (span: Span): string => s.prompt + text.slice(span.start, span.end);
+  const costOf = (count: number): number => Math.max(0, count - s.fixed);
+
+  // 1. Sentences, with the level of the boundary before each, counted a section at a time.
+  const sentenceSource = documentSentences(text, whole);
+  let sentencesLeft = true;
+  /** Counted sentences (as units) not yet turned into units, from sentenceHead on. */
+  let sentenceQueue: Unit[] = [];
+  let sentenceHead = 0;
+  function* readSentences(): Task<void> {
+    const read: (Span & { level: number })[] = [];
+    let chars = 0;
+    while (chars < SECTION_CHARS) {
+      const next = sentenceSource.next();
+      if (next.done === true) {
+        sentencesLeft = false;
+        break;
+      }
+      read.push(next.value);
+      chars += next.value.end - next.value.start;
+    }
+    const counts = yield* count(read.map(slice));
+    read.forEach((sent, i) => sentenceQueue.push({ start: sent.start, end: sent.end, cost: costOf(counts[i]), level: sent.level, kind: 'sentence', exact: counts[i] }));
+  }
+
+  // A document that fits is one chunk. Only count it whole when the estimate says it may fit
+  // (which is known once sentences worth more than twice the limit are read, or all of them).
   let estimate = s.fixed;
-  for (const c of sentCounts) estimate += costOf(c);
-  if (estimate <= 2 * s.limit) {
-    const single = sents.length === 1 && sents[0].start === whole.start && sents[0].end === whole.end;
-    const [tokens] = single ? sentCounts : yield* count([slice(whole)]);
-    if (tokens <= s.limit) return [chunk(0, whole.start, whole.end, tokens)];
+  while (sentencesLeft && estimate <= 2 * s.limit) {
+    const from = sentenceQueue.length;
+    yield* readSentences();
+    for (let i = from; i < sentenceQueue.length; i++) estimate += sentenceQueue[i].cost;
+  }
+  if (!sentencesLeft && estimate <= 2 * s.limit) {
+    const first = sentenceQueue[0];
+    const single = sentenceQueue.length === 1 && first.start === whole.start && first.end === whole.end;
+    const [tokens] = single ? [first.exact as number] : yield* count([slice(whole)]);
+    if (tokens <= s.limit) {
+      emit(chunk(whole.start, whole.end, tokens));
+      return;
+    }
   }
 
   // 2. Units: sentences that fit the unit limit, else their words (costs estimated from the
-  // sentence's count); a word that may not fit alone is counted (one batch), and split into pieces
-  // by characters if it does not.
-  const sentenceUnits = sents.map(
-    (sent, i): Unit => ({ start: sent.start, end: sent.end, cost: costOf(sentCounts[i]), level: sent.level, kind: 'sentence', exact: sentCounts[i] }),
-  );
-  const sentenceWords = new Map<number, Unit[]>();
-  const doubtful: Unit[] = [];
-  sentenceUnits.forEach((unit, i) => {
-    if (sentCounts[i] <= s.unitLimit) return;
-    const ws = wordsOf(unit);
-    sentenceWords.set(i, ws);
-    if (ws.length > 1) doubtful.push(...ws.filter((w) => w.cost + s.fixed > s.unitLimit));
-  });
-  const doubtfulCounts = yield* count(doubtful.map(slice));
-  const counted = new Map<Unit, number>(doubtful.map((w, j) => [w, doubtfulCounts[j]]));
+  // sentence's count); a word that may not fit alone is counted (one batch per section), and split
+  // into pieces by characters if it does not. Made a section at a time, as windows need them.
   const units: Unit[] = [];
-  for (let i = 0; i < sentenceUnits.length; i++) {
-    const ws = sentenceWords.get(i);
-    if (ws === undefined) {
-      units.push(sentenceUnits[i]);
-      continue;
+  let longSentence: LongSentence | undefined;
+
+  function startWords(unit: Unit): LongSentence {
+    let total = 0;
+    let n = 0;
+    for (const w of wordStream(text, unit.start, unit.end)) {
+      total += roughTokens(text.slice(w.start, w.end));
+      n++;
     }
-    for (const word of ws) {
-      // A one-word sentence is that word: its count is the sentence's.
-      const c = ws.length === 1 ? sentCounts[i] : counted.get(word);
+    return { unit, words: wordStream(text, unit.start, unit.end), total, single: n === 1, done: 0 };
+  }
+
+  /** Turns the next section of a long sentence's words into units. */
+  function* wordUnits(long: LongSentence): Task<void> {
+    const batch: Unit[] = [];
+    let chars = 0;
+    while (chars < SECTION_CHARS) {
+      const next = long.words.next();
+      if (next.done === true) {
+        longSentence = undefined;
+        break;
+      }
+      const w = next.value;
+      // The sentence's cost shared in proportion to the rough guesses, as wordsOf() shares it.
+      batch.push({ start: w.start, end: w.end, cost: (roughTokens(text.slice(w.start, w.end)) * long.unit.cost) / long.total, level: long.done++ === 0 ? long.unit.level : WORD, kind: 'word' });
+      chars += w.end - w.start;
+    }
+    const doubtful = long.single ? [] : batch.filter((w) => w.cost + s.fixed > s.unitLimit);
+    const doubtfulCounts = yield* count(doubtful.map(slice));
+    const counted = new Map<Unit, number>(doubtful.map((w, j) => [w, doubtfulCounts[j]]));
+    for (const word of batch) {
+      const c = long.single ? long.unit.exact : counted.get(word);
       if (c === undefined) units.push(word);
       else if (c <= s.unitLimit) units.push({ ...word, cost: costOf(c), exact: c });
-      else units.push(...(yield* splitWord(text, word, c, word.level, s)));
+      else for (const piece of yield* splitWord(text, word, c, word.level, s)) units.push(piece); // (no spread: a huge word has many pieces)
     }
   }
 
+  /** Appends at least one unit; false when the document has none left. */
+  function* produce(): Task<boolean> {
+    const before = units.length;
+    while (units.length === before) {
+      if (longSentence !== undefined) {
+        yield* wordUnits(longSentence);
+        continue;
+      }
+      if (sentenceHead === sentenceQueue.length) {
+        sentenceQueue = [];
+        sentenceHead = 0;
+        if (sentencesLeft) yield* readSentences();
+        if (sentenceQueue.length === 0) return false;
+      }
+      while (sentenceHead < sentenceQueue.length && longSentence === undefined) {
+        const unit = sentenceQueue[sentenceHead++];
+        if ((unit.exact as number) <= s.unitLimit) units.push(unit);
+        else longSentence = startWords(unit);
+      }
+    }
+    return true;
+  }
+
   // 3. Pack windows; 4. overlap.
-  const chunks: Chunk[] = [];
   const contentBudget = s.limit - s.fixed;
   /** New content below which a window after an overlap is mostly a repeat of the previous chunk. */
   const minNew = (contentBudget - s.overlap) / 2;
   let pos = 0;
+
+  /**
+   * Makes units from pos on worth more than a window, unless the document ends first: then no
+   * window reaches the end of the units made so far unless it is the end of the document, and a
+   * window decides exactly as it would with all the document's units made.
+   */
+  function* ensure(): Task<void> {
+    let acc = 0;
+    let i = pos;
+    for (;;) {
+      for (; i < units.length; i++) {
+        acc += units[i].cost;
+        if (acc > contentBudget) return;
+      }
+      if (!(yield* produce())) return;
+    }
+  }
+
+  yield* ensure();
   /** Where the current window starts: after the previous chunk's start, inside it when overlapping. */
   let next: Overlap = { start: units[0].start, cost: 0 };
   /** Where the previous chunk started (overlaps start strictly after it). */
   let previousStart = -1;
-  while (pos < units.length) {
-    let cap = units.length;
+  /** units[..dead) end at or before previousStart: no window or overlap reads them again. */
+  let dead = 0;
+  for (;;) {
+    while (dead < pos && units[dead].end <= previousStart) dead++;
+    if (dead >= DROP_UNITS) {
+      units.splice(0, dead);
+      pos -= dead;
+      dead = 0;
+    }
+    /** Windows end at or before units[cap] (Infinity: wherever the budget says). */
+    let cap = Infinity;
     let end: number;
     let overlap = next;
     /** A shorter overlap (half the tokens), computed when the full one crowds out new text. */
     let shorter: Overlap | undefined;
     for (;;) {
-      let pick = selectEnd(units, pos, overlap.cost, cap, contentBudget, minNew);
-      if (overlap.cost > 0 && pick.fill - overlap.cost < minNew && pick.end < cap) {
+      yield* ensure();
+      const limit = Math.min(cap, units.length);
+      let pick = selectEnd(units, pos, overlap.cost, limit, contentBudget, minNew);
+      if (overlap.cost > 0 && pick.fill - overlap.cost < minNew && pick.end < limit) {
         // Little new text fits after the overlap: shorten the overlap if that lets more in,
         shorter ??= yield* overlapFor(previousStart, Math.floor(s.overlap / 2));
         if (shorter.start > overlap.start) {
-          const second = selectEnd(units, pos, shorter.cost, cap, contentBudget, minNew);
+          const second = selectEnd(units, pos, shorter.cost, limit, contentBudget, minNew);
           if (second.end > pick.end) {
             overlap = shorter;
             pick = second;
           }
         }
         // else take the next sentence word by word.
-        if (pick.fill - overlap.cost < minNew && pick.end < cap && units[pick.end].kind === 'sentence') {
+        if (pick.fill - overlap.cost < minNew && pick.end < limit && units[pick.end].kind === 'sentence') {
           const ws = wordsOf(units[pick.end]);
           units.splice(pick.end, 1, ...ws);
           cap += ws.length - 1;
@@ -395,7 +553,7 @@ function* chunkDocument(parentId: string, text: string, s: Settings): Task<Chunk
       const known = end === pos + 1 && overlap.start === units[pos].start ? units[pos].exact : undefined;
       const [tokens] = known !== undefined ? [known] : yield* count([s.prompt + text.slice(overlap.start, units[end - 1].end)]);
       if (tokens <= s.limit) {
-        chunks.push(chunk(chunks.length, overlap.start, units[end - 1].end, tokens));
+        emit(chunk(overlap.start, units[end - 1].end, tokens));
         break;
       }
       if (end - pos > 1) {
@@ -407,7 +565,7 @@ function* chunkDocument(parentId: string, text: string, s: Settings): Task<Chunk
         // One new unit and the overlap do not fit together: shorten the overlap, then drop it.
         shorter ??= yield* overlapFor(previousStart, Math.floor(s.overlap / 2));
         overlap = shorter.start > overlap.start ? shorter : { start: units[pos].start, cost: 0 };
-        cap = units.length;
+        cap = Infinity;
       } else {
         // A word whose estimated cost was wrong does not fit alone: split it into pieces that do.
         const unit = units[pos];
@@ -416,15 +574,15 @@ function* chunkDocument(parentId: string, text: string, s: Settings): Task<Chunk
           throw new BiencoderError('INVALID_ARGUMENT', `the token counter is inconsistent: ${JSON.stringify(text.slice(unit.start, unit.end).slice(0, 80))} counted ${tokens} tokens, then fewer`);
         }
         units.splice(pos, 1, ...pieces);
-        cap = units.length;
+        cap = Infinity;
       }
     }
+    // ensure() made units past every window that is not the document's last.
     if (end === units.length) break;
     previousStart = overlap.start;
     pos = end;
     next = s.overlap > 0 ? yield* overlapFor(previousStart, s.overlap) : { start: units[pos].start, cost: 0 };
   }
-  return chunks;
 
   /**
    * Where the window after units[..pos) should start to repeat about `budget` tokens of the chunk

@@ -1,2 +1,2 @@
-export { chunkDocuments, chunkId, chunkText, parseChunkId } from './chunker.ts';
-export type { Chunk, ChunkOptions, ChunkSource, TokenCounter } from './chunker.ts';
+export { chunkDocuments, chunkId, chunkText, createChunker, parseChunkId } from './chunker.ts';
+export type { Chunk, Chunker, ChunkOptions, ChunkSource, TokenCounter } from './chunker.ts';

@@ -6,8 +6,12 @@
 import cliProgress from 'cli-progress';
 
 export interface Progress {
-  /** Sets the number of items done. */
-  update(done: number): void;
+  /**
+   * Sets the number of items done. A fraction counts the done part of an item in progress (a large
+   * document): the count shows whole items, the percentage, rate and ETA use the fraction. `detail`
+   * (e.g. how far that item is) is shown after the figures until the next update.
+   */
+  update(done: number, detail?: string): void;
   /** Ends the display (prints the final plain line when not printed yet). */
   stop(): void;
 }
@@ -57,17 +61,17 @@ export function createProgress(options: ProgressOptions): Progress {
     const bar = new cliProgress.SingleBar(
       {
         stream,
-        format: `${options.label} [{bar}] {percentage}% | {value}/{total} ${options.unit} | {rate} ${options.unit}/s | ETA {eta_formatted}`,
+        format: `${options.label} [{bar}] {percentage}% | {items}/{total} ${options.unit} | {rate} ${options.unit}/s | ETA {eta_formatted}{detail}`,
         etaBuffer: 50,
         hideCursor: true,
         fps: 5,
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total, 0, { rate: '0' });
+    bar.start(total, 0, { rate: '0', items: 0, detail: '' });
     return {
-      update(done) {
-        bar.update(done, { rate: formatRate(rateOf(done)) });
+      update(done, detail) {
+        bar.update(done, { rate: formatRate(rateOf(done)), items: Math.floor(done), detail: detail === undefined ? '' : ` | ${detail}` });
       },
       stop() {
         bar.stop();
@@ -77,22 +81,24 @@ export function createProgress(options: ProgressOptions): Progress {
   const interval = options.intervalMs ?? 2000;
   let lastLine = -Infinity;
   let lastDone = -1;
+  let lastDetail: string | undefined;
   let printedDone = -1;
-  const line = (done: number): void => {
+  const line = (done: number, detail: string | undefined): void => {
     const rate = rateOf(done);
     const pct = total > 0 ? ` (${((100 * done) / total).toFixed(1)}%)` : '';
     const eta = done >= total ? 'done' : `ETA ${rate > 0 ? formatDuration((total - done) / rate) : '?'}`;
-    stream.write(`${options.label}: ${done}/${total} ${options.unit}${pct}, ${formatRate(rate)} ${options.unit}/s, ${eta}\n`);
+    stream.write(`${options.label}: ${Math.floor(done)}/${total} ${options.unit}${pct}, ${formatRate(rate)} ${options.unit}/s, ${eta}${detail === undefined ? '' : `; ${detail}`}\n`);
     lastLine = now();
     printedDone = done;
   };
   return {
-    update(done) {
+    update(done, detail) {
       lastDone = done;
-      if (done >= total || now() - lastLine >= interval) line(done);
+      lastDetail = detail;
+      if (done >= total || now() - lastLine >= interval) line(done, detail);
     },
     stop() {
-      if (lastDone >= 0 && printedDone !== lastDone) line(lastDone);
+      if (lastDone >= 0 && printedDone !== lastDone) line(lastDone, lastDetail);
     },
   };
 }

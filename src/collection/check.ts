@@ -9,16 +9,21 @@
  * document keys.
  * Warnings (ok stays true): a missing index file or one that lags the database (open() catches up),
  * a stale writer lock left by a dead process (the next writer recovers it), an active writer.
+ * A damaged database file is INTEGRITY (DATABASE when it cannot be opened at all), with whatever the
+ * checks could still read; it is never thrown. Read access is enough (see database-snapshot.ts); a
+ * file this process may not read throws PERMISSION: the check could not run.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
-import { BiencoderError } from '../errors.ts';
+import type Database from 'better-sqlite3';
+import { BiencoderError, isBiencoderError } from '../errors.ts';
 import { loadSavedIndex, replayChanges } from './index-sync.ts';
 import { holderState, readLockHolder } from './lock.ts';
 import { DATABASE_FILE, readManifest, type Manifest } from './manifest.ts';
+import { connectDatabase } from './connect-database.ts';
 import { SCHEMA_VERSION, Statements, readMetaState, type MetaState } from './store.ts';
+import { isCorruption, sqliteCode, sqliteErrorOf } from './sqlite-errors.ts';
 
 export type CheckProblemCode =
   | 'MANIFEST' | 'DATABASE' | 'INTEGRITY' | 'SCHEMA' | 'MISSING_VECTOR' | 'ORPHAN_VECTOR' | 'VECTOR_DIMS' | 'VECTOR_VALUES'
@@ -55,7 +60,7 @@ function sample<T>(items: T[], total: number): string {
   return total > SAMPLE ? `${shown}, ... (${total} in all)` : shown;
 }
 
-/** Checks a collection directory; never throws for problems in the collection (only for a bad argument). */
+/** Checks a collection directory; never throws for problems in the collection (only for a bad argument, or PERMISSION). */
 export async function checkCollection(dir: string): Promise<CheckReport> {
   if (typeof dir !== 'string' || dir === '') throw new BiencoderError('INVALID_ARGUMENT', 'dir must be a non-empty path');
   const target = resolve(dir);
@@ -90,122 +95,129 @@ export async function checkCollection(dir: string): Promise<CheckReport> {
   }
   let db: Database.Database;
   try {
-    db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 10000');
+    // Read-only, as search opens it: a reader without write access to the directory reads a snapshot.
+    db = connectDatabase(dbPath, { readOnly: true });
   } catch (error) {
-    problem('DATABASE', `cannot open ${DATABASE_FILE}: ${(error as Error).message}`);
+    if (isBiencoderError(error, 'PERMISSION')) throw error; // the check cannot run: not a problem of the collection
+    const cause = sqliteErrorOf(error);
+    problem(isCorruption(cause) ? 'INTEGRITY' : 'DATABASE', `cannot read ${DATABASE_FILE}: ${(cause as Error).message}`);
     return report();
   }
   try {
-    let integrity: string[];
     try {
-      integrity = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check);
+      const integrity = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check.replace(/\s+/g, ' ').trim());
+      if (integrity.length !== 1 || integrity[0] !== 'ok') {
+        problem('INTEGRITY', `SQLite integrity_check: ${integrity.slice(0, SAMPLE).join('; ')}${integrity.length > SAMPLE ? ` ... (${integrity.length} messages)` : ''}`);
+      }
     } catch (error) {
-      problem('INTEGRITY', `PRAGMA integrity_check failed: ${(error as Error).message}`);
-      return report();
+      problem('INTEGRITY', `SQLite integrity_check stopped: ${(error as Error).message}`);
     }
-    if (integrity.length !== 1 || integrity[0] !== 'ok') {
-      problem('INTEGRITY', `SQLite integrity_check: ${integrity.slice(0, SAMPLE).join('; ')}${integrity.length > SAMPLE ? ` ... (${integrity.length} messages)` : ''}`);
-    }
-    let st: Statements;
-    let meta: MetaState;
+    // A damaged page met by any of the checks below is reported like the rest: check never throws for it.
     try {
-      st = new Statements(db);
-      meta = readMetaState(db);
-      const schema = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'schema_version'").get()?.value;
-      const storedDims = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'dims'").get()?.value;
-      if (schema === 1) warnings.push(`schema version 1 (before the keyword index): the next writable open migrates it to ${SCHEMA_VERSION}`);
-      else if (schema !== SCHEMA_VERSION) problem('SCHEMA', `schema version ${String(schema)}, expected ${SCHEMA_VERSION}`);
-      if (storedDims !== dims) problem('SCHEMA', `the database says ${String(storedDims)}-d vectors, the manifest ${dims}`);
-    } catch (error) {
-      problem('SCHEMA', `the database schema is unusable: ${(error as Error).message}`);
-      return report();
-    }
+      let st: Statements;
+      let meta: MetaState;
+      try {
+        st = new Statements(db);
+        meta = readMetaState(db);
+        const schema = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'schema_version'").get()?.value;
+        const storedDims = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'dims'").get()?.value;
+        if (schema === 1) warnings.push(`schema version 1 (before the keyword index): the next writable open migrates it to ${SCHEMA_VERSION}`);
+        else if (schema !== SCHEMA_VERSION) problem('SCHEMA', `schema version ${String(schema)}, expected ${SCHEMA_VERSION}`);
+        if (storedDims !== dims) problem('SCHEMA', `the database says ${String(storedDims)}-d vectors, the manifest ${dims}`);
+      } catch (error) {
+        problem(isCorruption(error) ? 'INTEGRITY' : 'SCHEMA', `the database schema is unusable: ${(error as Error).message}`);
+        return report();
+      }
 
-    db.exec('BEGIN'); // one snapshot for everything below, even while a writer commits
-    try {
-      stats.seq = meta.seq;
-      stats.indexSeq = meta.indexSeq;
-      stats.indexLag = meta.seq - meta.indexSeq;
-      stats.documents = st.count.get()!.n;
-      stats.vectors = (db.prepare('SELECT count(*) AS n FROM vectors').get() as { n: number }).n;
-      stats.tombstones = (db.prepare('SELECT count(*) AS n FROM tombstones').get() as { n: number }).n;
-      if (meta.indexSeq > meta.seq) problem('SEQUENCE', `the index checkpoint ${meta.indexSeq} is ahead of the last write ${meta.seq}`);
-      if (meta.prunedThrough > meta.indexSeq) problem('SEQUENCE', `tombstones were pruned through ${meta.prunedThrough}, past the index checkpoint ${meta.indexSeq}`);
+      db.exec('BEGIN'); // one snapshot for everything below, even while a writer commits
+      try {
+        stats.seq = meta.seq;
+        stats.indexSeq = meta.indexSeq;
+        stats.indexLag = meta.seq - meta.indexSeq;
+        stats.documents = st.count.get()!.n;
+        stats.vectors = (db.prepare('SELECT count(*) AS n FROM vectors').get() as { n: number }).n;
+        stats.tombstones = (db.prepare('SELECT count(*) AS n FROM tombstones').get() as { n: number }).n;
+        if (meta.indexSeq > meta.seq) problem('SEQUENCE', `the index checkpoint ${meta.indexSeq} is ahead of the last write ${meta.seq}`);
+        if (meta.prunedThrough > meta.indexSeq) problem('SEQUENCE', `tombstones were pruned through ${meta.prunedThrough}, past the index checkpoint ${meta.indexSeq}`);
 
-      const missing = db.prepare('SELECT d.id FROM docs d LEFT JOIN vectors v ON v.key = d.key WHERE v.key IS NULL').pluck().all() as string[];
-      if (missing.length > 0) problem('MISSING_VECTOR', `${missing.length} documents have no vector: ${sample(missing, missing.length)}`);
-      const orphans = db.prepare('SELECT v.key FROM vectors v LEFT JOIN docs d ON d.key = v.key WHERE d.key IS NULL').pluck().all() as number[];
-      if (orphans.length > 0) problem('ORPHAN_VECTOR', `${orphans.length} vectors belong to no document: keys ${sample(orphans, orphans.length)}`);
-      const zombies = db.prepare('SELECT t.key FROM tombstones t JOIN docs d ON d.key = t.key').pluck().all() as number[];
-      if (zombies.length > 0) problem('TOMBSTONE', `${zombies.length} deleted keys still hold documents: ${sample(zombies, zombies.length)}`);
+        const missing = db.prepare('SELECT d.id FROM docs d LEFT JOIN vectors v ON v.key = d.key WHERE v.key IS NULL').pluck().all() as string[];
+        if (missing.length > 0) problem('MISSING_VECTOR', `${missing.length} documents have no vector: ${sample(missing, missing.length)}`);
+        const orphans = db.prepare('SELECT v.key FROM vectors v LEFT JOIN docs d ON d.key = v.key WHERE d.key IS NULL').pluck().all() as number[];
+        if (orphans.length > 0) problem('ORPHAN_VECTOR', `${orphans.length} vectors belong to no document: keys ${sample(orphans, orphans.length)}`);
+        const zombies = db.prepare('SELECT t.key FROM tombstones t JOIN docs d ON d.key = t.key').pluck().all() as number[];
+        if (zombies.length > 0) problem('TOMBSTONE', `${zombies.length} deleted keys still hold documents: ${sample(zombies, zombies.length)}`);
 
-      // Vectors: size and values.
-      const badSize: number[] = [];
-      const badValues: number[] = [];
-      const f32 = new Float32Array(dims);
-      const bytes = new Uint8Array(f32.buffer);
-      for (const row of db.prepare('SELECT key, vector FROM vectors').raw().iterate() as Iterable<[number, unknown]>) {
-        const [key, blob] = row;
-        if (!Buffer.isBuffer(blob) || blob.byteLength !== dims * 4) {
-          badSize.push(key);
-          continue;
-        }
-        bytes.set(blob);
-        for (let i = 0; i < dims; i++) {
-          if (!Number.isFinite(f32[i])) {
-            badValues.push(key);
-            break;
+        // Vectors: size and values.
+        const badSize: number[] = [];
+        const badValues: number[] = [];
+        const f32 = new Float32Array(dims);
+        const bytes = new Uint8Array(f32.buffer);
+        for (const row of db.prepare('SELECT key, vector FROM vectors').raw().iterate() as Iterable<[number, unknown]>) {
+          const [key, blob] = row;
+          if (!Buffer.isBuffer(blob) || blob.byteLength !== dims * 4) {
+            badSize.push(key);
+            continue;
+          }
+          bytes.set(blob);
+          for (let i = 0; i < dims; i++) {
+            if (!Number.isFinite(f32[i])) {
+              badValues.push(key);
+              break;
+            }
           }
         }
-      }
-      if (badSize.length > 0) problem('VECTOR_DIMS', `${badSize.length} vectors are not ${dims}-d f32 (${dims * 4} bytes): keys ${sample(badSize, badSize.length)}`);
-      if (badValues.length > 0) problem('VECTOR_VALUES', `${badValues.length} vectors hold NaN or infinite values: keys ${sample(badValues, badValues.length)}`);
+        if (badSize.length > 0) problem('VECTOR_DIMS', `${badSize.length} vectors are not ${dims}-d f32 (${dims * 4} bytes): keys ${sample(badSize, badSize.length)}`);
+        if (badValues.length > 0) problem('VECTOR_VALUES', `${badValues.length} vectors hold NaN or infinite values: keys ${sample(badValues, badValues.length)}`);
 
-      // Documents: content hashes, metadata, sequences.
-      const badHash: string[] = [];
-      const badMeta: string[] = [];
-      const badSeq: string[] = [];
-      for (const row of db.prepare('SELECT id, text, hash, metadata, seq FROM docs').raw().iterate() as Iterable<[string, string, Buffer, string, number]>) {
-        const [id, text, hash, metadata, seq] = row;
-        if (!Buffer.isBuffer(hash) || !createHash('sha256').update(text, 'utf8').digest().equals(hash)) badHash.push(id);
-        try {
-          const m = JSON.parse(metadata) as unknown;
-          if (typeof m !== 'object' || m === null || Array.isArray(m)) badMeta.push(id);
-        } catch {
-          badMeta.push(id);
-        }
-        if (seq > meta.seq) badSeq.push(id);
-      }
-      if (badHash.length > 0) problem('CONTENT_HASH', `${badHash.length} documents' texts do not match their content hash: ${sample(badHash, badHash.length)}`);
-      if (badMeta.length > 0) problem('METADATA', `${badMeta.length} documents have invalid metadata JSON: ${sample(badMeta, badMeta.length)}`);
-      if (badSeq.length > 0) problem('SEQUENCE', `${badSeq.length} documents carry a sequence after the last write ${meta.seq}: ${sample(badSeq, badSeq.length)}`);
-
-      // The index: load it, replay what was written after it (as open() does), compare with the documents.
-      const saved = await loadSavedIndex(target, manifest.index, meta.indexSeq, { dims, metric: manifest.metric });
-      if (saved.index === undefined && saved.missing && stats.documents === 0) {
-        stats.indexSize = 0; // an empty index is saved as no file
-      } else if (saved.index === undefined) {
-        if (saved.missing) warnings.push(`${saved.reason}; the index is rebuilt from the stored vectors on the next open`);
-        else problem('INDEX_UNREADABLE', `${saved.reason}; the next open rebuilds it`);
-      } else if (meta.indexSeq <= meta.seq && meta.prunedThrough <= meta.indexSeq && missing.length === 0 && badSize.length === 0) {
-        const index = saved.index;
-        if (stats.indexLag > 0) warnings.push(`${saved.name} is ${stats.indexLag} writes behind the database; open() catches it up`);
-        try {
-          replayChanges(index, st, meta.indexSeq, dims);
-          stats.indexSize = index.size;
-          if (index.size !== stats.documents) problem('INDEX_SIZE', `the index holds ${index.size} vectors, the database ${stats.documents} documents`);
-          const absent: number[] = [];
-          for (const key of db.prepare('SELECT key FROM docs').pluck().iterate() as Iterable<number>) {
-            if (!index.has(BigInt(key))) absent.push(key);
+        // Documents: content hashes, metadata, sequences.
+        const badHash: string[] = [];
+        const badMeta: string[] = [];
+        const badSeq: string[] = [];
+        for (const row of db.prepare('SELECT id, text, hash, metadata, seq FROM docs').raw().iterate() as Iterable<[string, string, Buffer, string, number]>) {
+          const [id, text, hash, metadata, seq] = row;
+          if (!Buffer.isBuffer(hash) || !createHash('sha256').update(text, 'utf8').digest().equals(hash)) badHash.push(id);
+          try {
+            const m = JSON.parse(metadata) as unknown;
+            if (typeof m !== 'object' || m === null || Array.isArray(m)) badMeta.push(id);
+          } catch {
+            badMeta.push(id);
           }
-          if (absent.length > 0) problem('INDEX_MEMBERSHIP', `${absent.length} document keys are not in the index: ${sample(absent, absent.length)}`);
-        } catch (error) {
-          problem('INDEX_UNREADABLE', `replaying the writes after the index failed: ${(error as Error).message}`);
+          if (seq > meta.seq) badSeq.push(id);
         }
+        if (badHash.length > 0) problem('CONTENT_HASH', `${badHash.length} documents' texts do not match their content hash: ${sample(badHash, badHash.length)}`);
+        if (badMeta.length > 0) problem('METADATA', `${badMeta.length} documents have invalid metadata JSON: ${sample(badMeta, badMeta.length)}`);
+        if (badSeq.length > 0) problem('SEQUENCE', `${badSeq.length} documents carry a sequence after the last write ${meta.seq}: ${sample(badSeq, badSeq.length)}`);
+
+        // The index: load it, replay what was written after it (as open() does), compare with the documents.
+        const saved = await loadSavedIndex(target, manifest.index, meta.indexSeq, { dims, metric: manifest.metric });
+        if (saved.index === undefined && saved.missing && stats.documents === 0) {
+          stats.indexSize = 0; // an empty index is saved as no file
+        } else if (saved.index === undefined) {
+          if (saved.missing) warnings.push(`${saved.reason}; the index is rebuilt from the stored vectors on the next open`);
+          else problem('INDEX_UNREADABLE', `${saved.reason}; the next open rebuilds it`);
+        } else if (meta.indexSeq <= meta.seq && meta.prunedThrough <= meta.indexSeq && missing.length === 0 && badSize.length === 0) {
+          const index = saved.index;
+          if (stats.indexLag > 0) warnings.push(`${saved.name} is ${stats.indexLag} writes behind the database; open() catches it up`);
+          try {
+            replayChanges(index, st, meta.indexSeq, dims);
+            stats.indexSize = index.size;
+            if (index.size !== stats.documents) problem('INDEX_SIZE', `the index holds ${index.size} vectors, the database ${stats.documents} documents`);
+            const absent: number[] = [];
+            for (const key of db.prepare('SELECT key FROM docs').pluck().iterate() as Iterable<number>) {
+              if (!index.has(BigInt(key))) absent.push(key);
+            }
+            if (absent.length > 0) problem('INDEX_MEMBERSHIP', `${absent.length} document keys are not in the index: ${sample(absent, absent.length)}`);
+          } catch (error) {
+            problem('INDEX_UNREADABLE', `replaying the writes after the index failed: ${(error as Error).message}`);
+          }
+        }
+      } finally {
+        db.exec('COMMIT');
       }
-    } finally {
-      db.exec('COMMIT');
+    } catch (error) {
+      const cause = sqliteErrorOf(error);
+      if (sqliteCode(cause) === undefined) throw error;
+      problem(isCorruption(cause) ? 'INTEGRITY' : 'DATABASE', `reading ${DATABASE_FILE} failed, so the checks of its contents are incomplete: ${(cause as Error).message}`);
     }
   } finally {
     db.close();

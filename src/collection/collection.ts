@@ -25,13 +25,17 @@ import type { IndexMatches, IndexMetric, IndexSearchOptions, VectorIndex } from 
 import { createIndex, resolveIndexSpec, type IndexSpec, type IndexSpecInput } from './index-backend.ts';
 import { parseFilter, compileFilterNode, type Metadata, type MetadataFilter, type FilterNode, type JsonValue } from './filter.ts';
 import { fsyncDir, fsyncPath } from './fs-util.ts';
-import { acquireWriterLock, type WriterLock } from './lock.ts';
+import { acquireWriterLock, WriterLock } from './lock.ts';
+import { assertCollectionWritable, isPermissionDenied, permissionError } from './permissions.ts';
+import { CurrentDatabase, type HeldDatabase } from './current-database.ts';
+import { databaseError } from './sqlite-errors.ts';
 import { CallQueue } from './call-queue.ts';
+import { emptyDirectoryAt, removeCollectionDirectory } from './remove-collection.ts';
 import {
   DATABASE_FILE, FORMAT_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, readManifest, writeManifest, type Manifest,
 } from './manifest.ts';
 import { addAll, indexFileGroup, indexFileName, isIndexTemporary, listIndexFiles, loadSavedIndex, replayChanges } from './index-sync.ts';
-import { Statements, blobToVector, createDatabase, openDatabase, readMetaState, vectorToBlob, type Db } from './store.ts';
+import { blobToVector, createDatabase, openDatabase, readMetaState, vectorToBlob, type Db, type Statements } from './store.ts';
 import {
   checkEmbeddings, checkEncoderMatches, checkIds, checkText, identityOf, invalid, isEncoder, prepareTextDocuments, prepareVectorDocuments, queryMatrix, searchK,
   type PreparedDocument,
@@ -88,7 +92,10 @@ export interface CreateCollectionOptions extends Omit<OpenCollectionOptions, 'en
 }
 
 export interface DocumentInput {
-  /** A non-empty string of at most 1024 characters, unique within the collection. */
+  /**
+   * A non-empty string of at most MAX_DOCUMENT_ID_LENGTH (1000) characters, unique within the collection,
+   * not ending in `#<n>` (chunk ids, up to 1024 characters, need WriteOptions.chunkRows).
+   */
   readonly id: string;
   readonly text: string;
   /** A plain JSON object; default {}. */
@@ -143,6 +150,19 @@ export interface SearchOptions {
 
 export interface WriteOptions {
   readonly signal?: AbortSignal;
+  /**
+   * The batch may hold chunk rows (what chunked ingest writes): ids `parent#n` whose metadata._chunk is
+   * { parent, index: n, start, end }. Without it, ids ending in `#<n>` and the `_chunk` key are reserved
+   * (see document-input.ts). Default false.
+   */
+  readonly chunkRows?: boolean;
+  /**
+   * The batch is a copy of rows a collection stored (a migration): they were checked when they were
+   * written, under the rules of that time, so only their shape is checked now (ids of at most 1024
+   * characters, plain JSON metadata, vectors, and what this store cannot hold), not the reserved
+   * names of chunks (`#<n>` ids, the `_chunk` key) or the `__proto__` key. Implies chunkRows. Default false.
+   */
+  readonly storedRows?: boolean;
 }
 
 export interface WriteResult {
@@ -207,8 +227,9 @@ export class Collection {
   /** How the index was obtained at open. */
   indexStatus: IndexOpenStatus;
 
-  readonly #db: Db;
-  readonly #st: Statements;
+  readonly #dbPath: string;
+  /** The connection: replaced under a reader whose snapshot of the database is out of date (see #refreshReader). */
+  readonly #conn: CurrentDatabase;
   readonly #lock: WriterLock | undefined;
   readonly #encoder: Encoder | undefined;
   readonly #autoFlushChanges: number | undefined;
@@ -224,6 +245,10 @@ export class Collection {
   /** Bumped at every committed write (and reader refresh) to invalidate cached filter results. */
   #gen = 0;
   #dataVersion = 0;
+  /** The connection version (CurrentDatabase.version) the index was loaded from. */
+  #indexVersion = 0;
+  /** A reader's catch-up in progress, which concurrent calls share (see #catchUp). */
+  #readerCatchUp: Promise<void> | undefined;
   readonly #calls = new CallQueue();
   #closed = false;
   #filterCache = new Map<string, FilterBits>();
@@ -237,8 +262,8 @@ export class Collection {
     this.readOnly = init.readOnly;
     this.dims = init.manifest.dims;
     this.metric = init.manifest.metric;
-    this.#db = init.db;
-    this.#st = new Statements(init.db);
+    this.#dbPath = join(init.dir, DATABASE_FILE);
+    this.#conn = new CurrentDatabase(init.db, this.#dbPath, () => openDatabase(this.#dbPath, { readOnly: true, dims: this.dims, verify: true }));
     this.#lock = init.lock;
     this.#encoder = init.encoder;
     this.#autoFlushChanges = init.autoFlushChanges;
@@ -246,10 +271,20 @@ export class Collection {
     this.indexStatus = init.status;
   }
 
+  get #db(): Db {
+    return this.#conn.db;
+  }
+
+  get #st(): Statements {
+    return this.#conn.st;
+  }
+
   /**
    * Creates a collection in `dir` (which must not exist, or be empty) and opens it for writing.
    * The files are written into a sibling temporary directory and renamed into place, so a crash
-   * never leaves a half-created collection at `dir`.
+   * never leaves a half-created collection at `dir`. When create fails after the rename (opening
+   * the new collection, say), it takes the collection back: `dir` is left as it was found (an empty
+   * directory is put back empty, see remove-collection.ts).
    */
   static async create(dir: string, options: CreateCollectionOptions): Promise<Collection> {
     if (typeof dir !== 'string' || dir === '') throw invalid('dir must be a non-empty path');
@@ -265,45 +300,76 @@ export class Collection {
       if (existsSync(join(target, MANIFEST_FILE))) throw new BiencoderError('ALREADY_EXISTS', `a collection already exists at ${target}; use Collection.open`, { details: { dir: target } });
       if (readdirSync(target).length > 0) throw invalid(`${target} is not empty and is not a collection`);
     }
+    const emptyDir = emptyDirectoryAt(target);
     const parent = dirname(target);
-    mkdirSync(parent, { recursive: true });
     const tmp = join(parent, `.${basename(target)}.creating-${process.pid}-${randomBytes(4).toString('hex')}`);
-    mkdirSync(tmp);
+    try {
+      mkdirSync(parent, { recursive: true });
+      mkdirSync(tmp);
+    } catch (error) {
+      // mkdir names the directory it could not make; the one refusing it is where it would go
+      const denied = (error as NodeJS.ErrnoException).path;
+      if (isPermissionDenied(error)) throw permissionError(denied === undefined ? parent : dirname(denied), `create the collection ${target}`, error);
+      throw error;
+    }
+    const now = new Date().toISOString();
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      formatVersion: FORMAT_VERSION,
+      encoder: identity,
+      dims: identity.dims,
+      metric,
+      normalized: identity.normalized,
+      index: spec,
+      createdAt: now,
+      updatedAt: now,
+    };
+    let lock: WriterLock | undefined;
     try {
       createDatabase(join(tmp, DATABASE_FILE), identity.dims);
-      const now = new Date().toISOString();
-      const manifest: Manifest = {
-        format: MANIFEST_FORMAT,
-        formatVersion: FORMAT_VERSION,
-        encoder: identity,
-        dims: identity.dims,
-        metric,
-        normalized: identity.normalized,
-        index: spec,
-        createdAt: now,
-        updatedAt: now,
-      };
       writeManifest(tmp, manifest);
       fsyncPath(join(tmp, DATABASE_FILE));
+      // The lock moves in with the files: from the moment the collection appears at `target` its
+      // creator holds the writer lock, so a concurrent writer gets COLLECTION_LOCKED, not a collection
+      // it could open before its creator does.
+      lock = acquireWriterLock(tmp);
       fsyncDir(tmp);
       try {
         renameSync(tmp, target); // replaces an empty directory atomically on POSIX
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new BiencoderError('ALREADY_EXISTS', `${target} was created concurrently`, { details: { dir: target } });
+        if (isPermissionDenied(error)) throw permissionError(parent, `create the collection ${target}`, error);
         throw error;
       }
-      fsyncDir(parent);
     } catch (error) {
+      lock?.release();
       rmSync(tmp, { recursive: true, force: true });
       throw error;
     }
-    return Collection.open(target, { encoder: isEncoder(options.encoder) ? options.encoder : undefined, autoFlushChanges: options.autoFlushChanges });
+    // The collection, its lock file included, is at `target` now: the lock is released from there.
+    const placed = new WriterLock(target, lock.holder);
+    try {
+      fsyncDir(parent);
+      const encoder = isEncoder(options.encoder) ? options.encoder : undefined;
+      return await Collection.#openLocked(target, manifest, { readOnly: false, encoder, autoFlushChanges: options.autoFlushChanges }, placed);
+    } catch (error) {
+      placed.release(); // (#openLocked released it already if it failed)
+      try {
+        // Under the writer lock again: kept if another process took it and wrote meanwhile.
+        removeCollectionDirectory(target, { onlyIfUnwritten: true, restore: emptyDir });
+      } catch {
+        // kept: another writer holds it, or it cannot be removed; the original error matters more
+      }
+      throw error;
+    }
   }
 
   /**
    * Opens an existing collection. Writers take the writer lock (COLLECTION_LOCKED if another
-   * writer holds it; a lock left by a dead process is recovered); readOnly opens take no lock.
+   * writer holds it; a lock left by a dead process is recovered; PERMISSION without write access to
+   * the directory and its files); readOnly opens take no lock and need only read access. A damaged
+   * database file is COLLECTION_CORRUPT, here or at any later call that meets the damage.
    * The index is loaded and caught up with writes made after it was saved, or rebuilt from the
    * stored vectors when its file is missing or unreadable. No text is ever re-embedded.
    */
@@ -318,14 +384,28 @@ export class Collection {
     }
     const autoFlush = options.autoFlushChanges;
     if (autoFlush !== undefined && !(autoFlush > 0)) throw invalid(`autoFlushChanges must be a positive number or Infinity, got ${autoFlush}`);
+    if (!readOnly) assertCollectionWritable(target); // PERMISSION naming the path, before the lock file is attempted
     const lock = readOnly ? undefined : acquireWriterLock(target);
+    return Collection.#openLocked(target, manifest, { readOnly, encoder: options.encoder, autoFlushChanges: autoFlush }, lock);
+  }
+
+  /**
+   * Opens the database (verified with SQLite's quick_check: a damaged file is COLLECTION_CORRUPT
+   * before anything is served from it or written into it) and the index; `lock` is the writer lock
+   * a writer holds, released on failure.
+   */
+  static async #openLocked(
+    target: string, manifest: Manifest, options: { readOnly: boolean; encoder: Encoder | undefined; autoFlushChanges: number | undefined }, lock: WriterLock | undefined,
+  ): Promise<Collection> {
+    const { readOnly } = options;
+    const dbPath = join(target, DATABASE_FILE);
     let db: Db | undefined;
     try {
       if (!readOnly) removeTemporaries(target);
-      db = openDatabase(join(target, DATABASE_FILE), { readOnly, dims: manifest.dims });
+      db = openDatabase(dbPath, { readOnly, dims: manifest.dims, verify: true });
       const placeholder = createIndex(manifest.index, { dims: manifest.dims, metric: manifest.metric });
       const c = new Collection({
-        dir: target, manifest, readOnly, db, lock, encoder: options.encoder, autoFlushChanges: autoFlush,
+        dir: target, manifest, readOnly, db, lock, encoder: options.encoder, autoFlushChanges: options.autoFlushChanges,
         index: placeholder, status: { action: 'loaded', replayed: 0, seconds: 0 },
       });
       await c.#loadIndex();
@@ -334,7 +414,7 @@ export class Collection {
     } catch (error) {
       db?.close();
       lock?.release();
-      throw error;
+      throw databaseError(error, dbPath);
     }
   }
 
@@ -349,10 +429,15 @@ export class Collection {
    * Loads the saved index and replays the writes after its sequence, or rebuilds it. Runs inside
    * one read transaction so the sequence, tombstones and documents are one snapshot (a writer may
    * commit meanwhile); the checkpoint is read before the file, and the file is never behind it.
+   * The connection is held (CurrentDatabase.hold): a reader's refresh meanwhile neither closes it
+   * nor switches this load to another snapshot.
    */
-  async #loadIndex(): Promise<void> {
+  #loadIndex(): Promise<void> {
+    return this.#conn.hold((held) => this.#loadIndexFrom(held));
+  }
+
+  async #loadIndexFrom({ db, st, version }: HeldDatabase): Promise<void> {
     const t0 = performance.now();
-    const db = this.#db;
     db.exec('BEGIN');
     try {
       const meta = readMetaState(db);
@@ -365,15 +450,15 @@ export class Collection {
       } else {
         const saved = await loadSavedIndex(this.dir, this.manifest.index, meta.indexSeq, { dims: this.dims, metric: this.metric });
         if (saved.index !== undefined) index = saved.index;
-        else if (saved.missing && this.#st.count.get()!.n === 0) index = createIndex(this.manifest.index, { dims: this.dims, metric: this.metric }); // an empty index has no file
+        else if (saved.missing && st.count.get()!.n === 0) index = createIndex(this.manifest.index, { dims: this.dims, metric: this.metric }); // an empty index has no file
         else reason = saved.reason;
       }
       let replayed = 0;
       let action: IndexOpenStatus['action'] = 'loaded';
       if (index !== undefined) {
-        replayed = this.#replay(index, meta.indexSeq);
+        replayed = replayChanges(index, st, meta.indexSeq, this.dims);
         if (replayed > 0) action = 'caught-up';
-        const count = this.#st.count.get()!.n;
+        const count = st.count.get()!.n;
         if (index.size !== count) {
           reason = `the index holds ${index.size} vectors after catching up, the database ${count} documents`;
           index = undefined;
@@ -381,15 +466,16 @@ export class Collection {
       }
       if (index === undefined) {
         index = createIndex(this.manifest.index, { dims: this.dims, metric: this.metric });
-        replayed = addAll(index, this.#st, this.dims);
+        replayed = addAll(index, st, this.dims);
         action = 'rebuilt';
       }
       this.#index = index;
+      this.#indexVersion = version;
       this.#seq = meta.seq;
       this.#indexSeq = meta.seq;
       this.#savedIndexSeq = action === 'rebuilt' ? -1 : meta.indexSeq;
       this.#unsaved = action === 'loaded' ? 0 : Math.max(replayed, 1);
-      this.#dataVersion = this.#readDataVersion();
+      this.#dataVersion = db.pragma('data_version', { simple: true }) as number;
       this.#gen++;
       this.#filterCache.clear();
       this.indexStatus = { action, replayed, ...(reason !== undefined && action === 'rebuilt' ? { reason } : {}), seconds: (performance.now() - t0) / 1000 };
@@ -402,35 +488,81 @@ export class Collection {
     return replayChanges(index, this.#st, fromSeq, this.dims);
   }
 
-  /** Brings the in-memory index up to the database (after a failed index update, or a reader seeing new commits). */
-  async #catchUp(): Promise<void> {
+  /**
+   * Brings the in-memory index up to the database (after a failed index update, or a reader seeing
+   * new commits). A reader's catch-up may reload the index (an await): concurrent calls share the
+   * one in progress, since two loads on one connection would nest transactions.
+   */
+  #catchUp(): Promise<void> {
     if (this.readOnly) {
-      const dv = this.#readDataVersion();
-      if (dv === this.#dataVersion) return;
-      const db = this.#db;
-      db.exec('BEGIN');
-      let reload = false;
-      try {
-        const meta = readMetaState(db);
-        if (meta.prunedThrough > this.#indexSeq) {
-          reload = true; // deletions we have not seen were pruned: start over from the saved file
-        } else {
-          this.#replay(this.#index, this.#indexSeq);
-          this.#seq = meta.seq;
-          this.#indexSeq = meta.seq;
-          this.#dataVersion = dv;
-          this.#gen++;
-          this.#filterCache.clear();
-        }
-      } finally {
-        db.exec('COMMIT');
-      }
-      if (reload) await this.#loadIndex();
-      return;
+      this.#readerCatchUp ??= this.#catchUpReader().finally(() => {
+        this.#readerCatchUp = undefined;
+      });
+      return this.#readerCatchUp;
     }
     if (this.#indexSeq !== this.#seq) {
       this.#replay(this.#index, this.#indexSeq);
       this.#indexSeq = this.#seq;
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * A reader's catch-up: the latest snapshot, then the index reloaded for it, or the commits since
+   * the last catch-up replayed. A snapshot replaced while the index reloads (by count() or get())
+   * is caught up with in the next round; the rounds are bounded (a later call catches up again).
+   */
+  async #catchUpReader(): Promise<void> {
+    for (let round = 0; round < 3; round++) {
+      this.#refreshReader();
+      if (this.#indexVersion === this.#conn.version && !this.#replayCommits()) return;
+      await this.#loadIndex();
+    }
+  }
+
+  /** A reader on a live connection: replays the commits since the last catch-up; true when the index must be reloaded instead. */
+  #replayCommits(): boolean {
+    const dv = this.#readDataVersion();
+    if (dv === this.#dataVersion) return false;
+    const db = this.#db;
+    db.exec('BEGIN');
+    try {
+      const meta = readMetaState(db);
+      if (meta.prunedThrough > this.#indexSeq) return true; // deletions we have not seen were pruned: start over from the saved file
+      this.#replay(this.#index, this.#indexSeq);
+      this.#seq = meta.seq;
+      this.#indexSeq = meta.seq;
+      this.#dataVersion = dv;
+      this.#gen++;
+      this.#filterCache.clear();
+      return false;
+    } finally {
+      db.exec('COMMIT');
+    }
+  }
+
+  /**
+   * A reader without write access to the directory may read a snapshot of the database (see
+   * database-snapshot.ts): once the file changed or a writer opened it, the database is read afresh
+   * (a live connection if SQLite can now use the writer's -shm file). Cached reads are dropped; the
+   * index is reloaded by the next catch-up (#indexVersion lags). The one place a reader refreshes:
+   * through #read() and #catchUpReader().
+   */
+  #refreshReader(): void {
+    if (!this.#conn.refresh()) return;
+    this.#hasKeywordIndex = false;
+    this.#gen++;
+    this.#filterCache.clear();
+  }
+
+  /** A synchronous read of the database: on a reader, from the latest snapshot; SQLite failures translated. */
+  #read<T>(read: () => T): T {
+    this.#assertOpen();
+    try {
+      if (this.readOnly) this.#refreshReader();
+      return read();
+    } catch (error) {
+      throw databaseError(error, this.#dbPath);
     }
   }
 
@@ -480,7 +612,14 @@ export class Collection {
 
   /** Runs writes (and flushes) one at a time, in call order. */
   #exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    return this.#calls.exclusive(fn, () => this.#assertOpen());
+    return this.#withDbErrors(this.#calls.exclusive(fn, () => this.#assertOpen()));
+  }
+
+  /** A call's promise, with SQLite failures as the errors they mean (COLLECTION_CORRUPT, PERMISSION: see sqlite-errors.ts). */
+  #withDbErrors<T>(p: Promise<T>): Promise<T> {
+    return p.catch((error: unknown) => {
+      throw databaseError(error, this.#dbPath);
+    });
   }
 
   #maybeAutoFlush(): Promise<void> | undefined {
@@ -500,7 +639,7 @@ export class Collection {
   upsert(docs: readonly DocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
     try {
       this.#assertWritable();
-      const prepared = prepareTextDocuments(docs);
+      const prepared = prepareTextDocuments(docs, { chunkRows: options.chunkRows, storedRows: options.storedRows });
       if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
       return this.#exclusive(async () => {
         const existing = this.#lookup(prepared);
@@ -527,7 +666,7 @@ export class Collection {
         return { ...result, embedded: toEmbed.length };
       });
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(databaseError(error, this.#dbPath));
     }
   }
 
@@ -538,7 +677,7 @@ export class Collection {
   upsertVectors(docs: readonly VectorDocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
     try {
       this.#assertWritable();
-      const prepared = prepareVectorDocuments(docs, this.dims, this.metric);
+      const prepared = prepareVectorDocuments(docs, this.dims, this.metric, { chunkRows: options.chunkRows, storedRows: options.storedRows });
       if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
       return this.#exclusive(async () => {
         throwIfAborted(options.signal);
@@ -547,7 +686,7 @@ export class Collection {
         return { ...result, embedded: 0 };
       });
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(databaseError(error, this.#dbPath));
     }
   }
 
@@ -661,7 +800,7 @@ export class Collection {
         return rows.length;
       });
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(databaseError(error, this.#dbPath));
     }
   }
 
@@ -670,7 +809,7 @@ export class Collection {
     try {
       this.#assertOpen();
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(databaseError(error, this.#dbPath));
     }
     if (this.readOnly) return Promise.resolve();
     return this.#exclusive(async () => {
@@ -693,7 +832,7 @@ export class Collection {
     this.#closed = true;
     await this.#calls.settled();
     try {
-      this.#db.close();
+      this.#conn.close();
     } finally {
       this.#lock?.release();
     }
@@ -707,8 +846,9 @@ export class Collection {
     try {
       this.#assertOpen();
       const list = checkIds(ids);
+      const rows = this.#read(() => this.#st.getByIds.all(JSON.stringify(list)));
       const byId = new Map<string, StoredDocument>();
-      for (const r of this.#st.getByIds.all(JSON.stringify(list))) {
+      for (const r of rows) {
         const doc: StoredDocument = { id: r.id, text: r.text, metadata: JSON.parse(r.metadata) as Metadata };
         if (options.vectors) {
           if (r.vector === null) throw new BiencoderError('COLLECTION_CORRUPT', `document ${JSON.stringify(r.id)} has no stored vector`);
@@ -719,14 +859,13 @@ export class Collection {
       }
       return Promise.resolve(list.map((id) => byId.get(id)));
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(databaseError(error, this.#dbPath));
     }
   }
 
   /** Number of documents. */
   count(): number {
-    this.#assertOpen();
-    return this.#st.count.get()!.n;
+    return this.#read(() => this.#st.count.get()!.n);
   }
 
   info(): CollectionInfo {
@@ -751,16 +890,15 @@ export class Collection {
         if (!Array.isArray(queries) || queries.some((q) => typeof q !== 'string')) {
           throw invalid(`${mode} search takes text queries only (BM25 needs words); use mode 'dense' to search with vectors`);
         }
-        const texts = queries as readonly string[];
-        texts.forEach((q, i) => checkText(q, `queries[${i}]`, false));
+        const texts = (queries as readonly string[]).map((q, i) => checkText(q, `queries[${i}]`, false));
         keywordTerms('', options.keyword); // validates the keyword options
         const hybrid = mode === 'hybrid' ? resolveHybridOptions(options.hybrid, k) : undefined;
-        this.#assertKeywordIndex();
-        return this.#calls.track(this.#keywordOrHybrid(texts, k, filter, options, hybrid));
+        this.#read(() => this.#assertKeywordIndex());
+        return this.#withDbErrors(this.#calls.track(this.#keywordOrHybrid(texts, k, filter, options, hybrid)));
       }
-      return this.#calls.track(this.#searchBatch(queries, k, filter, options));
+      return this.#withDbErrors(this.#calls.track(this.#searchBatch(queries, k, filter, options)));
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(databaseError(error, this.#dbPath));
     }
   }
 
@@ -792,6 +930,7 @@ export class Collection {
   async #denseMatches(queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions): Promise<readonly IndexMatches[]> {
     const matrix = await queryMatrix(queries, {
       dims: this.dims,
+      metric: this.metric,
       encoder: this.#encoder,
       encoderRequired: () => new BiencoderError('ENCODER_REQUIRED', `text queries need an encoder but the collection at ${this.dir} was opened without one (pass { encoder } to Collection.open, or search with vectors)`),
       signal: options.signal,

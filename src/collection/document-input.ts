@@ -1,21 +1,41 @@
 /**
  * Validation of the documents, ids, metadata, vectors and queries given to a collection, shared by
  * the embedded store (collection.ts) and the pgvector store (pgvector/pgvector-collection.ts): one set
- * of rules, messages and error codes. A store with a stricter limit on the strings it can hold passes a
+ * of rules, messages and error codes, which every door goes through (the library, `biencoder index`
+ * through ingest, the HTTP server), and which the CLI's validating first pass applies early
+ * (ingest/source-document.ts). A store with a stricter limit on the strings it can hold passes a
  * StringRule (pgvector: no U+0000), applied to every id, text, metadata key and metadata string after
  * the common checks of that value.
  */
 import { createHash } from 'node:crypto';
+import { chunkId, parseChunkId } from '../chunking/chunker.ts';
+import { CHUNK_METADATA_KEY, chunkMetadataOf } from '../chunking/group-by-document.ts';
 import { BiencoderError } from '../errors.ts';
 import type { Encoder } from '../encoders/encoder.ts';
+import { wellFormedText } from '../encoders/text-input.ts';
+import { MAX_EF } from '../index/validate.ts';
 import type { IndexMetric } from '../index/vector-index.ts';
 import type { Matrix } from '../matrix.ts';
 import { describeIdentity, identityMismatch, type EncoderIdentity } from './manifest.ts';
 import type { DocumentInput, EncoderDescriptor, SearchOptions, VectorDocumentInput } from './collection.ts';
+import type { Metadata } from './filter.ts';
 
-const MAX_ID_LENGTH = 1024;
+/** Longest id of a stored row, in UTF-16 code units: a document's own id, or a chunk's `parent#n`. */
+export const MAX_ID_LENGTH = 1024;
+/**
+ * Longest id of a document (UTF-16 code units), at every door: it leaves room for the `#n` of its
+ * chunks (n has at most 16 digits), so that any document accepted can be chunked.
+ */
+export const MAX_DOCUMENT_ID_LENGTH = 1000;
 const MAX_K = 100_000;
 const MAX_METADATA_DEPTH = 64;
+/** A key that sets an object's prototype wherever it is assigned: refused in metadata (and anywhere in an HTTP body). */
+export const PROTO_KEY = '__proto__';
+
+/** The message refusing a `__proto__` key found in the object at `where`. */
+export function protoKeyMessage(where: string): string {
+  return `${where}: the key "${PROTO_KEY}" is not allowed (it would set the prototype of whatever object it is copied into)`;
+}
 
 /** A store's extra rule for the strings it stores: throws (INVALID_ARGUMENT) to reject `s`; `label` names it in messages. */
 export type StringRule = (s: string, label: string) => void;
@@ -30,6 +50,7 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
+/** The id of a stored row (what get and delete take). Lone surrogates are refused: an id is never changed silently. */
 function checkId(id: unknown, where: string, rule: StringRule = anyString): string {
   if (typeof id !== 'string') throw invalid(`${where}: id must be a string, got ${id === null ? 'null' : typeof id}`);
   if (id.length === 0) throw invalid(`${where}: id is empty`);
@@ -39,12 +60,52 @@ function checkId(id: unknown, where: string, rule: StringRule = anyString): stri
   return id;
 }
 
+/**
+ * Why a string cannot be a document's own id (undefined when it can): blank, longer than
+ * MAX_DOCUMENT_ID_LENGTH, or ending in `#<n>`, which is reserved for the ids of chunks (a document
+ * `a#1` would be taken for, overwritten and deleted as a chunk of `a`).
+ */
+export function documentIdProblem(id: string, label = 'the document id'): string | undefined {
+  if (id.trim() === '') return `${label} must be a non-empty string, got ${JSON.stringify(id)}`;
+  if (id.length > MAX_DOCUMENT_ID_LENGTH) return `${label} is ${id.length} characters long; the limit is ${MAX_DOCUMENT_ID_LENGTH} (room is left for the "#<n>" of its chunks)`;
+  if (parseChunkId(id) !== undefined) return `${label} ${JSON.stringify(id)} ends with "#<number>", which is reserved for the ids of chunks`;
+  return undefined;
+}
+
+/** Why metadata cannot be a document's own (undefined when it can): the `_chunk` key is reserved for chunk positions. */
+export function documentMetadataProblem(metadata: Readonly<Record<string, unknown>>): string | undefined {
+  if (Object.hasOwn(metadata, CHUNK_METADATA_KEY)) return `metadata.${CHUNK_METADATA_KEY} is reserved for chunk positions (rows written by chunked ingest)`;
+  return undefined;
+}
+
+/**
+ * The reserved names of chunks, the same rule at every door: a document may not take an id ending in
+ * `#<n>` or the metadata key `_chunk`. Only writers of chunk rows (chunked ingest) pass `chunkRows`,
+ * and then a row with `_chunk` must be the chunk it describes: its id is `parent#index` and its parent
+ * a valid document id (so no row can pose as a chunk of another document). Copies of stored rows
+ * (`storedRows`) skip this: they were accepted when written, possibly before these rules.
+ */
+function checkReservedNames(id: string, metadata: Readonly<Record<string, unknown>> | undefined, where: string, chunkRows: boolean): void {
+  if (chunkRows && metadata !== undefined && Object.hasOwn(metadata, CHUNK_METADATA_KEY)) {
+    const chunk = chunkMetadataOf(metadata as Metadata);
+    if (chunk === undefined) throw invalid(`${where}: metadata.${CHUNK_METADATA_KEY} is not a chunk position { parent, index, start, end }`);
+    const parentProblem = documentIdProblem(chunk.parent, `metadata.${CHUNK_METADATA_KEY}.parent: the parent`);
+    if (parentProblem !== undefined) throw invalid(`${where}: ${parentProblem}`);
+    const expected = chunkId(chunk.parent, chunk.index);
+    if (id !== expected) throw invalid(`${where}: the id ${JSON.stringify(id)} is not the id of the chunk it describes (${JSON.stringify(expected)})`);
+    return;
+  }
+  const problem = documentIdProblem(id) ?? (metadata === undefined ? undefined : documentMetadataProblem(metadata));
+  if (problem !== undefined) throw invalid(`${where}: ${problem}`);
+}
+
 export function checkIds(ids: unknown, rule: StringRule = anyString): string[] {
   if (!Array.isArray(ids)) throw invalid(`ids must be an array of strings, got ${typeof ids}`);
   return ids.map((id, i) => checkId(id, `ids[${i}]`, rule));
 }
 
-function checkJson(v: unknown, where: string, depth: number, rule: StringRule): void {
+/** `stored`: a stored row's metadata, accepted when written: the `__proto__` key, refused since, is kept. */
+function checkJson(v: unknown, where: string, depth: number, rule: StringRule, stored = false): void {
   if (depth > MAX_METADATA_DEPTH) throw invalid(`${where}: metadata nested deeper than ${MAX_METADATA_DEPTH} levels`);
   if (v === null || typeof v === 'boolean') return;
   if (typeof v === 'string') {
@@ -57,38 +118,48 @@ function checkJson(v: unknown, where: string, depth: number, rule: StringRule): 
     return;
   }
   if (Array.isArray(v)) {
-    v.forEach((x, i) => checkJson(x, `${where}[${i}]`, depth + 1, rule));
+    v.forEach((x, i) => checkJson(x, `${where}[${i}]`, depth + 1, rule, stored));
     return;
   }
   if (typeof v === 'object') {
     const proto = Object.getPrototypeOf(v) as unknown;
     if (proto !== Object.prototype && proto !== null) throw invalid(`${where}: ${(v as object).constructor?.name ?? 'object'} is not a plain JSON object`);
     for (const [k, x] of Object.entries(v)) {
+      if (k === PROTO_KEY && !stored) throw invalid(protoKeyMessage(where));
       if (!k.isWellFormed()) throw invalid(`${where}: key contains a lone surrogate`);
       rule(k, `${where}: key`);
-      checkJson(x, `${where}.${k}`, depth + 1, rule);
+      checkJson(x, `${where}.${k}`, depth + 1, rule, stored);
     }
     return;
   }
   throw invalid(`${where}: ${typeof v} is not a JSON value`);
 }
 
-/** The metadata as JSON text ('{}' when undefined), validated. */
-function metadataJson(metadata: unknown, where: string, rule: StringRule = anyString): string {
-  if (metadata === undefined) return '{}';
+/**
+ * Checks metadata (a plain JSON object: finite numbers, no lone surrogates, no `__proto__` key, at most
+ * MAX_METADATA_DEPTH levels); `where` names it in messages (e.g. "docs[3].metadata").
+ */
+export function checkMetadata(metadata: unknown, where: string, rule: StringRule = anyString, stored = false): Readonly<Record<string, unknown>> {
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-    throw invalid(`${where}: metadata must be a plain object, got ${metadata === null ? 'null' : Array.isArray(metadata) ? 'an array' : typeof metadata}`);
+    throw invalid(`${where} must be a plain object, got ${metadata === null ? 'null' : Array.isArray(metadata) ? 'an array' : typeof metadata}`);
   }
-  checkJson(metadata, `${where}.metadata`, 0, rule);
-  return JSON.stringify(metadata);
+  checkJson(metadata, where, 0, rule, stored);
+  return metadata as Readonly<Record<string, unknown>>;
 }
 
+/** The metadata as JSON text ('{}' when undefined), validated. */
+function metadataJson(metadata: unknown, where: string, rule: StringRule = anyString, stored = false): string {
+  if (metadata === undefined) return '{}';
+  return JSON.stringify(checkMetadata(metadata, `${where}.metadata`, rule, stored));
+}
+
+/** A text to store or query: a string, not blank unless allowEmpty; returned with lone surrogates as U+FFFD (wellFormedText). */
 export function checkText(text: unknown, where: string, allowEmpty: boolean, rule: StringRule = anyString): string {
   if (typeof text !== 'string') throw invalid(`${where}: text must be a string, got ${text === null ? 'null' : typeof text}`);
-  if (!text.isWellFormed()) throw invalid(`${where}: text contains a lone surrogate (not valid Unicode)`);
-  if (!allowEmpty && text.trim() === '') throw new BiencoderError('EMPTY_INPUT', `${where}: text is empty or whitespace only`, { details: { at: where } });
-  rule(text, `${where}: text`);
-  return text;
+  const clean = wellFormedText(text);
+  if (!allowEmpty && clean.trim() === '') throw new BiencoderError('EMPTY_INPUT', `${where}: text is empty or whitespace only`, { details: { at: where } });
+  rule(clean, `${where}: text`);
+  return clean;
 }
 
 /** Rejects duplicate ids within one batch (ambiguous: which version was meant?). */
@@ -101,17 +172,25 @@ function checkUnique(ids: readonly string[]): void {
   });
 }
 
+/**
+ * A zero vector has no cosine similarity (no direction): refused for cosine collections, in stored
+ * vectors and in queries alike (every score would be 0 or NaN). Under dot and l2 it is a vector like any other.
+ */
+function checkNotZero(v: Float32Array, where: string, metric: IndexMetric): void {
+  if (metric !== 'cosine') return;
+  for (let i = 0; i < v.length; i++) if (v[i] !== 0) return;
+  throw invalid(`${where}: the zero vector has no cosine similarity`);
+}
+
 function checkVector(v: unknown, dims: number, where: string, metric: IndexMetric): Float32Array {
   if (!(v instanceof Float32Array) && !Array.isArray(v)) throw invalid(`${where}: vector must be a Float32Array or an array of numbers`);
   const arr = v as ArrayLike<number>;
   if (arr.length !== dims) throw new BiencoderError('DIMENSION_MISMATCH', `${where}: vector has ${arr.length} dims, the collection holds ${dims}-d vectors`);
   const out = Float32Array.from(arr);
-  let nonZero = false;
   for (let i = 0; i < dims; i++) {
     if (!Number.isFinite(out[i])) throw invalid(`${where}: vector[${i}] is ${String(arr[i])}, not a finite f32`);
-    if (out[i] !== 0) nonZero = true;
   }
-  if (!nonZero && metric === 'cosine') throw invalid(`${where}: the zero vector has no cosine similarity`);
+  checkNotZero(out, where, metric);
   return out;
 }
 
@@ -173,15 +252,34 @@ export interface PreparedDocument {
   vector?: Float32Array;
 }
 
+export interface PrepareOptions {
+  /** The store's extra rule for strings (see StringRule). */
+  readonly rule?: StringRule;
+  /** The batch may hold chunk rows (WriteOptions.chunkRows): see checkReservedNames. */
+  readonly chunkRows?: boolean;
+  /** The batch copies stored rows (WriteOptions.storedRows): their shape is checked, not the rules for names. */
+  readonly storedRows?: boolean;
+}
+
+/** The id and metadata JSON of one row, validated (the reserved names of chunks included, unless the row is a stored one). */
+function prepareRow(d: DocumentInput | VectorDocumentInput, where: string, options: PrepareOptions): { id: string; metadata: string } {
+  const rule = options.rule ?? anyString;
+  const stored = options.storedRows === true;
+  const id = checkId(d.id, where, rule);
+  const metadata = metadataJson(d.metadata, where, rule, stored);
+  if (!stored) checkReservedNames(id, d.metadata as Readonly<Record<string, unknown>> | undefined, `${where} (id ${JSON.stringify(id)})`, options.chunkRows === true);
+  return { id, metadata };
+}
+
 /** Validates an upsert() batch: an array of { id, text, metadata? } with unique ids. */
-export function prepareTextDocuments(docs: readonly DocumentInput[], rule: StringRule = anyString): PreparedDocument[] {
+export function prepareTextDocuments(docs: readonly DocumentInput[], options: PrepareOptions = {}): PreparedDocument[] {
   if (!Array.isArray(docs)) throw invalid('upsert expects an array of { id, text, metadata? }');
   const prepared: PreparedDocument[] = docs.map((d: DocumentInput, i) => {
     const where = `docs[${i}]`;
     if (typeof d !== 'object' || d === null) throw invalid(`${where} must be an object { id, text, metadata? }`);
-    const id = checkId(d.id, where, rule);
-    const text = checkText(d.text, `${where} (id ${JSON.stringify(id)})`, false, rule);
-    return { id, text, hash: sha256(text), metadata: metadataJson(d.metadata, where, rule) };
+    const { id, metadata } = prepareRow(d, where, options);
+    const text = checkText(d.text, `${where} (id ${JSON.stringify(id)})`, false, options.rule);
+    return { id, text, hash: sha256(text), metadata };
   });
   checkUnique(prepared.map((p) => p.id));
   return prepared;
@@ -189,31 +287,33 @@ export function prepareTextDocuments(docs: readonly DocumentInput[], rule: Strin
 
 /** Validates an upsertVectors() batch: an array of { id, vector, text?, metadata? } with unique ids and dims-long vectors. */
 export function prepareVectorDocuments(
-  docs: readonly VectorDocumentInput[], dims: number, metric: IndexMetric, rule: StringRule = anyString,
+  docs: readonly VectorDocumentInput[], dims: number, metric: IndexMetric, options: PrepareOptions = {},
 ): PreparedDocument[] {
   if (!Array.isArray(docs)) throw invalid('upsertVectors expects an array of { id, vector, text?, metadata? }');
   const prepared: PreparedDocument[] = docs.map((d: VectorDocumentInput, i) => {
     const where = `docs[${i}]`;
     if (typeof d !== 'object' || d === null) throw invalid(`${where} must be an object { id, vector, text?, metadata? }`);
-    const id = checkId(d.id, where, rule);
-    const text = checkText(d.text ?? '', `${where} (id ${JSON.stringify(id)})`, true, rule);
+    const { id, metadata } = prepareRow(d, where, options);
+    const text = checkText(d.text ?? '', `${where} (id ${JSON.stringify(id)})`, true, options.rule);
     const vector = checkVector(d.vector, dims, `${where} (id ${JSON.stringify(id)})`, metric);
-    return { id, text, hash: sha256(text), metadata: metadataJson(d.metadata, where, rule), vector };
+    return { id, text, hash: sha256(text), metadata, vector };
   });
   checkUnique(prepared.map((p) => p.id));
   return prepared;
 }
 
-/** The k of a search (default 10), after checking k and ef. */
+/** The k of a search (default 10), after checking k and ef (1..MAX_EF whatever the index kind, so a search works on every store alike). */
 export function searchK(options: SearchOptions): number {
   const k = options.k ?? 10;
   if (!Number.isInteger(k) || k < 0 || k > MAX_K) throw invalid(`k must be an integer in 0..${MAX_K}, got ${String(k)}`);
-  if (options.ef !== undefined && (!Number.isInteger(options.ef) || options.ef <= 0)) throw invalid(`ef must be a positive integer, got ${String(options.ef)}`);
+  if (options.ef !== undefined && (!Number.isInteger(options.ef) || options.ef <= 0 || options.ef > MAX_EF)) throw invalid(`ef must be an integer in 1..${MAX_EF}, got ${String(options.ef)}`);
   return k;
 }
 
 interface QueryMatrixOptions {
   readonly dims: number;
+  /** The collection's metric: a zero query vector is refused where a zero stored vector is (checkNotZero). */
+  readonly metric: IndexMetric;
   /** The encoder for text queries. */
   readonly encoder: Encoder | undefined;
   /** The error when there are text queries but no encoder. */
@@ -231,6 +331,7 @@ export async function queryMatrix(queries: readonly (string | Float32Array)[] | 
     if (typeof m !== 'object' || m === null || !(m.data instanceof Float32Array)) throw invalid('queries must be an array of strings / Float32Arrays, or a Matrix');
     if (m.dims !== dims || m.data.length !== m.rows * dims) throw new BiencoderError('DIMENSION_MISMATCH', `query matrix is ${m.rows}x${m.dims}, the collection holds ${dims}-d vectors`);
     for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i])) throw invalid(`query matrix value ${i} is not finite`);
+    for (let r = 0; r < m.rows; r++) checkNotZero(m.data.subarray(r * dims, (r + 1) * dims), `query matrix row ${r}`, options.metric);
     return m;
   }
   const list = queries as readonly (string | Float32Array)[];
@@ -239,11 +340,10 @@ export async function queryMatrix(queries: readonly (string | Float32Array)[] | 
   const textRows: number[] = [];
   list.forEach((q, i) => {
     if (typeof q === 'string') {
-      checkText(q, `queries[${i}]`, false, options.rule);
-      texts.push(q);
+      texts.push(checkText(q, `queries[${i}]`, false, options.rule));
       textRows.push(i);
     } else if (q instanceof Float32Array) {
-      data.set(checkVector(q, dims, `queries[${i}]`, 'dot'), i * dims);
+      data.set(checkVector(q, dims, `queries[${i}]`, options.metric), i * dims);
     } else {
       throw invalid(`queries[${i}] must be a string or a Float32Array`);
     }

@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { BiencoderError } from '../errors.ts';
 import { fsyncDir } from './fs-util.ts';
 import { LOCK_FILE } from './manifest.ts';
+import { isPermissionDenied, permissionError } from './permissions.ts';
 
 export interface LockHolder {
   readonly pid: number;
@@ -92,7 +93,7 @@ function lockedError(dir: string, holder: LockHolder, why: string): BiencoderErr
   return new BiencoderError(
     'COLLECTION_LOCKED',
     `the collection at ${dir} is locked by another writer: ${who}, since ${holder.createdAt}${why}; open it with readOnly: true to read concurrently`,
-    { details: { dir, pid: holder.pid, hostname: holder.hostname, createdAt: holder.createdAt, lockFile: lockPath(dir) } },
+    { details: { dir, pid: holder.pid, hostname: holder.hostname, createdAt: holder.createdAt, lockFile: lockPath(dir), reason: 'held' } },
   );
 }
 
@@ -135,8 +136,22 @@ function removeDebris(dir: string): void {
   }
 }
 
-/** Takes the writer lock or throws COLLECTION_LOCKED naming the holder. Stale locks of dead processes are recovered. */
+/**
+ * Takes the writer lock or throws COLLECTION_LOCKED: details.reason is 'held' (by details.pid on
+ * details.hostname), 'unreadable' (a lock file not written by this code, younger than the grace
+ * period) or 'contention' (it kept changing hands). Stale locks of dead processes are recovered.
+ * PERMISSION when the directory is not writable (only writers need it to be).
+ */
 export function acquireWriterLock(dir: string): WriterLock {
+  try {
+    return takeLock(dir);
+  } catch (error) {
+    if (isPermissionDenied(error)) throw permissionError(dir, `create the writer lock ${lockPath(dir)} (writing to a collection needs write access to its directory)`, error);
+    throw error;
+  }
+}
+
+function takeLock(dir: string): WriterLock {
   removeDebris(dir);
   const holder: LockHolder = {
     pid: process.pid,
@@ -174,7 +189,7 @@ export function acquireWriterLock(dir: string): WriterLock {
           continue;
         }
         if (age < UNREADABLE_GRACE_MS) {
-          throw new BiencoderError('COLLECTION_LOCKED', `the collection at ${dir} has an unreadable lock file ${path}; retry later or remove it`, { details: { dir, lockFile: path } });
+          throw new BiencoderError('COLLECTION_LOCKED', `the collection at ${dir} has an unreadable lock file ${path}; retry later or remove it`, { details: { dir, lockFile: path, reason: 'unreadable' } });
         }
       } else {
         const state = holderState(current);
@@ -207,7 +222,7 @@ export function acquireWriterLock(dir: string): WriterLock {
     }
     const current = readLockHolder(dir);
     if (current) throw lockedError(dir, current, '');
-    throw new BiencoderError('COLLECTION_LOCKED', `could not take the writer lock of ${dir} (contention)`, { details: { dir } });
+    throw new BiencoderError('COLLECTION_LOCKED', `could not take the writer lock of ${dir} (contention: other writers kept taking and releasing it); retry`, { details: { dir, lockFile: path, reason: 'contention' } });
   } finally {
     try {
       unlinkSync(tmp);

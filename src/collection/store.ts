@@ -21,7 +21,10 @@
  */
 import Database from 'better-sqlite3';
 import { BiencoderError } from '../errors.ts';
+import { connectDatabase } from './connect-database.ts';
+import { isVerifiedSnapshot } from './database-snapshot.ts';
 import { createKeywordIndex, hasKeywordIndex } from './keyword-index.ts';
+import { corruptDatabaseError, databaseError } from './sqlite-errors.ts';
 
 export const SCHEMA_VERSION = 2;
 /** 8 KiB pages: five 384-d f32 vectors per page (94% full) instead of two per 4 KiB page (75%). */
@@ -75,21 +78,39 @@ export function createDatabase(path: string, dims: number): void {
 }
 
 /**
- * Opens collection.db. Writers use synchronous=FULL: in WAL mode that fsyncs the WAL at every
+ * SQLite's quick_check: every page of every b-tree is read and its structure verified (not the
+ * agreement of indexes with their tables, which integrity_check adds), so damage anywhere in the
+ * file is found before the collection serves from it or writes into it. O(database size), like
+ * loading the index: measured 67 ms for a 48 MB database (20k 384-d documents, warm cache), a
+ * quarter of that collection's 270 ms open().
+ */
+export function verifyDatabase(db: Db, path: string): void {
+  let result: string[];
+  try {
+    result = (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check);
+  } catch (error) {
+    throw databaseError(error, path);
+  }
+  if (result.length !== 1 || result[0] !== 'ok') {
+    const shown = result.slice(0, 3).map((m) => m.replace(/\s+/g, ' ').trim()).join('; ');
+    throw corruptDatabaseError(path, `SQLite quick_check: ${shown}${result.length > 3 ? ` ... (${result.length} messages)` : ''}`);
+  }
+}
+
+/**
+ * Opens collection.db (see connect-database.ts). `verify` runs verifyDatabase() before anything is
+ * written: before a writer's journal_mode=WAL (which rewrites the header of a database in rollback
+ * mode) and before a migration. A snapshot verified when it was read is not verified again.
+ * Writers use synchronous=FULL: in WAL mode that fsyncs the WAL at every
  * commit, so an acknowledged write survives power loss and OS crashes, not only a killed process
  * (NORMAL would survive a killed process but may lose the last commits on power loss). One fsync
  * per upsert call is cheap next to embedding or inserting a batch.
  */
-export function openDatabase(path: string, options: { readOnly: boolean; dims: number }): Db {
-  let db: Db;
+export function openDatabase(path: string, options: { readOnly: boolean; dims: number; verify?: boolean }): Db {
+  const db = connectDatabase(path, options);
   try {
-    db = new Database(path, { readonly: options.readOnly, fileMustExist: true });
-  } catch (error) {
-    throw new BiencoderError('COLLECTION_CORRUPT', `cannot open the collection database ${path}: ${(error as Error).message}`, { cause: error });
-  }
-  try {
-    db.pragma('busy_timeout = 10000');
     db.pragma('cache_size = -32768'); // 32 MiB of page cache: the id index of a large collection stays hot
+    if (options.verify && !isVerifiedSnapshot(db)) verifyDatabase(db, path);
     if (!options.readOnly) {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
@@ -106,7 +127,8 @@ export function openDatabase(path: string, options: { readOnly: boolean; dims: n
     return db;
   } catch (error) {
     db.close();
-    if (error instanceof BiencoderError) throw error;
+    const mapped = databaseError(error, path);
+    if (mapped instanceof BiencoderError) throw mapped;
     throw new BiencoderError('COLLECTION_CORRUPT', `the collection database ${path} is unreadable: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -5,6 +5,15 @@ import { BiencoderError } from '../errors.ts';
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
 
 /**
+ * The one rule for lone UTF-16 surrogates in a text (embedded, stored or queried, at every door):
+ * each becomes U+FFFD, as every UTF-8 encoder writes it. The length is unchanged, so offsets into
+ * the text (chunk positions) stay valid.
+ */
+export function wellFormedText(text: string): string {
+  return text.toWellFormed();
+}
+
+/**
  * Checks and cleans the texts given to an encoder. The documented handling:
  * - not an array, or an element that is not a string: INVALID_ARGUMENT naming the position;
  * - a string that is empty or whitespace only: EMPTY_INPUT naming the position
@@ -23,7 +32,7 @@ export function prepareTexts(texts: unknown): string[] {
     if (typeof t !== 'string') {
       throw new BiencoderError('INVALID_ARGUMENT', `text ${i} is not a string (got ${describe(t)})`, { details: { index: i } });
     }
-    const clean = t.toWellFormed().replace(CONTROL, ' ');
+    const clean = wellFormedText(t).replace(CONTROL, ' ');
     if (clean.trim().length === 0) {
       throw new BiencoderError('EMPTY_INPUT', `text ${i} is empty or whitespace only`, { details: { index: i } });
     }

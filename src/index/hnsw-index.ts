@@ -34,7 +34,7 @@ import { checkFilter, filterRows, sampleSelectivity, type KeyFilter } from './fi
 import { checkThreads } from './flat-index.ts';
 import { corrupt, openForRead, readFully, closeQuietly, tempPathFor, writeAtomically } from './store-file.ts';
 import { usearchNative, type NativeIndex, type NativeMetric, type NativeScalar } from './usearch-native.ts';
-import { checkDims, checkK, checkMatrix, checkMetric, checkPositiveInt, prepareRows, toKeyArray } from './validate.ts';
+import { MAX_EF, checkDims, checkK, checkMatrix, checkMetric, checkPositiveInt, prepareRows, toKeyArray } from './validate.ts';
 import { FileVectorStore, VectorStore, type VectorSource } from './vector-store.ts';
 import type { IndexMatches, IndexMemoryUsage, IndexMetric, IndexSearchOptions, Key, Keys, VectorIndex } from './vector-index.ts';
 
@@ -95,7 +95,7 @@ export function resolveHnswParams(p: HnswParams): ResolvedParams {
   return {
     connectivity,
     expansionAdd: checkPositiveInt('expansionAdd', p.expansionAdd, 128, 65_536),
-    expansionSearch: checkPositiveInt('expansionSearch', p.expansionSearch, DEFAULT_EXPANSION_SEARCH[quantization], 65_536),
+    expansionSearch: checkPositiveInt('expansionSearch', p.expansionSearch, DEFAULT_EXPANSION_SEARCH[quantization], MAX_EF),
     quantization,
     rescore: checkPositiveInt('rescore', p.rescore, DEFAULT_RESCORE[quantization], 4096),
   };
@@ -292,7 +292,7 @@ export class HnswIndex implements VectorIndex {
     checkMatrix(queries, this.dims, 'queries');
     checkK(k);
     const filter = checkFilter(options.filter);
-    const ef = checkPositiveInt('ef', options.ef, this.expansionSearch, 65_536);
+    const ef = checkPositiveInt('ef', options.ef, this.expansionSearch, MAX_EF);
     const strategy = options.filterStrategy ?? 'auto';
     if (!['auto', 'oversample', 'exact'].includes(strategy)) {
       throw new BiencoderError('INVALID_ARGUMENT', `filterStrategy must be auto, oversample or exact, got ${JSON.stringify(strategy)}`);

@@ -4,6 +4,12 @@ import type { IndexMetric, Keys } from './vector-index.ts';
 
 export const INDEX_METRICS: readonly IndexMetric[] = ['cosine', 'dot', 'l2'];
 
+/** Most dimensions of a vector. */
+export const MAX_DIMS = 65_536;
+
+/** Largest search breadth (ef, expansionSearch): one limit for every index and door (the library, the CLI's --ef, the HTTP `ef`). */
+export const MAX_EF = 65_536;
+
 /** 2^64 - 1 is usearch's marker of a free slot, so it cannot be a key (in any index, for consistency). */
 export const RESERVED_KEY = 0xffff_ffff_ffff_ffffn;
 
@@ -15,8 +21,8 @@ export function checkMetric(metric: unknown): IndexMetric {
 }
 
 export function checkDims(dims: unknown): number {
-  if (typeof dims !== 'number' || !Number.isInteger(dims) || dims <= 0 || dims > 65_536) {
-    throw new BiencoderError('INVALID_ARGUMENT', `dims must be an integer in 1..65536, got ${String(dims)}`);
+  if (typeof dims !== 'number' || !Number.isInteger(dims) || dims <= 0 || dims > MAX_DIMS) {
+    throw new BiencoderError('INVALID_ARGUMENT', `dims must be an integer in 1..${MAX_DIMS}, got ${String(dims)}`);
   }
   return dims;
 }

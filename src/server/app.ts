@@ -10,11 +10,13 @@ import { BiencoderError } from '../errors.ts';
 import type { Encoder } from '../encoders/encoder.ts';
 import { DEFAULT_MODEL } from '../encoders/load-encoder.ts';
 import { readTargetManifest } from '../collection/open-collection.ts';
+import { MAX_ID_LENGTH } from '../collection/document-input.ts';
 import { apiKeyGuard, checkApiKey } from './auth.ts';
 import { CollectionRegistry } from './collection-registry.ts';
 import type { ServerContext } from './context.ts';
 import { EncoderPool, type EncoderLoader } from './encoder-pool.ts';
-import { HttpError, handleError } from './errors.ts';
+import { HttpError, handleClientError, handleError } from './errors.ts';
+import { parseJsonBody } from './json-body.ts';
 import { createMetrics } from './metrics.ts';
 import type { MicroBatchOptions } from './micro-batcher.ts';
 import { ServerReranker, type ServerRerankOptions } from './rerank.ts';
@@ -25,6 +27,16 @@ import { PAGE_URLS, pageRoutes } from './routes/page.ts';
 
 /** Default request body limit: 16 MiB (a batch of documents with metadata, or of vectors). */
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * The longest path parameter the router takes (fastify's default, 100, is shorter than names and ids
+ * the server accepts): the longest row id (MAX_ID_LENGTH UTF-16 units; collection names are shorter)
+ * percent-encoded, at most 9 bytes a unit (a 3-byte UTF-8 character is %XX%XX%XX). Whether the router
+ * measures a segment encoded or decoded, whatever a client can create is reachable, and a longer id
+ * gets the library's own answer (400); only longer segments get 414 URI_TOO_LONG. The whole URL (about
+ * 9.4 KB at most) stays within Node's 16 KiB for the request line and headers.
+ */
+export const MAX_PATH_PARAM_LENGTH = 9 * MAX_ID_LENGTH;
 
 export interface ServerOptions {
   /** Collections served under fixed names: { name: directory } (opened at start). */
@@ -90,6 +102,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     bodyLimit,
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    // The router's 414 and bad URLs, and Node's parser errors, answer JSON { code, message } too.
+    frameworkErrors: (error, request, reply) => handleError(error, request, reply),
+    clientErrorHandler: handleClientError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
   try {
@@ -110,6 +126,14 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
 
   let closing = false;
   app.removeContentTypeParser('text/plain'); // bodies are JSON only: anything else is 415
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request) => {
     throw new HttpError(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);

@@ -4,8 +4,11 @@
  * their own (ServerErrorCode). Routes under /v1/ also carry OpenAI's shape, { error: { message,
  * type, code } }, so OpenAI clients report the message.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { BiencoderError, type ErrorCode } from '../errors.ts';
+import { discardBody } from './body-limit.ts';
 
 /** Codes of errors that only the HTTP layer produces. */
 export type ServerErrorCode =
@@ -15,6 +18,12 @@ export type ServerErrorCode =
   | 'UNAUTHORIZED'
   /** The body is larger than the server's body limit. */
   | 'PAYLOAD_TOO_LARGE'
+  /** A path segment is longer than any name or id the server accepts, even percent-encoded (414). */
+  | 'URI_TOO_LONG'
+  /** The request line and headers exceed Node's limit (16 KiB by default) (431). */
+  | 'HEADERS_TOO_LARGE'
+  /** The client did not send its request in time (408). */
+  | 'REQUEST_TIMEOUT'
   /** The body's Content-Type is not application/json. */
   | 'UNSUPPORTED_MEDIA_TYPE'
   /** No route has this method and path. */
@@ -54,6 +63,7 @@ export const STATUS_OF_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
   ALREADY_EXISTS: 409,
   COLLECTION_LOCKED: 423,
   READ_ONLY: 403,
+  PERMISSION: 403,
   ENCODER_MISMATCH: 409,
   ENCODER_REQUIRED: 409,
   ABORTED: 499,
@@ -101,6 +111,10 @@ function classify(error: unknown): { status: number; body: ErrorBody } {
       return { status: 400, body: { code: 'INVALID_REQUEST', message: fe.message ?? 'the request does not match the schema' } };
     }
     switch (fe.code) {
+      case 'FST_ERR_MAX_PARAM_LENGTH':
+        return { status: 414, body: { code: 'URI_TOO_LONG', message: 'a path segment is longer than any collection name or document id (even percent-encoded)' } };
+      case 'FST_ERR_BAD_URL':
+        return { status: 400, body: { code: 'INVALID_REQUEST', message: 'the URL is not valid (a bad percent-encoding)' } };
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return { status: 413, body: { code: 'PAYLOAD_TOO_LARGE', message: fe.message ?? 'the request body is too large' } };
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -126,11 +140,37 @@ function withDetails(body: ErrorBody, details: Readonly<Record<string, unknown>>
   return details === undefined ? body : { ...body, details };
 }
 
-/** The fastify error handler: logs server errors, answers JSON. */
-export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/**
+ * The fastify error handler (and frameworkErrors: the router's 414 and bad URLs): logs server errors,
+ * answers JSON. A body too large is read and discarded before the 413 (body-limit.ts): fastify refuses
+ * it unread and closes the connection, and a client still sending would see a broken connection instead.
+ */
+export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<ErrorBody> {
   const { status, body } = errorResponse(error, request.url.startsWith('/v1/'));
   if (status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: body.code }, body.message);
   if (status === 401) void reply.header('www-authenticate', 'Bearer');
-  return reply.code(status).type('application/json; charset=utf-8').send(body);
+  void reply.code(status).type('application/json; charset=utf-8');
+  if (status === 413) {
+    void reply.header('connection', 'close');
+    return discardBody(request.raw, request.routeOptions.bodyLimit).then(() => body);
+  }
+  return reply.send(body);
+}
+
+/**
+ * Node's HTTP parser errors, before any request exists (fastify's clientErrorHandler): headers too
+ * large, a timeout, a malformed request. Answered as JSON { code, message } like every other error.
+ */
+export function handleClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message]: [number, HttpErrorCode, string] =
+    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'HEADERS_TOO_LARGE', "the request line and headers are larger than the server reads (Node's limit: 16 KiB by default)"]
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
+        : [400, 'INVALID_REQUEST', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ code, message });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }

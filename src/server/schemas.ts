@@ -3,6 +3,7 @@
  * unknown fields are rejected, types are never coerced). A request that does not match gets
  * 400 { code: 'INVALID_REQUEST', message } naming the field.
  */
+import { MAX_DIMS, MAX_EF } from '../index/validate.ts';
 
 /** Most documents in one upsert request. */
 export const MAX_DOCUMENTS_PER_REQUEST = 10_000;
@@ -11,8 +12,11 @@ export const MAX_INPUTS_PER_REQUEST = 2048;
 /** Most results per search. */
 export const MAX_SEARCH_K = 1000;
 
-const id = { type: 'string', minLength: 1, maxLength: 1024 } as const;
-const vector = { type: 'array', minItems: 1, maxItems: 65_536, items: { type: 'number' } } as const;
+// The limits of ids (length, reserved names), dims and ef are the library's, stated once
+// (collection/document-input.ts, index/validate.ts): the schemas repeat none of them but ef and dims,
+// by reference, so that a request beyond them is refused before any work.
+const id = { type: 'string', minLength: 1 } as const;
+const vector = { type: 'array', minItems: 1, maxItems: MAX_DIMS, items: { type: 'number' } } as const;
 const metadata = { type: 'object' } as const;
 const text = { type: 'string', minLength: 1 } as const;
 
@@ -77,7 +81,7 @@ export const searchBody = {
     vector,
     k: { type: 'integer', minimum: 0, maximum: MAX_SEARCH_K },
     filter: { type: 'object' },
-    ef: { type: 'integer', minimum: 1, maximum: 100_000 },
+    ef: { type: 'integer', minimum: 1, maximum: MAX_EF },
     group: { enum: ['documents', 'chunks'] },
     /** Ranking of a text query: hybrid (default: BM25 fused with dense scores), dense or keyword. A vector query is dense. */
     mode: { enum: ['dense', 'keyword', 'hybrid'] },

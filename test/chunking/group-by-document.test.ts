@@ -56,7 +56,7 @@ test('searchDocuments over-fetches until k distinct documents are found', async 
     rows.push({ id: chunkId('two', 0), text: 'two 0', vector: [1, 0.9, 0.2, 0], metadata: { kind: 'two', [CHUNK_METADATA_KEY]: { parent: 'two', index: 0, start: 0, end: 5 } } });
     rows.push({ id: chunkId('two', 1), text: 'two 1', vector: [1, 0.8, 0, 0], metadata: { kind: 'two', [CHUNK_METADATA_KEY]: { parent: 'two', index: 1, start: 6, end: 11 } } });
     rows.push({ id: 'far', text: 'far', vector: [0, 0, 0, 1], metadata: { kind: 'far' } });
-    await c.upsertVectors(rows);
+    await c.upsertVectors(rows, { chunkRows: true });
     const q = new Float32Array([1, 0, 0, 0]);
 
     const docs = await searchDocuments(c, q, { k: 3, overfetch: 1 });
@@ -83,7 +83,8 @@ test('searchDocuments embeds a text query once with the collection encoder', asy
   const c = await Collection.create(join(tmp.dir, 'texts'), { encoder, index: { kind: 'flat' } });
   try {
     const texts = ['The cat sat on the mat.', 'Cats purr when they are content.', 'Stock markets fell sharply on Monday.', 'Interest rates rose again.'];
-    await c.upsert(texts.map((text, i) => ({ id: chunkId('doc', i), text, metadata: { [CHUNK_METADATA_KEY]: { parent: i < 2 ? 'pets' : 'money', index: i % 2, start: 0, end: text.length } } })));
+    const parent = (i: number): string => (i < 2 ? 'pets' : 'money');
+    await c.upsert(texts.map((text, i) => ({ id: chunkId(parent(i), i % 2), text, metadata: { [CHUNK_METADATA_KEY]: { parent: parent(i), index: i % 2, start: 0, end: text.length } } })), { chunkRows: true });
     const docs = await searchDocuments(c, 'The cat sat on the mat.', { k: 2, overfetch: 1 });
     assert.equal(encoder.queries, 1, 'the query is embedded once even when the search is retried');
     assert.deepEqual(docs.map((d) => d.id), ['pets', 'money']);

@@ -37,7 +37,7 @@ before(async () => {
     const long = scifactDocs(3, 40);
     await c.upsert(long.map((text, i) => ({
       id: `long#${i}`, text: text.slice(0, 240), metadata: { [CHUNK_METADATA_KEY]: { parent: 'long', index: i, start: i * 240, end: (i + 1) * 240 } },
-    })));
+    })), { chunkRows: true });
   } finally {
     await c.close();
   }

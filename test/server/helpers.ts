@@ -41,7 +41,7 @@ export async function makeCollection(root: string, name: string, encoder: Encode
       id: `${ch.parentId}#${ch.index}`,
       text: ch.text,
       metadata: { kind: 'long', [CHUNK_METADATA_KEY]: { parent: ch.parentId, index: ch.index, start: ch.start, end: ch.end } },
-    })));
+    })), { chunkRows: true });
   } finally {
     await c.close();
   }

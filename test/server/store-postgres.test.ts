@@ -41,7 +41,7 @@ before(async () => {
     await c.upsert(SHORT);
     const chunks = chunkDocuments([{ id: 'long', text: LONG }], encoder, { maxTokens: 32 });
     assert.ok(chunks.length > 2);
-    await c.upsert(chunks.map((ch) => ({ id: `long#${ch.index}`, text: ch.text, metadata: { [CHUNK_METADATA_KEY]: { parent: 'long', index: ch.index, start: ch.start, end: ch.end } } })));
+    await c.upsert(chunks.map((ch) => ({ id: `long#${ch.index}`, text: ch.text, metadata: { [CHUNK_METADATA_KEY]: { parent: 'long', index: ch.index, start: ch.start, end: ch.end } } })), { chunkRows: true });
   } finally {
     await c.close();
   }

@@ -1,13 +1,10 @@
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { Collection } from '../../collection/collection.ts';
-import { acquireWriterLock } from '../../collection/lock.ts';
-import { readManifest } from '../../collection/manifest.ts';
-import { BiencoderError } from '../../errors.ts';
+import { removeCollectionDirectory } from '../../collection/remove-collection.ts';
 import { chunkIdsOf, idsMatching } from '../../ingest/stored-documents.ts';
 import { filterOption, usageError } from '../cli-options.ts';
+import { lockedForCommandLine } from '../locked-collection.ts';
 
 interface DeleteCliOptions {
   collection: string;
@@ -59,23 +56,12 @@ export async function deleteMatching(dir: string, filter: Parameters<typeof idsM
 }
 
 /**
- * Removes a whole collection directory. Refuses a directory that is not a collection (no valid
- * manifest) and one held by a live writer (COLLECTION_LOCKED). The directory is first renamed
- * aside (atomic), then removed: a crash never leaves half a collection at `dir`.
+ * Removes a whole collection directory (see remove-collection.ts): refuses a directory that is not a
+ * collection and one held by a live writer; a crash never leaves half a collection at `dir`.
  */
 export function removeCollection(dir: string): DeleteResult {
   const target = resolve(dir);
-  if (!existsSync(target) || !statSync(target).isDirectory()) throw new BiencoderError('NOT_FOUND', `no collection at ${target}`, { details: { dir: target } });
-  readManifest(target); // NOT_FOUND / COLLECTION_CORRUPT: not a collection, so nothing is removed
-  const lock = acquireWriterLock(target);
-  const aside = join(dirname(target), `.${basename(target)}.deleting-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    renameSync(target, aside);
-  } catch (error) {
-    lock.release();
-    throw error;
-  }
-  rmSync(aside, { recursive: true, force: true });
+  removeCollectionDirectory(target);
   return { dir: target, deleted: 0, notFound: [], removedCollection: true };
 }
 
@@ -101,13 +87,14 @@ Exit codes: 0 done, 1 failure, 2 usage error.`,
       const modes = [opts.id !== undefined, opts.filter !== undefined, opts.all === true].filter(Boolean).length;
       if (modes !== 1) usageError(cmd, 'give exactly one of --id, --filter or --all');
       let result: DeleteResult;
-      if (opts.all) {
-        if (!opts.yes) usageError(cmd, `refusing to remove the collection at ${resolve(opts.collection)} without --yes`);
-        result = removeCollection(opts.collection);
-      } else if (opts.filter !== undefined) {
-        result = await deleteMatching(opts.collection, filterOption(cmd, opts.filter)!);
-      } else {
-        result = await deleteDocuments(opts.collection, opts.id!);
+      if (opts.all && !opts.yes) usageError(cmd, `refusing to remove the collection at ${resolve(opts.collection)} without --yes`);
+      const filter = opts.filter === undefined ? undefined : filterOption(cmd, opts.filter)!;
+      try {
+        if (opts.all) result = removeCollection(opts.collection);
+        else if (filter !== undefined) result = await deleteMatching(opts.collection, filter);
+        else result = await deleteDocuments(opts.collection, opts.id!);
+      } catch (error) {
+        throw lockedForCommandLine(error, resolve(opts.collection));
       }
       if (opts.json) {
         process.stdout.write(JSON.stringify(result, null, 2) + '\n');

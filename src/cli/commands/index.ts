@@ -14,6 +14,9 @@ import { resolveInputs, SUPPORTED_EXTENSIONS, type InputFile } from '../../inges
 import { readInputs } from '../../ingest/read-documents.ts';
 import { scanInputs } from '../../ingest/scan-inputs.ts';
 import { readChunkSettings, writeChunkSettings, type ChunkSettings } from '../../ingest/chunk-settings.ts';
+import { assertCollectionWritable } from '../../collection/permissions.ts';
+import { emptyDirectoryAt, removeCollectionDirectory, type EmptyDirectory } from '../../collection/remove-collection.ts';
+import { lockedForCommandLine } from '../locked-collection.ts';
 import { chunkText } from '../../chunking/chunker.ts';
 import { tallyRows } from '../../ingest/stored-documents.ts';
 import { checkModelMatches, modelIdFor } from '../collection-encoder.ts';
@@ -123,6 +126,29 @@ export function collectionTarget(opts: { collection?: string; store?: string }, 
 }
 
 /**
+ * The collection an index run writes to: opened, or created by the first run. When another run
+ * created it meanwhile (two first runs at once), it is opened as a rerun would open it, provided it
+ * was made for the same model and index.
+ */
+async function openForIndexing(o: {
+  target: string; dir: string; exists: boolean; model: string; encoder: Encoder; wantedSpec: IndexSpecInput | undefined; index: string | undefined;
+}): Promise<{ collection: CollectionApi; created: boolean }> {
+  if (!o.exists) {
+    try {
+      return { collection: await createCollection(o.target, { encoder: o.encoder, ...(o.wantedSpec ? { index: o.wantedSpec } : {}) }), created: true };
+    } catch (error) {
+      if (!isBiencoderError(error, 'ALREADY_EXISTS')) throw error;
+      const manifest = await readTargetManifest(o.target);
+      checkModelMatches(o.dir, manifest, o.model);
+      if (o.wantedSpec !== undefined && !specMatches(manifest.index, o.wantedSpec)) {
+        throw new BiencoderError('INVALID_ARGUMENT', `the collection at ${o.dir} was created meanwhile by another run, with a ${describeSpec(manifest.index)} index; --index ${o.index} applies only when a collection is created`);
+      }
+    }
+  }
+  return { collection: await openCollection(o.target, { encoder: o.encoder }), created: false };
+}
+
+/**
  * Indexes input files into a collection (creating it with --model and --index when it does not
  * exist, else with the model its manifest names). Ctrl-C stops after the batch in flight (a second
  * Ctrl-C abandons it); everything committed is kept.
@@ -146,6 +172,7 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
       throw new BiencoderError('INVALID_ARGUMENT', `the collection at ${dir} has a ${describeSpec(manifest.index)} index; --index ${options.index} applies only when a collection is created`);
     }
     model = manifest.encoder.modelId;
+    if (!postgres) assertCollectionWritable(target); // PERMISSION now, not after reading the inputs and loading the model
   } else {
     model = modelIdFor(options.model);
   }
@@ -164,6 +191,8 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
   process.on('SIGINT', onSigint);
   let encoder: Encoder | undefined;
   let collection: CollectionApi | undefined;
+  let created = false;
+  let emptyDir: EmptyDirectory | undefined; // the empty directory DIR was before this run created a collection there
   try {
     let scan;
     try {
@@ -177,15 +206,24 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
     encoder = options.encoder ?? (await loadEncoder(model, encoderOptionsFrom(options)));
     // Chunk settings: the options given, else those recorded by the last run, else the model's defaults.
     // (A pgvector collection has no directory to record them in: they are not recorded for a URL.)
-    const recorded = exists && !postgres ? readChunkSettings(dir) : undefined;
-    const chunking: ChunkSettings = {
-      chunkTokens: options.chunkTokens ?? recorded?.chunkTokens ?? encoder.maxTokens,
-      chunkOverlap: options.chunkOverlap ?? recorded?.chunkOverlap ?? 0,
+    const enc = encoder;
+    const settle = (recorded: ChunkSettings | undefined): ChunkSettings => {
+      const settings = {
+        chunkTokens: options.chunkTokens ?? recorded?.chunkTokens ?? enc.maxTokens,
+        chunkOverlap: options.chunkOverlap ?? recorded?.chunkOverlap ?? 0,
+      };
+      chunkText('probe', 'probe', enc, { maxTokens: settings.chunkTokens, overlapTokens: settings.chunkOverlap }); // validates them
+      return settings;
     };
-    chunkText('probe', 'probe', encoder, { maxTokens: chunking.chunkTokens, overlapTokens: chunking.chunkOverlap }); // validates them
-    collection = exists
-      ? await openCollection(target, { encoder })
-      : await createCollection(target, { encoder, ...(wantedSpec ? { index: wantedSpec } : {}) });
+    let chunking = settle(exists && !postgres ? readChunkSettings(dir) : undefined);
+    emptyDir = exists || postgres ? undefined : emptyDirectoryAt(target);
+    try {
+      ({ collection, created } = await openForIndexing({ target, dir, exists, model, encoder, wantedSpec, index: options.index }));
+    } catch (error) {
+      throw lockedForCommandLine(error, dir);
+    }
+    // Another run created the collection meanwhile: the settings it recorded apply, as in a rerun.
+    if (!exists && !created && !postgres) chunking = settle(readChunkSettings(dir));
     if (!postgres) writeChunkSettings(dir, chunking);
     const showProgress = options.progress ?? true;
     const progress = showProgress ? createProgress({ label: 'indexing', unit: 'docs', total: scan.documents }) : undefined;
@@ -197,14 +235,28 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
         batchSize: options.batchSize,
         stop: stop.signal,
         signal: abandon.signal,
-        onBatch: (p) => progress?.update(p.documents),
+        // Inside a large document, the bar also moves by the share of it committed (batches of its chunks).
+        onBatch: (p) => progress?.update(p.documents + (p.partial?.fraction ?? 0), p.partial && `${p.partial.origin}: ${p.partial.rows} chunks (${Math.floor(100 * p.partial.fraction)}%)`),
       });
     } finally {
       progress?.stop();
     }
     const rows = await collection.count();
     await collection.close();
-    return { ...summary, dir, created: !exists, model, rows, ...chunking };
+    return { ...summary, dir, created, model, rows, ...chunking };
+  } catch (error) {
+    // A run that created the collection and failed before any batch was acknowledged takes it back,
+    // so a rejected first `index` leaves DIR as it was (unless another writer wrote to it meanwhile).
+    // (Collection.create takes back what it created when it fails itself. A pgvector collection is kept.)
+    if (created && !postgres) {
+      await collection?.close().catch(() => undefined);
+      try {
+        removeCollectionDirectory(target, { onlyIfUnwritten: true, restore: emptyDir });
+      } catch {
+        // kept: another writer holds it, or it cannot be removed; the original error matters more
+      }
+    }
+    throw error;
   } finally {
     process.off('SIGINT', onSigint);
     await collection?.close().catch(() => undefined);

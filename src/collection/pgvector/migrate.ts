@@ -8,7 +8,9 @@
  *   run leaves exact search working; the next run builds the index when it completes).
  * - Documents are read from the source's SQLite database in id order (byte order of UTF-8) in batches,
  *   and written with upsertVectors (one transaction per batch): the stored vectors are copied, nothing
- *   is re-embedded.
+ *   is re-embedded. Rows are copied as stored (WriteOptions.storedRows): a row an older biencoder
+ *   accepted (an id of 1001-1024 characters or ending in `#<n>`, a `_chunk` or `__proto__` metadata
+ *   key) is not refused by the input rules of today, which would stop the copy halfway.
  * - Resumable: a batch's rows already in the target with the same hash, metadata and vector are left
  *   alone (counted `unchanged`), so re-running after an interruption finishes the job, and re-running
  *   after source changes brings them over. Rows deleted from the source are not deleted from the target
@@ -143,7 +145,7 @@ export async function migrateCollection(sourceDir: string, targetUrl: string, op
       if (rows.length === 0) break;
       const result = await collection.upsertVectors(rows.map((r) => ({
         id: r.id, text: r.text, metadata: JSON.parse(r.metadata) as Metadata, vector: blobToVector(r.vector, dims, r.key),
-      })), { signal: options.signal });
+      })), { signal: options.signal, storedRows: true }); // accepted when written: a copy is checked for its shape only
       inserted += result.inserted;
       updated += result.updated;
       unchanged += result.unchanged;

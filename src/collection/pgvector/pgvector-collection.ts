@@ -310,7 +310,7 @@ export class PgvectorCollection implements CollectionApi {
   upsert(docs: readonly DocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
     try {
       this.#assertWritable();
-      const prepared = prepareTextDocuments(docs, noNul);
+      const prepared = prepareTextDocuments(docs, { rule: noNul, chunkRows: options.chunkRows, storedRows: options.storedRows });
       if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
       return this.#exclusive(() => this.#upsertTexts(prepared, options.signal));
     } catch (error) {
@@ -418,7 +418,7 @@ export class PgvectorCollection implements CollectionApi {
   upsertVectors(docs: readonly VectorDocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
     try {
       this.#assertWritable();
-      const prepared = prepareVectorDocuments(docs, this.dims, this.metric, noNul);
+      const prepared = prepareVectorDocuments(docs, this.dims, this.metric, { rule: noNul, chunkRows: options.chunkRows, storedRows: options.storedRows });
       if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
       return this.#exclusive(async () => {
         throwIfAborted(options.signal);
@@ -572,6 +572,7 @@ export class PgvectorCollection implements CollectionApi {
   async #searchBatch(queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions): Promise<SearchHit[][]> {
     const matrix = await queryMatrix(queries, {
       dims: this.dims,
+      metric: this.metric,
       encoder: this.#encoder,
       encoderRequired: () => new BiencoderError('ENCODER_REQUIRED', `text queries need an encoder but the collection at ${this.url} was opened without one (pass { encoder } when opening, or search with vectors)`),
       signal: options.signal,
