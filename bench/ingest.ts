@@ -42,6 +42,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { EncodeOptions, Embeddings, Encoder } from '../src/encoders/encoder.ts';
+import { DelegatingEncoder } from '../src/encoders/delegating-encoder.ts';
 
 const VARIANTS = ['precomputed-flat', 'precomputed', 'use-lite'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -74,46 +75,27 @@ interface RunFigures {
 const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 
 /** Times the encoder's encode() calls; optionally replaces its vectors by hash-derived ones (the stand-in). */
-class TimedEncoder implements Encoder {
+class TimedEncoder extends DelegatingEncoder {
   encodeSeconds = 0;
   constructor(
-    private readonly inner: Encoder,
+    inner: Encoder,
     private readonly hashVectors: boolean,
-  ) {}
-  get modelId(): string {
+  ) {
+    super(inner);
+  }
+  override get modelId(): string {
     return this.hashVectors ? 'bench:hash-vectors' : this.inner.modelId;
   }
-  get revision(): string | undefined {
+  override get revision(): string | undefined {
     return this.hashVectors ? undefined : this.inner.revision;
   }
-  get dims(): number {
-    return this.inner.dims;
-  }
-  get normalized(): boolean {
-    return this.inner.normalized;
-  }
-  get maxTokens(): number {
-    return this.inner.maxTokens;
-  }
-  get prompts(): Encoder['prompts'] {
-    return this.inner.prompts;
-  }
-  get similarity(): Encoder['similarity'] {
-    return this.inner.similarity;
-  }
-  countTokens(texts: readonly string[]): number[] {
-    return this.inner.countTokens(texts);
-  }
-  async encode(texts: readonly string[], options?: EncodeOptions): Promise<Embeddings> {
+  override async encode(texts: readonly string[], options?: EncodeOptions): Promise<Embeddings> {
     const t0 = performance.now();
     try {
       return this.hashVectors ? hashEmbeddings(texts, this.dims) : await this.inner.encode(texts, options);
     } finally {
       this.encodeSeconds += (performance.now() - t0) / 1000;
     }
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 

@@ -17,8 +17,9 @@
  *   independently of its batch neighbours).
  */
 import { BiencoderError } from '../errors.ts';
-import type { EncodeOptions, Embeddings, Encoder, Prompts, Role } from '../encoders/encoder.ts';
+import type { EncodeOptions, Embeddings, Encoder, Role } from '../encoders/encoder.ts';
 import { prepareTexts } from '../encoders/text-input.ts';
+import { DelegatingEncoder } from '../encoders/delegating-encoder.ts';
 
 export interface MicroBatchOptions {
   /** How long the first text of a batch waits for company, in milliseconds (0: until the next macrotask). Default 2. */
@@ -91,8 +92,7 @@ function sliceEmbeddings(e: Embeddings, from: number, n: number): Embeddings {
  * prompts, ...) is the inner encoder's, so a collection opens with it as with the inner one.
  * close() waits for pending batches; it does not close the inner encoder (its owner does).
  */
-export class BatchingEncoder implements Encoder {
-  readonly inner: Encoder;
+export class BatchingEncoder extends DelegatingEncoder {
   readonly options: Required<MicroBatchOptions>;
   /** encode() calls made on the inner encoder, and the texts they carried. */
   readonly stats = { batches: 0, texts: 0 };
@@ -106,38 +106,12 @@ export class BatchingEncoder implements Encoder {
     if (typeof inner !== 'object' || inner === null || typeof inner.encode !== 'function') {
       throw new BiencoderError('INVALID_ARGUMENT', 'BatchingEncoder needs an Encoder');
     }
-    this.inner = inner;
+    super(inner);
     this.options = checkMicroBatchOptions(options);
     this.#listener = listener;
   }
 
-  get modelId(): string {
-    return this.inner.modelId;
-  }
-  get revision(): string | undefined {
-    return this.inner.revision;
-  }
-  get dims(): number {
-    return this.inner.dims;
-  }
-  get normalized(): boolean {
-    return this.inner.normalized;
-  }
-  get maxTokens(): number {
-    return this.inner.maxTokens;
-  }
-  get prompts(): Prompts {
-    return this.inner.prompts;
-  }
-  get similarity(): Encoder['similarity'] {
-    return this.inner.similarity;
-  }
-
-  countTokens(texts: readonly string[]): number[] {
-    return this.inner.countTokens(texts);
-  }
-
-  encode(texts: readonly string[], options: EncodeOptions = {}): Promise<Embeddings> {
+  override encode(texts: readonly string[], options: EncodeOptions = {}): Promise<Embeddings> {
     try {
       if (this.#closed) throw new BiencoderError('CLOSED', 'the encoder is closed');
       if (options === null || typeof options !== 'object') throw new BiencoderError('INVALID_ARGUMENT', 'encode options must be an object');
@@ -280,7 +254,7 @@ export class BatchingEncoder implements Encoder {
   }
 
   /** Sends the waiting texts now and waits for every batch to finish. Later encode() calls fail with CLOSED. */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.#closed = true;
     this.#pump(true);
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);

@@ -2,6 +2,7 @@ import type { EncodeOptions, Embeddings, Encoder } from '../../src/encoders/enco
 import { loadOnnxEncoder } from '../../src/encoders/onnx/onnx-encoder.ts';
 import { syntheticModel } from '../helpers/synthetic.ts';
 import { rng as prng } from '../helpers/prng.ts';
+import { DelegatingEncoder } from '../../src/encoders/delegating-encoder.ts';
 export { prng };
 export { rejectsWith } from '../helpers/error-codes.ts';
 
@@ -30,40 +31,13 @@ export async function tinyEncoder(root: string, name = 'tiny', seed = 42): Promi
 }
 
 /** Wraps an encoder, counting the texts it embeds per role; texts containing `failOn` make encode() throw. */
-export class CountingEncoder implements Encoder {
-  readonly inner: Encoder;
+export class CountingEncoder extends DelegatingEncoder {
   documents = 0;
   queries = 0;
   calls = 0;
   failOn: string | undefined;
 
-  constructor(inner: Encoder) {
-    this.inner = inner;
-  }
-
-  get modelId(): string {
-    return this.inner.modelId;
-  }
-  get revision(): string | undefined {
-    return this.inner.revision;
-  }
-  get dims(): number {
-    return this.inner.dims;
-  }
-  get normalized(): boolean {
-    return this.inner.normalized;
-  }
-  get maxTokens(): number {
-    return this.inner.maxTokens;
-  }
-  get prompts(): Encoder['prompts'] {
-    return this.inner.prompts;
-  }
-  get similarity(): Encoder['similarity'] {
-    return this.inner.similarity;
-  }
-
-  async encode(texts: readonly string[], options?: EncodeOptions): Promise<Embeddings> {
+  override async encode(texts: readonly string[], options?: EncodeOptions): Promise<Embeddings> {
     this.calls++;
     if (this.failOn !== undefined && texts.some((t) => t.includes(this.failOn!))) throw new Error(`refusing to embed a text containing ${this.failOn}`);
     if (options?.role === 'query') this.queries += texts.length;
@@ -71,11 +45,4 @@ export class CountingEncoder implements Encoder {
     return this.inner.encode(texts, options);
   }
 
-  countTokens(texts: readonly string[]): number[] {
-    return this.inner.countTokens(texts);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
 }
