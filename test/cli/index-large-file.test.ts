@@ -4,12 +4,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticModel, scifactDocs, tempDir } from '../helpers/synthetic.ts';
-import { CLI } from '../helpers/cli-bin.ts';
-import { runCli, spawnCli } from './run-cli.ts';
+import { interruptCli, runCli, spawnCli } from './run-cli.ts';
 
 const tmp = tempDir('cli-large-file');
 after(() => tmp.cleanup());
@@ -37,19 +35,7 @@ test('progress lines inside one large file name it, with its committed chunks an
 
 test('Ctrl-C inside a large file: exit 130, the committed chunks are kept, check passes, a rerun embeds the rest', async () => {
   const col = join(tmp.dir, 'sigint');
-  const child = spawn(process.execPath, [...CLI, 'index', big, '--collection', col, '--model', model, '--chunk-tokens', '24', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let signalled = false;
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    stderr += s;
-    if (!signalled && /big\.txt: \d+ chunks/.test(stderr)) {
-      signalled = true;
-      child.kill('SIGINT');
-    }
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const { code, stdout, stderr, signalled } = await interruptCli(['index', big, '--collection', col, '--model', model, '--chunk-tokens', '24', '--json'], /big\.txt: \d+ chunks/);
   assert.ok(signalled, `progress was shown inside the file: ${stderr}`);
   assert.equal(code, 130, stderr);
   const r = JSON.parse(stdout) as { interrupted: boolean; documents: number; rowsWritten: number; rows: number };

@@ -1,13 +1,11 @@
 /** Ctrl-C for real: SIGINT to a running `biencoder index` keeps exactly what it acknowledged. */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Collection } from '../../src/collection/collection.ts';
 import { syntheticModel, scifactDocs, tempDir } from '../helpers/synthetic.ts';
-import { runCli, spawnCli } from './run-cli.ts';
-import { CLI } from '../helpers/cli-bin.ts';
+import { interruptCli, runCli, spawnCli } from './run-cli.ts';
 
 const tmp = tempDir('cli-sigint');
 after(() => tmp.cleanup());
@@ -22,20 +20,8 @@ test('SIGINT mid-run: exit 130, the acknowledged documents (a prefix of the inpu
   writeFileSync(corpus, texts.map((t, i) => JSON.stringify({ _id: `d${i}`, text: t.slice(0, 250) })).join('\n') + '\n');
   const col = join(tmp.dir, 'col');
 
-  const child = spawn(process.execPath, [...CLI, 'index', corpus, '--collection', col, '--model', model, '--batch-size', '8', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let signalled = false;
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    stderr += s;
-    // The first progress line means a batch is committed and the run is under way.
-    if (!signalled && /indexing: \d+\/600 docs/.test(stderr)) {
-      signalled = true;
-      child.kill('SIGINT');
-    }
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  // The first progress line means a batch is committed and the run is under way.
+  const { code, stdout, stderr, signalled } = await interruptCli(['index', corpus, '--collection', col, '--model', model, '--batch-size', '8', '--json'], /indexing: \d+\/600 docs/);
   assert.ok(signalled, `the run showed progress before it ended: ${stderr}`);
   assert.equal(code, 130, stderr);
   assert.match(stderr, /stopping after the batch in flight/);

@@ -2,7 +2,7 @@
  * Runs the CLI: through main() in a worker thread shared by a test file (fast: the sources load
  * once), or as a real process running the executable's sources (src/cli/bin.ts through tsx).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { after } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { CLI } from '../helpers/cli-bin.ts';
@@ -55,4 +55,25 @@ export function runCli(args: readonly string[]): Promise<CliResult> {
 export function spawnCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): CliResult {
   const r = spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: options.timeout ?? 120_000, cwd: options.cwd, env: options.env ?? process.env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The real executable, interrupted: SIGINT is sent once stderr matches `when` (a progress line, so that
+ * the run is under way). Resolves when the process exits.
+ */
+export async function interruptCli(args: readonly string[], when: RegExp): Promise<CliResult & { signalled: boolean }> {
+  const child = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let signalled = false;
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+    if (!signalled && when.test(stderr)) {
+      signalled = true;
+      child.kill('SIGINT');
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  return { code, stdout, stderr, signalled };
 }
