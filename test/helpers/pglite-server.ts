@@ -7,6 +7,7 @@
  * (with pgvector installed); tests then use collection names unique to the run and drop them.
  */
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import pg from 'pg';
 
 export interface PgServer {
@@ -76,5 +77,34 @@ export async function startPgServer(): Promise<PgServer> {
       await server.stop();
       await db.close();
     },
+  };
+}
+
+/**
+ * The server of one test file: started before its tests and stopped after them. The object answers
+ * for the server once it has started.
+ */
+export function pgServerForFile(): PgServer {
+  let server: PgServer | undefined;
+  before(async () => {
+    server = await startPgServer();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  const started = (): PgServer => {
+    if (server === undefined) throw new Error('the test PostgreSQL server has not started yet');
+    return server;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    get embedded() {
+      return started().embedded;
+    },
+    collectionUrl: (prefix) => started().collectionUrl(prefix),
+    query: (sql, params) => started().query(sql, params),
+    stop: () => started().stop(),
   };
 }

@@ -2,23 +2,17 @@
  * SQL injection through filter keys and values, ids, texts, metadata and collection names: rejected
  * (with a clear error) or neutralized (stored and matched as data), and the tables survive.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PgvectorCollection } from '../../../src/collection/pgvector/pgvector-collection.ts';
 import { SqlParams, compileFilterToSql } from '../../../src/collection/pgvector/filter-sql.ts';
 import type { VectorDocumentInput } from '../../../src/collection/collection.ts';
 import { matchesFilter, parseFilter, type Metadata, type MetadataFilter } from '../../../src/collection/filter.ts';
 import { isBiencoderError } from '../../../src/errors.ts';
-import { startPgServer, type PgServer } from '../../helpers/pglite-server.ts';
+import { pgServerForFile } from '../../helpers/pglite-server.ts';
 import { unitVector } from '../helpers.ts';
 
-let server: PgServer;
-before(async () => {
-  server = await startPgServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const server = pgServerForFile();
 
 const HOSTILE_STRINGS = [
   "'; DROP TABLE biencoder_collections; --",

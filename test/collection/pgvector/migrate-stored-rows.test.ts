@@ -5,26 +5,20 @@
  * input. Only their shape is checked (and what PostgreSQL cannot store, as before), so such a
  * collection migrates completely instead of failing halfway with a partial target.
  */
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Collection, type Metadata } from '../../../src/collection/collection.ts';
 import { migrateCollection } from '../../../src/collection/pgvector/migrate.ts';
 import { PgvectorCollection } from '../../../src/collection/pgvector/pgvector-collection.ts';
-import { startPgServer, type PgServer } from '../../helpers/pglite-server.ts';
+import { pgServerForFile } from '../../helpers/pglite-server.ts';
 import { tempDir } from '../../helpers/synthetic.ts';
 import { unitVector } from '../helpers.ts';
 
 const tmp = tempDir('migrate-stored');
-let server: PgServer;
-before(async () => {
-  server = await startPgServer();
-});
-after(async () => {
-  await server?.stop();
-  tmp.cleanup();
-});
+const server = pgServerForFile();
+after(() => tmp.cleanup());
 
 const DIMS = 8;
 const LONG_ID = `z-${'x'.repeat(1018)}`; // 1020 characters: a document id before the 1000-character limit

@@ -1,5 +1,5 @@
 /** migrate: an embedded collection copied into pgvector, resumable, verified by counts and checksums; the CLI. */
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -7,20 +7,14 @@ import { Collection } from '../../../src/collection/collection.ts';
 import { migrateCollection } from '../../../src/collection/pgvector/migrate.ts';
 import { PgvectorCollection } from '../../../src/collection/pgvector/pgvector-collection.ts';
 import { isBiencoderError } from '../../../src/errors.ts';
-import { startPgServer, type PgServer } from '../../helpers/pglite-server.ts';
+import { pgServerForFile } from '../../helpers/pglite-server.ts';
 import { tempDir } from '../../helpers/synthetic.ts';
 import { unitVector } from '../helpers.ts';
 import { CLI } from '../../helpers/cli-bin.ts';
 
 const tmp = tempDir('migrate');
-let server: PgServer;
-before(async () => {
-  server = await startPgServer();
-});
-after(async () => {
-  await server?.stop();
-  tmp.cleanup();
-});
+const server = pgServerForFile();
+after(() => tmp.cleanup());
 
 const DIMS = 8;
 let dirN = 0;

@@ -1,19 +1,13 @@
 /** pgvector-specific behaviour: schema, HNSW use and recall, filtered HNSW, halfvec, limits, concurrency, URLs. */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PgvectorCollection } from '../../../src/collection/pgvector/pgvector-collection.ts';
 import { parsePgTarget } from '../../../src/collection/pgvector/target.ts';
 import { roundToF16, toVectorLiteral } from '../../../src/collection/pgvector/vector-codec.ts';
-import { startPgServer, type PgServer } from '../../helpers/pglite-server.ts';
+import { pgServerForFile } from '../../helpers/pglite-server.ts';
 import { rejectsWith, unitVector } from '../helpers.ts';
 
-let server: PgServer;
-before(async () => {
-  server = await startPgServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const server = pgServerForFile();
 
 const nameOf = (url: string): string => new URL(url).searchParams.get('collection')!;
 
