@@ -666,7 +666,7 @@ export class Collection {
         return { ...result, embedded: toEmbed.length };
       });
     } catch (error) {
-      return Promise.reject(databaseError(error, this.#dbPath));
+      return Promise.reject(error);
     }
   }
 
@@ -686,7 +686,7 @@ export class Collection {
         return { ...result, embedded: 0 };
       });
     } catch (error) {
-      return Promise.reject(databaseError(error, this.#dbPath));
+      return Promise.reject(error);
     }
   }
 
@@ -800,7 +800,7 @@ export class Collection {
         return rows.length;
       });
     } catch (error) {
-      return Promise.reject(databaseError(error, this.#dbPath));
+      return Promise.reject(error);
     }
   }
 
@@ -809,7 +809,7 @@ export class Collection {
     try {
       this.#assertOpen();
     } catch (error) {
-      return Promise.reject(databaseError(error, this.#dbPath));
+      return Promise.reject(error);
     }
     if (this.readOnly) return Promise.resolve();
     return this.#exclusive(async () => {
@@ -859,7 +859,7 @@ export class Collection {
       }
       return Promise.resolve(list.map((id) => byId.get(id)));
     } catch (error) {
-      return Promise.reject(databaseError(error, this.#dbPath));
+      return Promise.reject(error);
     }
   }
 
@@ -898,7 +898,7 @@ export class Collection {
       }
       return this.#withDbErrors(this.#calls.track(this.#searchBatch(queries, k, filter, options)));
     } catch (error) {
-      return Promise.reject(databaseError(error, this.#dbPath));
+      return Promise.reject(error);
     }
   }
 
