@@ -134,13 +134,6 @@ function chunkRow(doc: SourceDocument, c: Chunk): DocumentInput {
   return { id: chunkId(doc.id, c.index), text: c.text, metadata: { ...doc.metadata, [CHUNK_METADATA_KEY]: position as unknown as JsonValue } };
 }
 
-/** The rows that store one document: its own id when it is one chunk, else one row per chunk. */
-export function documentRows(doc: SourceDocument, chunks: readonly Chunk[]): DocumentInput[] {
-  if (chunks.length === 0) return [];
-  if (chunks.length === 1) return [{ id: doc.id, text: chunks[0].text, metadata: doc.metadata }];
-  return chunks.map((c) => chunkRow(doc, c));
-}
-
 /**
  * A document's rows in parts of at most maxRows, as its chunks are made. Whether its first chunk is
  * stored under the document's own id is known at its second chunk (or at its end).
@@ -151,7 +144,8 @@ function* documentParts(write: DocumentWrite, chunker: Chunker, maxRows: number)
   const first = chunks.next();
   const second = first.done === true ? first : chunks.next();
   if (first.done === true || second.done === true) {
-    const rows = documentRows(doc, first.done === true ? [] : [first.value]);
+    // A document of one chunk is stored under its own id; one of none stores nothing.
+    const rows: DocumentInput[] = first.done === true ? [] : [{ id: doc.id, text: first.value.text, metadata: doc.metadata }];
     write.rows = rows.length;
     yield { write, rows, last: true, end: doc.text.length };
     return;
@@ -259,7 +253,7 @@ async function writeBatch(collection: CollectionApi, parts: readonly Part[], cou
   let embedded = 0;
   if (toWrite.length > 0) {
     try {
-      embedded = (await collection.upsert(toWrite, { signal, chunkRows: true })).embedded; // its own chunk rows (documentRows)
+      embedded = (await collection.upsert(toWrite, { signal, chunkRows: true })).embedded; // its own chunk rows (chunkRow)
     } catch (error) {
       throw withOrigin(error, toWrite, origins);
     }

@@ -187,7 +187,7 @@ import { createServer, type ServerOptions } from 'biencoder/server';
 import { PgvectorCollection } from 'biencoder/pgvector';
 import { evaluateRun, type Qrels } from 'biencoder/eval';
 // @ts-expect-error internals are not exported from the root
-import { documentRows } from 'biencoder';
+import { prepareTexts } from 'biencoder';
 
 export async function use(): Promise<SearchHit[]> {
   const encoder = await loadEncoder();
@@ -205,7 +205,7 @@ export async function use(): Promise<SearchHit[]> {
   void PgvectorCollection;
   const qrels: Qrels = new Map();
   void evaluateRun;
-  void documentRows;
+  void prepareTexts;
   void options;
   void qrels;
   void chunks;
