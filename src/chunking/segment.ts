@@ -44,12 +44,7 @@ export function trimSpan(text: string, start: number, end: number): Span | undef
   return start < end ? { start, end } : undefined;
 }
 
-/** Paragraphs of text[start, end): ranges separated by blank lines, trimmed, none empty. */
-export function paragraphs(text: string, start = 0, end = text.length): Span[] {
-  return [...paragraphStream(text, start, end)];
-}
-
-/** paragraphs(), lazily. */
+/** Paragraphs of text[start, end), lazily: ranges separated by blank lines, trimmed, none empty. */
 export function* paragraphStream(text: string, start = 0, end = text.length): Generator<Span, void, undefined> {
   const source = start === 0 && end === text.length ? text : text.slice(start, end);
   const breaks = new RegExp(PARAGRAPH_BREAK.source, 'g'); // its own lastIndex: streams of several documents interleave
@@ -127,12 +122,7 @@ function endsWithAbbreviation(sentence: string): boolean {
   return ABBREVIATIONS.has(m[1].toLowerCase());
 }
 
-/** Sentences of text[start, end) (Intl.Segmenter, with abbreviation merging), trimmed, none empty. */
-export function sentences(text: string, start: number, end: number): Span[] {
-  return [...sentenceStream(text, start, end)];
-}
-
-/** sentences(), lazily. */
+/** Sentences of text[start, end), lazily (Intl.Segmenter, with abbreviation merging), trimmed, none empty. */
 export function* sentenceStream(text: string, start: number, end: number): Generator<Span, void, undefined> {
   let pending: Span | undefined;
   let segStart = start;

@@ -4,8 +4,8 @@ import {
   codePointBoundaries,
   graphemeBoundaries,
   isBlank,
-  paragraphs,
-  sentences,
+  paragraphStream,
+  sentenceStream,
   trimSpan,
   wordBoundaries,
   words,
@@ -24,23 +24,23 @@ test('trimSpan and isBlank treat control characters as whitespace', () => {
 
 test('paragraphs are separated by blank lines (whitespace-only lines included), trimmed', () => {
   const text = '  First para\nstill first.\n\nSecond.\r\n \t\r\nThird.\n\n\n\n  ';
-  const spans = paragraphs(text);
+  const spans = [...paragraphStream(text)];
   assert.deepEqual(texts(text, spans), ['First para\nstill first.', 'Second.', 'Third.']);
   for (const s of spans) assert.equal(text.slice(s.start, s.end), text.slice(s.start, s.end).trim());
-  assert.deepEqual(paragraphs('   \n\n  '), []);
+  assert.deepEqual([...paragraphStream('   \n\n  ')], []);
 });
 
 test('sentences: Intl.Segmenter with offsets into the original string, and abbreviations merged', () => {
   const text = 'xx Dr. Smith met Mr. Jones at 3.5 p.m. today. Smith et al. Showed it (Fig. 2). Was it? Yes!  ';
-  const spans = sentences(text, 3, text.length);
+  const spans = [...sentenceStream(text, 3, text.length)];
   assert.deepEqual(texts(text, spans), ['Dr. Smith met Mr. Jones at 3.5 p.m. today.', 'Smith et al. Showed it (Fig. 2).', 'Was it?', 'Yes!']);
   const cjk = '今日は晴れです。明日は雨でしょう。';
-  assert.deepEqual(texts(cjk, sentences(cjk, 0, cjk.length)), ['今日は晴れです。', '明日は雨でしょう。']);
+  assert.deepEqual(texts(cjk, [...sentenceStream(cjk, 0, cjk.length)]), ['今日は晴れです。', '明日は雨でしょう。']);
 });
 
 test('an abbreviation at the end of a line does not merge across the line break', () => {
   const text = 'See Fig.\nNext line.';
-  assert.deepEqual(texts(text, sentences(text, 0, text.length)), ['See Fig.', 'Next line.']);
+  assert.deepEqual(texts(text, [...sentenceStream(text, 0, text.length)]), ['See Fig.', 'Next line.']);
 });
 
 test('words are whitespace-separated runs', () => {
