@@ -337,6 +337,14 @@ interface Unit extends Span {
   readonly exact?: number;
 }
 
+/**
+ * One word of a sentence as a unit: the sentence's cost shared in proportion to the words' rough
+ * token guesses (`total` is their sum); the first word keeps the sentence's boundary level.
+ */
+function wordUnit(span: Span, guess: number, sentence: Unit, total: number, first: boolean): Unit {
+  return { start: span.start, end: span.end, cost: (guess * sentence.cost) / total, level: first ? sentence.level : WORD, kind: 'word' };
+}
+
 /** Characters of sentences (or of the words of a sentence over the unit limit) read, counted and turned into units at a time. */
 const SECTION_CHARS = 16_384;
 /** Units no window reads again are dropped from memory in blocks of at least this many. */
@@ -446,8 +454,7 @@ function* chunkDocument(parentId: string, text: string, s: Settings, emit: (chun
         break;
       }
       const w = next.value;
-      // The sentence's cost shared in proportion to the rough guesses, as wordsOf() shares it.
-      batch.push({ start: w.start, end: w.end, cost: (roughTokens(text.slice(w.start, w.end)) * long.unit.cost) / long.total, level: long.done++ === 0 ? long.unit.level : WORD, kind: 'word' });
+      batch.push(wordUnit(w, roughTokens(text.slice(w.start, w.end)), long.unit, long.total, long.done++ === 0));
       chars += w.end - w.start;
     }
     const doubtful = long.single ? [] : batch.filter((w) => w.cost + s.fixed > s.unitLimit);
@@ -615,13 +622,7 @@ function* chunkDocument(parentId: string, text: string, s: Settings, emit: (chun
     const guesses = spans.map((span) => roughTokens(text.slice(span.start, span.end)));
     let total = 0;
     for (const g of guesses) total += g;
-    return spans.map((span, j) => ({
-      start: span.start,
-      end: span.end,
-      cost: (guesses[j] * unit.cost) / total,
-      level: j === 0 ? unit.level : WORD,
-      kind: 'word' as const,
-    }));
+    return spans.map((span, j) => wordUnit(span, guesses[j], unit, total, j === 0));
   }
 
   /**
