@@ -484,10 +484,6 @@ export class Collection {
     }
   }
 
-  #replay(index: VectorIndex, fromSeq: number): number {
-    return replayChanges(index, this.#st, fromSeq, this.dims);
-  }
-
   /**
    * Brings the in-memory index up to the database (after a failed index update, or a reader seeing
    * new commits). A reader's catch-up may reload the index (an await): concurrent calls share the
@@ -501,7 +497,7 @@ export class Collection {
       return this.#readerCatchUp;
     }
     if (this.#indexSeq !== this.#seq) {
-      this.#replay(this.#index, this.#indexSeq);
+      replayChanges(this.#index, this.#st, this.#indexSeq, this.dims);
       this.#indexSeq = this.#seq;
     }
     return Promise.resolve();
@@ -529,7 +525,7 @@ export class Collection {
     try {
       const meta = readMetaState(db);
       if (meta.prunedThrough > this.#indexSeq) return true; // deletions we have not seen were pruned: start over from the saved file
-      this.#replay(this.#index, this.#indexSeq);
+      replayChanges(this.#index, this.#st, this.#indexSeq, this.dims);
       this.#seq = meta.seq;
       this.#indexSeq = meta.seq;
       this.#dataVersion = dv;
