@@ -1,8 +1,8 @@
 /**
  * Scalar int8 quantization for the HNSW graph (the exact f32 vectors are kept beside it for rescoring).
  *
- * - One global scale for every row and query: 127 / the largest |x| of the first batch added (values beyond
- *   it are clamped). Cosine rows are unit vectors, so the graph ranks their codes by int8 inner product,
+ * - One global scale for every row and query: 127 / the largest |x| of the first batch added, at least
+ *   4 / sqrt(dims) for cosine (values beyond it are clamped). Cosine rows are unit vectors, so the graph ranks their codes by int8 inner product,
  *   usearch's fastest int8 kernel (usearch's own f32 cast divides by the L2 norm instead, which leaves a
  *   100-d unit vector's components around +-13 of the 127 levels).
  * - 'row' (each row scaled by 127 / its own max|x|, searched with usearch's cos) is what cosine indexes
@@ -16,9 +16,9 @@ export interface I8Params {
   readonly scale: number;
 }
 
-/** The global scale that maps the largest |x| of data[0, n) to 127 (1 for all-zero data). */
-export function calibrateI8Scale(data: Float32Array, n = data.length): number {
-  let m = 0;
+/** The global scale that maps max(the largest |x| of data[0, n), floor) to 127 (1 when both are 0). */
+export function calibrateI8Scale(data: Float32Array, n = data.length, floor = 0): number {
+  let m = floor;
   for (let i = 0; i < n; i++) {
     const a = Math.abs(data[i]);
     if (a > m) m = a;

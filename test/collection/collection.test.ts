@@ -227,6 +227,17 @@ describe('bad input: clear errors, nothing written', () => {
     assert.ok(!readdirSync(tmp.dir).some((n) => n.includes('.creating-')), 'no temporary directories are left behind');
   });
 
+  test('the default index: HNSW i8 + f32 rescoring for cosine, f32 HNSW for dot and l2', async () => {
+    const cosine = newDir();
+    await Collection.create(cosine, { encoder: base }).then((c) => c.close());
+    assert.deepEqual(readManifest(cosine).index, { kind: 'hnsw', connectivity: 16, expansionAdd: 128, expansionSearch: 128, quantization: 'i8', rescore: 4 });
+    for (const metric of ['dot', 'l2'] as const) {
+      const dir = newDir();
+      await Collection.create(dir, { encoder: base, metric }).then((c) => c.close());
+      assert.deepEqual(readManifest(dir).index, { kind: 'hnsw', connectivity: 16, expansionAdd: 128, expansionSearch: 64, quantization: 'f32', rescore: 1 });
+    }
+  });
+
   test('operations after close fail with CLOSED', async () => {
     const c = await Collection.create(newDir(), { encoder: base });
     await c.close();

@@ -104,6 +104,28 @@ describe('HnswIndex on 20k clustered 64-d vectors', () => {
     }
   });
 
+  test('i8 on a long list (k 300, as hybrid candidates ask), its extra candidates tapered past RESCORE_FULL_K: recall as f32', () => {
+    const k = 300;
+    const longTruth = flat.search(rowsOf(queries, 0, 50), k);
+    const i8 = recallAt(get('i8').search(rowsOf(queries, 0, 50), k), longTruth, k);
+    const f32 = recallAt(get('f32').search(rowsOf(queries, 0, 50), k), longTruth, k);
+    assert.ok(i8 >= f32 - 0.01, `i8 ${i8} vs f32 ${f32} at k ${k}`);
+  });
+
+  test('i8 cosine whose first batch is one small-component vector: later rows are not clamped flat (scale floor)', () => {
+    // A first vector with every component 1/sqrt(D) (0.125) would set the scale so that anything above
+    // 0.125 clamps to 127; these rows reach ~0.5, and clamped codes lose their ranking in the graph.
+    // rescore 1: the int8 codes alone pick the candidates, so clamping shows in the recall.
+    const h = new HnswIndex({ dims: D, metric: 'cosine', quantization: 'i8', rescore: 1, threads: 1 });
+    h.add([0n], matrixFromRows([Array.from({ length: D }, () => 1)]));
+    h.add(keys, base);
+    const withFirst = new FlatIndex({ dims: D, metric: 'cosine' });
+    withFirst.add([0n], matrixFromRows([Array.from({ length: D }, () => 1)]));
+    withFirst.add(keys, base);
+    const r = recallAt(h.search(queries, 10), withFirst.search(queries, 10), 10);
+    assert.ok(r >= 0.95, `recall ${r}`);
+  });
+
   test('b1 + rescore (default x32): recall@10 >= 0.90; x4 is not enough', () => {
     const h = get('b1');
     assert.equal(h.rescore, 32);

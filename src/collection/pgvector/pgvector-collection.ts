@@ -32,7 +32,7 @@ import { resolveIndexSpec, type IndexSpec, type IndexSpecInput } from '../index-
 import { parseFilter, type FilterNode, type Metadata } from '../filter.ts';
 import { FORMAT_VERSION, MANIFEST_FORMAT, type Manifest } from '../manifest.ts';
 import {
-  DEFAULT_COLLECTION_INDEX, type DocumentInput, type EncoderDescriptor, type SearchHit, type SearchMode, type SearchOptions, type StoredDocument,
+  type DocumentInput, type EncoderDescriptor, type SearchHit, type SearchMode, type SearchOptions, type StoredDocument,
   type VectorDocumentInput, type WriteOptions, type WriteResult,
 } from '../collection.ts';
 import type { CollectionApi, CollectionApiInfo } from '../collection-api.ts';
@@ -50,6 +50,9 @@ import {
 import { SqlParams, compileFilterToSql } from './filter-sql.ts';
 import { parsePgTarget, type PgTarget } from './target.ts';
 import { fromVectorSend, toVectorLiteral } from './vector-codec.ts';
+
+/** The default index of a new pgvector collection: HNSW over vector(d) (pgvector has no int8 vectors). */
+export const DEFAULT_PGVECTOR_INDEX: IndexSpec = resolveIndexSpec({ kind: 'hnsw' });
 
 /** Rows per INSERT/UPDATE statement inside a write transaction. */
 const ROWS_PER_STATEMENT = 1000;
@@ -76,7 +79,7 @@ export interface PgvectorOpenOptions {
 export interface PgvectorCreateOptions extends Omit<PgvectorOpenOptions, 'encoder' | 'readOnly'> {
   /** The encoder whose vectors the collection holds, or a description of it for upsertVectors-only use. */
   readonly encoder: Encoder | EncoderDescriptor;
-  /** Default DEFAULT_COLLECTION_INDEX (HNSW m 16, ef_construction 128, ef_search 64, f32). f16 stores halfvec; flat: no index, exact scans. */
+  /** Default HNSW f32 (m 16, ef_construction 128, ef_search 64; pgvector has no int8 vectors). f16 stores halfvec; flat: no index, exact scans. */
   readonly index?: IndexSpecInput;
   /** Default: the encoder's similarity (cosine, dot or l2). */
   readonly metric?: IndexMetric;
@@ -196,7 +199,7 @@ export class PgvectorCollection implements CollectionApi {
         ? 'the encoder was trained for manhattan distance, which the indexes do not support; pass metric (cosine, dot or l2)'
         : `metric must be cosine, dot or l2, got ${String(metric)}`);
     }
-    const spec = resolveIndexSpec(options.index ?? DEFAULT_COLLECTION_INDEX);
+    const spec = resolveIndexSpec(options.index ?? DEFAULT_PGVECTOR_INDEX);
     const type = checkSpecForPgvector(spec, identity.dims);
     const pool = createPool(target.connectionString, options.poolSize);
     try {
