@@ -47,7 +47,7 @@ async function buildCollection(dir: string, encoder: Encoder): Promise<{ count: 
   const docs = corpus.map((d) => ({ id: d._id, text: `${d.title} ${d.text}`.trim(), metadata: { title: d.title } }));
   const c = existsSync(join(dir, 'manifest.json'))
     ? await Collection.open(dir, { encoder })
-    : await Collection.create(dir, { encoder, index: { kind: 'hnsw' } });
+    : await Collection.create(dir, { encoder }); // the default index, as users get it
   const started = performance.now();
   try {
     if (c.count() === docs.length) return { count: c.count(), built_s: 0 };

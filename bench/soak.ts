@@ -7,7 +7,7 @@
  *   MiniLM tokenizer, written to a temporary directory), so that the server handles many requests
  *   per minute; --model use-lite soaks the embedded default instead.
  * - The server: `biencoder serve --data-dir TMP --model MODEL --port 0`; the soak creates
- *   collection `soak` (HNSW) through POST /collections.
+ *   collection `soak` (the default index) through POST /collections.
  * - Load: --concurrency workers (default 8), each looping: 70% searches (a random scifact query,
  *   k 1..20, a metadata filter one time in four), 25% upserts of 16 scifact documents whose ids cycle
  *   through --ids (default 3,000; so the collection fills, then documents are replaced with new
@@ -97,7 +97,7 @@ async function call(method: string, path: string, body: unknown): Promise<void> 
   }
 }
 
-const created = await fetch(`${url}/collections`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'soak', index: { kind: 'hnsw' } }) });
+const created = await fetch(`${url}/collections`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'soak' }) });
 if (created.status !== 201) throw new Error(`creating the collection failed: ${created.status} ${await created.text()}`);
 
 const totalMs = minutes * 60_000;
