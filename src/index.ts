@@ -62,7 +62,7 @@ export { parseFilter, matchesFilter, type MetadataFilter, type Metadata, type Js
 export type { KeywordQueryOptions, KeywordStopwords } from './collection/keyword-query.ts';
 
 // Retrieval and reranking
-export { Retriever, type RetrieverOptions, type RetrieveOptions, type RetrievedHit, type RetrievalResult, type RetrievalTimings } from './retriever/retriever.ts';
+export { Retriever, type RetrieverOptions, type RetrieveOptions, type RetrievedHit, type RetrievalResult, type RetrievalTimings, type RetrieveRequest, type PipelineHit, type PipelineResult, type PipelineTimings } from './retriever/retriever.ts';
 export {
   reciprocalRankFusion,
   convexFusion,

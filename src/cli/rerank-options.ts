@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { Collection } from '../collection/collection.ts';
+import type { CollectionApi } from '../collection/collection-api.ts';
 import { DTYPE_SUFFIX, type Dtype } from '../encoders/onnx/model-config.ts';
 import { loadCrossEncoder, type CrossEncoder, type CrossEncoderOptions } from '../rerank/cross-encoder.ts';
 import { DEFAULT_RERANK_CANDIDATES, Retriever, type RetrieverOptions } from '../retriever/retriever.ts';
@@ -74,7 +74,7 @@ export async function loadRerankerFrom(opts: RerankCliOptions & ModelCliOptions)
  * --rerank-budget-ms. close() releases the cross-encoder.
  */
 export async function retrieverFrom(
-  collection: Collection,
+  collection: CollectionApi,
   opts: RerankCliOptions & ModelCliOptions,
   firstStage: Pick<RetrieverOptions, 'mode' | 'hybrid' | 'keyword'> = {},
 ): Promise<{ retriever: Retriever; reranker: CrossEncoder | undefined; close: () => Promise<void> }> {

@@ -3,7 +3,7 @@
  * Retriever per open collection, kept across requests so that its measured cost estimate (what a
  * latency budget relies on) carries over from one request to the next.
  */
-import type { Collection } from '../collection/collection.ts';
+import type { CollectionApi } from '../collection/collection-api.ts';
 import { BiencoderError } from '../errors.ts';
 import type { CrossEncoder } from '../rerank/cross-encoder.ts';
 import { DEFAULT_RERANK_CANDIDATES, Retriever, checkBudget, checkCandidates } from '../retriever/retriever.ts';
@@ -22,7 +22,7 @@ export class ServerReranker {
   readonly candidates: number;
   readonly budgetMs: number | undefined;
   // Keyed by the Collection object: a collection closed and reopened (a data-dir collection recreated) gets a new one.
-  readonly #retrievers = new WeakMap<Collection, Retriever>();
+  readonly #retrievers = new WeakMap<CollectionApi, Retriever>();
 
   constructor(options: ServerRerankOptions) {
     if (typeof options !== 'object' || options === null) throw new BiencoderError('INVALID_ARGUMENT', 'rerank must be an object { reranker, candidates?, budgetMs? }');
@@ -36,7 +36,7 @@ export class ServerReranker {
   }
 
   /** The retriever of this collection (created on first use). */
-  retrieverFor(collection: Collection): Retriever {
+  retrieverFor(collection: CollectionApi): Retriever {
     let retriever = this.#retrievers.get(collection);
     if (retriever === undefined) {
       retriever = new Retriever({

@@ -34,7 +34,7 @@ after(async () => {
 
 describe('Retriever', () => {
   test('bi-encoder top-N -> cross-encoder -> top-k, with both scores and per-stage timings', async () => {
-    const retriever = new Retriever({ collection, reranker, candidates: 20 });
+    const retriever = new Retriever({ collection, mode: 'dense', reranker, candidates: 20 });
     const result = await retriever.search(QUERY, { k: 5 });
     const firstStage = await collection.search(QUERY, { k: 20 });
     assert.equal(result.candidates, 20);
@@ -59,7 +59,7 @@ describe('Retriever', () => {
   });
 
   test('k larger than the reranked set: only the top N are reranked; the rest follow in retrieval order', async () => {
-    const retriever = new Retriever({ collection, reranker, candidates: 5 });
+    const retriever = new Retriever({ collection, mode: 'dense', reranker, candidates: 5 });
     const result = await retriever.search(QUERY, { k: 8 });
     const firstStage = await collection.search(QUERY, { k: 8 });
     // max(k, N) = 8 retrieved; of the top 5, 'no-text' (retrieval rank 0) cannot be reranked: 4 are.
@@ -114,11 +114,11 @@ describe('Retriever', () => {
   });
 
   test('filters reach the bi-encoder stage; without a reranker it is the collection search', async () => {
-    const retriever = new Retriever({ collection, reranker, candidates: 10 });
+    const retriever = new Retriever({ collection, mode: 'dense', reranker, candidates: 10 });
     const result = await retriever.search(QUERY, { k: 4, filter: { even: true } });
     assert.equal(result.hits.length, 4);
     for (const h of result.hits) assert.equal(h.metadata.even, true);
-    const plain = await new Retriever({ collection }).search(QUERY, { k: 4 });
+    const plain = await new Retriever({ collection, mode: 'dense' }).search(QUERY, { k: 4 });
     const direct = await collection.search(QUERY, { k: 4 });
     assert.deepEqual(plain.hits.map((h) => [h.id, h.score]), direct.map((h) => [h.id, h.score]));
     assert.equal(plain.reranked, 0);
@@ -130,7 +130,7 @@ describe('Retriever', () => {
   test('a latency budget reranks only the candidates that fit the measured cost', async () => {
     // A seeded cost of 1 s per token: with a budget of the first 3 pairs' cost plus half the 4th's, exactly 3 fit
     // (embedding and searching take milliseconds, far less than the half pair of margin).
-    const retriever = new Retriever({ collection, reranker, candidates: 12, initialMsPerToken: 1000 });
+    const retriever = new Retriever({ collection, mode: 'dense', reranker, candidates: 12, initialMsPerToken: 1000 });
     const firstStage = (await collection.search(QUERY, { k: 12 })).filter((h) => h.text !== '');
     const tokens = reranker.tokenize(QUERY, firstStage.map((h) => h.text)).map((p) => p.ids.length);
     const budgetMs = 1000 * (tokens[0] + tokens[1] + tokens[2]) + 500 * tokens[3];
@@ -148,7 +148,7 @@ describe('Retriever', () => {
   });
 
   test('first budgeted search with no estimate measures a probe batch; a generous budget then reranks everything', async () => {
-    const retriever = new Retriever({ collection, reranker, candidates: 30, budgetMs: 60_000 });
+    const retriever = new Retriever({ collection, mode: 'dense', reranker, candidates: 30, budgetMs: 60_000 });
     assert.equal(retriever.costModel.msPerToken, undefined);
     const first = await retriever.search(QUERY, { k: 10 });
     assert.equal(first.reranked, 29);
@@ -192,7 +192,7 @@ describe('Retriever', () => {
 
 describe('runQueries', () => {
   test('collects a run in the final order, with mean stage timings', async () => {
-    const retriever = new Retriever({ collection, reranker, candidates: 10 });
+    const retriever = new Retriever({ collection, mode: 'dense', reranker, candidates: 10 });
     const queries = [{ id: 'q1', text: QUERY }, { id: 'q2', text: 'heart disease risk' }];
     const progress: number[] = [];
     const summary = await runQueries(retriever, queries, { k: 4, onQuery: (done) => progress.push(done) });

@@ -6,7 +6,8 @@ import { Collection, SEARCH_MODES, type SearchMode } from '../../collection/coll
 import { DEFAULT_MODEL, loadEncoder } from '../../encoders/load-encoder.ts';
 import { resolveInputs } from '../../ingest/input-files.ts';
 import { integerOption } from '../cli-options.ts';
-import { formatHits, searchCollection } from './search.ts';
+import { formatHits, searchWith } from './search.ts';
+import { Retriever } from '../../retriever/retriever.ts';
 import { DEFAULT_TEXT_SEARCH_MODE } from '../../retriever/default-mode.ts';
 import { formatIndexSummary, indexFiles, INTERRUPTED_EXIT } from './index.ts';
 
@@ -66,7 +67,8 @@ Examples:
         }
         collection = await Collection.open(dir, { encoder, readOnly: true });
         const searchStarted = performance.now();
-        const hits = await searchCollection(collection, query, { k: opts.k, mode: opts.mode });
+        const retriever = new Retriever({ collection, ...(opts.mode ? { mode: opts.mode } : {}) });
+        const { hits } = await searchWith(retriever, query, { k: opts.k });
         const searchSeconds = (performance.now() - searchStarted) / 1000;
         const seconds = (performance.now() - started) / 1000;
         if (opts.json) {

@@ -1,19 +1,17 @@
 import { Command, Option } from 'commander';
-import { Collection, SEARCH_MODES, type SearchHit, type SearchMode } from '../../collection/collection.ts';
-import { chunkMetadataOf, parentMetadata, searchDocuments, type DocumentHit } from '../../chunking/group-by-document.ts';
+import { SEARCH_MODES, type SearchMode } from '../../collection/collection.ts';
+import { parentMetadata, type DocumentHit } from '../../chunking/group-by-document.ts';
 import type { MetadataFilter } from '../../collection/filter.ts';
 import type { Encoder } from '../../encoders/encoder.ts';
 import type { CollectionApi } from '../../collection/collection-api.ts';
-import { isPostgresTarget, openCollection } from '../../collection/open-collection.ts';
-import { BiencoderError } from '../../errors.ts';
+import { openCollection } from '../../collection/open-collection.ts';
 import { collectionTarget } from './index.ts';
 import { filterOption, integerOption } from '../cli-options.ts';
-import { DEFAULT_TEXT_SEARCH_MODE, defaultTextSearchMode } from '../../retriever/default-mode.ts';
+import { DEFAULT_TEXT_SEARCH_MODE } from '../../retriever/default-mode.ts';
 import { loadCollectionEncoder } from '../collection-encoder.ts';
 import { modelFetchOptions, type ModelCliOptions } from '../model-options.ts';
 import { checkRerankOptions, rerankOptions, retrieverFrom, type RerankCliOptions } from '../rerank-options.ts';
-import type { RetrievalResult, Retriever } from '../../retriever/retriever.ts';
-import { documentsInOrder, rerankScoresOf } from '../../retriever/retrieved-documents.ts';
+import type { PipelineHit, PipelineResult, Retriever } from '../../retriever/retriever.ts';
 
 interface SearchCliOptions extends Omit<ModelCliOptions, 'model'>, RerankCliOptions {
   collection?: string;
@@ -44,18 +42,19 @@ export interface CliHit {
   readonly rerankScore?: number | null;
 }
 
-function chunkHits(hits: readonly SearchHit[]): CliHit[] {
-  return hits.map((h, i) => {
-    const c = chunkMetadataOf(h.metadata);
-    return {
-      rank: i + 1,
-      id: h.id,
-      score: h.score,
-      text: h.text,
-      metadata: parentMetadata(h.metadata),
-      ...(c ? { chunk: { id: h.id, index: c.index, start: c.start, end: c.end }, parent: c.parent } : {}),
-    };
-  });
+/** A pipeline hit as the CLI prints it (with the two scores when the search reranked). */
+export function cliHit(h: PipelineHit, i: number, results: 'documents' | 'chunks', reranked: boolean): CliHit {
+  const chunk = h.chunk ? { id: h.chunk.id, index: h.chunk.index, start: h.chunk.start, end: h.chunk.end } : undefined;
+  return {
+    rank: i + 1,
+    id: h.id,
+    score: h.score,
+    text: h.text,
+    metadata: results === 'chunks' ? parentMetadata(h.metadata) : h.metadata,
+    ...(chunk ? { chunk } : {}),
+    ...(chunk && results === 'chunks' ? { parent: h.chunk!.parent } : {}),
+    ...(reranked ? { retrievalScore: h.retrievalScore, rerankScore: h.rerankScore } : {}),
+  };
 }
 
 /** A one-line excerpt: whitespace collapsed, cut at a word boundary near `width` characters. */
@@ -83,33 +82,11 @@ export function formatHits(hits: readonly CliHit[], width: number): string {
   return out;
 }
 
-/** Runs a search on an open collection: documents by best chunk (default) or raw chunks. */
-export async function searchCollection(collection: CollectionApi, query: string, options: { k: number; filter?: MetadataFilter; ef?: number; chunks?: boolean; mode?: SearchMode }): Promise<CliHit[]> {
-  const search = { k: options.k, mode: options.mode ?? defaultTextSearchMode(collection), ...(options.filter ? { filter: options.filter } : {}), ...(options.ef ? { ef: options.ef } : {}) };
-  if (options.chunks) return chunkHits(await collection.search(query, search));
-  const docs = await searchDocuments(collection, query, search);
-  return docs.map((d, i) => ({ rank: i + 1, ...d }));
-}
-
-/** A --rerank search: the hits (documents by their best chunk after reranking, or chunks) and what the retriever measured. */
-export interface RerankedSearchResult {
-  readonly hits: CliHit[];
-  readonly retrieval: Omit<RetrievalResult, 'hits'>;
-}
-
-/**
- * Runs a search through a reranking Retriever: the first stage (in the retriever's mode) returns the top
- * max(k, candidates) chunks, the cross-encoder reranks the top candidates, and the chunks come back in that
- * order, or grouped by document (each document placed by its best chunk in the reranked order).
- */
-export async function rerankedSearch(retriever: Retriever, query: string, options: { k: number; filter?: MetadataFilter; ef?: number; chunks?: boolean }): Promise<RerankedSearchResult> {
-  // Documents: every candidate comes back, so that grouping sees the whole reranked list.
-  const k = options.chunks ? options.k : Math.max(options.k, retriever.candidates);
-  const { hits, ...retrieval } = await retriever.search(query, { k, ...(options.filter ? { filter: options.filter } : {}), ...(options.ef ? { ef: options.ef } : {}) });
-  if (options.chunks) return { hits: chunkHits(hits).map((h, i) => ({ ...h, ...rerankScoresOf(hits[i]) })), retrieval };
-  // Reranked and not-reranked hits score on different scales: the final order, not the score, picks each document's best chunk.
-  const docs = documentsInOrder(hits, options.k).map(({ retrievalRank: _rank, ...d }, i) => ({ rank: i + 1, ...d }));
-  return { hits: docs, retrieval };
+/** Runs a search through the retrieval pipeline: documents by best chunk (default) or chunks, reranked when the retriever has a reranker. */
+export async function searchWith(retriever: Retriever, query: string, options: { k: number; filter?: MetadataFilter; ef?: number; chunks?: boolean }): Promise<{ hits: CliHit[]; result: PipelineResult }> {
+  const results = options.chunks ? 'chunks' : 'documents';
+  const result = await retriever.retrieve(query, { k: options.k, results, ...(options.filter ? { filter: options.filter } : {}), ...(options.ef ? { ef: options.ef } : {}) });
+  return { hits: result.hits.map((h, i) => cliHit(h, i, results, result.reranked)), result };
 }
 
 function ms(x: number): string {
@@ -152,30 +129,25 @@ Examples:
     const target = collectionTarget(opts, command);
     let collection: CollectionApi | undefined;
     try {
-      if (isPostgresTarget(target) && opts.rerank !== undefined) throw new BiencoderError('UNSUPPORTED', '--rerank works on --collection directories only, not yet on --store');
       ({ encoder } = await loadCollectionEncoder(target, opts));
       collection = await openCollection(target, { encoder, readOnly: true });
-      // A store without keyword search (pgvector) defaults to dense; asking it for keyword or hybrid is UNSUPPORTED.
-      const mode: SearchMode = opts.mode ?? defaultTextSearchMode(collection);
-      if (opts.rerank === undefined) {
-        const hits = await searchCollection(collection, query, { k: opts.k, filter, ef: opts.ef, chunks: opts.chunks, mode });
-        if (opts.json) process.stdout.write(JSON.stringify({ query, k: opts.k, hits }, null, 2) + '\n');
-        else process.stdout.write(formatHits(hits, opts.snippet));
-        return;
-      }
-      if (!(collection instanceof Collection)) throw new BiencoderError('UNSUPPORTED', '--rerank works on --collection directories only');
-      const { retriever, reranker, close } = await retrieverFrom(collection, opts, { mode });
+      // Without --mode: the collection's default ranking (hybrid; dense on a store without keyword search).
+      const { retriever, reranker, close } = await retrieverFrom(collection, opts, opts.mode ? { mode: opts.mode } : {});
       try {
-        const { hits, retrieval } = await rerankedSearch(retriever, query, { k: opts.k, filter, ef: opts.ef, chunks: opts.chunks });
-        const t = retrieval.timings;
-        process.stderr.write(
-          `reranked ${retrieval.reranked} of ${retrieval.candidates} ${retrieval.mode} candidates with ${reranker!.modelId}` +
-            `${retrieval.budgetMs === null ? '' : ` (budget ${retrieval.budgetMs} ms)`}: ` +
-            `embed ${ms(t.embedMs)} ms, search ${ms(t.searchMs)} ms, rerank ${ms(t.rerankMs)} ms, total ${ms(t.totalMs)} ms\n`,
-        );
+        const { hits, result } = await searchWith(retriever, query, { k: opts.k, filter, ef: opts.ef, chunks: opts.chunks });
+        const t = result.timings;
+        if (result.reranked) {
+          process.stderr.write(
+            `reranked ${result.rerankedCount} of ${result.candidates} ${result.mode} candidates with ${reranker!.modelId}` +
+              `${result.budgetMs === null ? '' : ` (budget ${result.budgetMs} ms)`}: ` +
+              `embed ${ms(t.embedMs)} ms, search ${ms(t.searchMs)} ms, rerank ${ms(t.rerankMs)} ms, total ${ms(t.totalMs)} ms\n`,
+          );
+        }
         if (opts.json) {
-          const rerank = { model: reranker!.modelId, mode: retrieval.mode, top: retriever.candidates, candidates: retrieval.candidates, reranked: retrieval.reranked, budgetMs: retrieval.budgetMs, timings: t };
-          process.stdout.write(JSON.stringify({ query, k: opts.k, rerank, hits }, null, 2) + '\n');
+          const rerank = result.reranked
+            ? { model: reranker!.modelId, mode: result.mode, top: result.rerankTop, candidates: result.candidates, reranked: result.rerankedCount, budgetMs: result.budgetMs, timings: t }
+            : undefined;
+          process.stdout.write(JSON.stringify({ query, k: opts.k, ...(rerank ? { rerank } : {}), hits }, null, 2) + '\n');
         } else {
           process.stdout.write(formatHits(hits, opts.snippet));
         }

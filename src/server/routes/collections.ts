@@ -9,18 +9,15 @@
  *   POST   /collections/:name/search         { query | vector, k, filter, ef, group, mode, document, rerank }
  */
 import type { FastifyInstance } from 'fastify';
-import { Collection, type DocumentInput, type SearchHit, type SearchMode, type VectorDocumentInput } from '../../collection/collection.ts';
+import type { DocumentInput, SearchMode, VectorDocumentInput } from '../../collection/collection.ts';
 import type { CollectionApi } from '../../collection/collection-api.ts';
 import type { Metadata, MetadataFilter } from '../../collection/filter.ts';
 import type { IndexSpecInput } from '../../index/index-spec.ts';
 import type { IndexMetric } from '../../index/vector-index.ts';
-import { chunkMetadataOf, searchDocuments, type DocumentHit } from '../../chunking/group-by-document.ts';
-import { defaultTextSearchMode } from '../../retriever/default-mode.ts';
-import type { RetrievalResult } from '../../retriever/retriever.ts';
-import { documentsInOrder, rerankScoresOf } from '../../retriever/retrieved-documents.ts';
+import { Retriever, type PipelineHit, type PipelineTimings } from '../../retriever/retriever.ts';
 import { BiencoderError } from '../../errors.ts';
 import { clientSignal, type ServerContext } from '../context.ts';
-import { chunksOf, wholeDocument, type WholeDocument } from '../documents.ts';
+import { chunksOf, wholeDocument } from '../../chunking/whole-document.ts';
 import { collectionParams, createCollectionBody, deleteBody, documentParams, searchBody, upsertBody } from '../schemas.ts';
 
 interface NameParams {
@@ -71,7 +68,7 @@ export interface RerankBody {
   reranked: number;
   budgetMs: number | null;
   /** Per-stage milliseconds (hybrid and keyword: embedMs is 0, searchMs includes the query embedding). */
-  timings: RetrievalResult['timings'];
+  timings: PipelineTimings;
 }
 
 async function describe(name: string, c: CollectionApi): Promise<Record<string, unknown>> {
@@ -93,24 +90,16 @@ async function describe(name: string, c: CollectionApi): Promise<Record<string, 
   };
 }
 
-function chunkHit(hit: SearchHit): HitBody {
-  const meta = chunkMetadataOf(hit.metadata);
+/** A pipeline hit on the wire (with both scores when the search reranked). */
+function hitBody(h: PipelineHit, reranked: boolean): HitBody {
   return {
-    id: hit.id,
-    score: hit.score,
-    text: hit.text,
-    metadata: hit.metadata,
-    ...(meta ? { chunk: { id: hit.id, parent: meta.parent, index: meta.index, start: meta.start, end: meta.end } } : {}),
-  };
-}
-
-function documentHit(hit: DocumentHit): HitBody {
-  return {
-    id: hit.id,
-    score: hit.score,
-    text: hit.text,
-    metadata: hit.metadata,
-    ...(hit.chunk ? { chunk: { ...hit.chunk, parent: hit.id } } : {}),
+    id: h.id,
+    score: h.score,
+    text: h.text,
+    metadata: h.metadata,
+    ...(h.chunk ? { chunk: h.chunk } : {}),
+    ...(h.document ? { document: h.document } : {}),
+    ...(reranked ? { retrievalScore: h.retrievalScore, rerankScore: h.rerankScore } : {}),
   };
 }
 
@@ -209,55 +198,27 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
       }
       const c = await registry.get(request.params.name);
       const query = body.query ?? Float32Array.from(body.vector!);
-      // Text queries default to the measured default ranking where the store serves it (hybrid; pgvector: dense); vectors are dense.
-      const mode: SearchMode = body.mode ?? (body.query !== undefined ? defaultTextSearchMode(c) : 'dense');
-      const options = { k: body.k ?? 10, filter: body.filter, ef: body.ef, mode, signal: clientSignal(request, reply) };
       const started = performance.now();
-      let hits: HitBody[];
-      let rerank: RerankBody | undefined;
-      if (wantsRerank) {
-        // First stage in `mode`, its top candidates reranked; documents placed by their best chunk in the reranked order.
-        if (!(c instanceof Collection)) throw new BiencoderError('UNSUPPORTED', `"rerank" is not supported on collection ${request.params.name} (a pgvector collection): rerank works on directory collections`);
-        const retriever = ctx.rerank!.retrieverFor(c);
-        const asked = typeof body.rerank === 'object' ? body.rerank : {};
-        const top = asked.top ?? retriever.candidates;
-        const k = options.k;
-        const { hits: found, ...result } = await retriever.search(body.query!, {
-          k: body.group === 'chunks' ? k : Math.max(k, top),
-          mode, candidates: top, signal: options.signal,
-          ...(body.filter === undefined ? {} : { filter: body.filter }),
-          ...(body.ef === undefined ? {} : { ef: body.ef }),
-          ...(asked.budgetMs === undefined ? {} : { budgetMs: asked.budgetMs }),
-        });
-        hits = body.group === 'chunks'
-          ? found.map((h) => ({ ...chunkHit(h), ...rerankScoresOf(h) }))
-          : documentsInOrder(found, k).map((d) => ({ ...documentHit(d), ...rerankScoresOf(d) }));
-        rerank = {
-          model: ctx.rerank!.reranker.modelId, mode: result.mode, top, candidates: result.candidates, reranked: result.reranked,
-          budgetMs: result.budgetMs, timings: result.timings,
-        };
-      } else {
-        hits = body.group === 'chunks'
-          ? (await c.search(query, options)).map(chunkHit)
-          : (await searchDocuments(c, query, options)).map(documentHit);
-      }
-      if (body.document) {
-        const cache = new Map<string, Promise<WholeDocument | undefined>>();
-        await Promise.all(hits.map(async (h) => {
-          const parent = h.chunk?.parent;
-          if (parent === undefined) {
-            h.document = { id: h.id, text: h.text };
-            return;
-          }
-          let doc = cache.get(parent);
-          if (doc === undefined) {
-            doc = wholeDocument(c, parent);
-            cache.set(parent, doc);
-          }
-          const whole = await doc;
-          if (whole !== undefined) h.document = { id: whole.id, text: whole.text };
-        }));
-      }
+      // One pipeline: a text query defaults to the collection's measured default ranking (hybrid where the
+      // store serves it, else dense), a vector to dense; reranked when asked, documents placed by their best chunk.
+      const retriever = wantsRerank ? ctx.rerank!.retrieverFor(c) : new Retriever({ collection: c });
+      const asked = typeof body.rerank === 'object' ? body.rerank : {};
+      const result = await retriever.retrieve(query, {
+        k: body.k ?? 10,
+        results: body.group ?? 'documents',
+        wholeDocuments: body.document === true,
+        rerank: wantsRerank,
+        signal: clientSignal(request, reply),
+        ...(body.mode === undefined ? {} : { mode: body.mode }),
+        ...(body.filter === undefined ? {} : { filter: body.filter }),
+        ...(body.ef === undefined ? {} : { ef: body.ef }),
+        ...(asked.top === undefined ? {} : { candidates: asked.top }),
+        ...(asked.budgetMs === undefined ? {} : { budgetMs: asked.budgetMs }),
+      });
+      const hits = result.hits.map((h) => hitBody(h, result.reranked));
+      const rerank: RerankBody | undefined = result.reranked
+        ? { model: ctx.rerank!.reranker.modelId, mode: result.mode, top: result.rerankTop, candidates: result.candidates, reranked: result.rerankedCount, budgetMs: result.budgetMs, timings: result.timings }
+        : undefined;
       return { hits, took_ms: Number((performance.now() - started).toFixed(3)), ...(rerank ? { rerank } : {}) };
     },
   );

@@ -10,8 +10,8 @@
 import type { StoredDocument } from '../collection/collection.ts';
 import type { CollectionApi } from '../collection/collection-api.ts';
 import type { Metadata } from '../collection/filter.ts';
-import { chunkId } from '../chunking/chunker.ts';
-import { chunkMetadataOf, parentMetadata } from '../chunking/group-by-document.ts';
+import { chunkId } from './chunker.ts';
+import { chunkMetadataOf, parentMetadata } from './group-by-document.ts';
 
 /** Chunk ids probed per round. */
 const PROBE = 64;
