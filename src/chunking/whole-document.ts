@@ -74,3 +74,15 @@ export async function wholeDocument(collection: CollectionApi, id: string): Prom
     chunks: chunks.map((c) => c.ref),
   };
 }
+
+/**
+ * Deletes documents by id, and with `chunks` (default true) every stored chunk of each (`id#0`, `id#1`, ...):
+ * what deleting "a document" means to a user of a chunked collection. Returns how many rows were deleted.
+ */
+export async function deleteDocuments(collection: CollectionApi, ids: readonly string[], options: { readonly chunks?: boolean } = {}): Promise<number> {
+  const all = new Set(ids);
+  if (options.chunks ?? true) {
+    for (const id of ids) for (const { ref } of await chunksOf(collection, id)) all.add(ref.id);
+  }
+  return collection.delete([...all]);
+}

@@ -171,7 +171,7 @@ process.on('exit', () => {
   };
   const root = loadedBy(['import.mjs', 'biencoder']);
   assert.ok(root.includes('biencoder') && root.includes('better-sqlite3'), `the graph is seen: ${root.join(' ')}`);
-  for (const heavy of ['fastify', 'pg', 'pino', 'prom-client']) assert.ok(!root.includes(heavy), `the root import loads ${heavy}: ${root.join(' ')}`);
+  for (const heavy of ['fastify', 'pg', 'pino', 'prom-client', '@langchain/core']) assert.ok(!root.includes(heavy), `the root import loads ${heavy}: ${root.join(' ')}`);
   assert.ok(!root.some((p) => p.startsWith('@tensorflow/')), `the root import loads TF.js: ${root.join(' ')}`);
   assert.ok(loadedBy(['import.mjs', 'biencoder/server']).includes('fastify'));
   assert.ok(loadedBy(['import.mjs', 'biencoder/pgvector']).includes('pg'));
@@ -186,6 +186,7 @@ import { BiencoderError, loadEncoder, Collection, openCollection, HnswIndex, Fla
 import { createServer, type ServerOptions } from 'biencoder/server';
 import { PgvectorCollection } from 'biencoder/pgvector';
 import { evaluateRun, type Qrels } from 'biencoder/eval';
+import { BiencoderEmbeddings, BiencoderVectorStore } from 'biencoder/langchain';
 // @ts-expect-error internals are not exported from the root
 import { prepareTexts } from 'biencoder';
 
@@ -199,6 +200,10 @@ export async function use(): Promise<SearchHit[]> {
   const embedded: Collection = await Collection.open('./kb', { encoder });
   const retriever = new Retriever({ collection: embedded });
   await retriever.search('q', { k: 3 });
+  const { hits } = await retriever.retrieve('q', { k: 3, results: 'documents', wholeDocuments: true });
+  void hits[0]?.document?.text;
+  const store = new BiencoderVectorStore(new BiencoderEmbeddings({ encoder }), { collection: col });
+  await store.asRetriever({ k: 2, filter: { lang: 'en' } }).invoke('q');
   const chunks: string[] = chunkText('doc-1', 'A long text. Another sentence.', encoder, { maxTokens: 64 }).map((c) => c.text);
   const options: ServerOptions = { collections: {} };
   void createServer;
@@ -219,8 +224,13 @@ export async function use(): Promise<SearchHit[]> {
 `;
 
 test('tsc type-checks a consumer and the TypeScript blocks of README.md and docs/ under nodenext and bundler resolution', { timeout: 300_000 }, () => {
-  // openai: docs/server.md shows its client against the server.
-  ok(run('npm', ['install', '--no-audit', '--no-fund', '--save-dev', `typescript@${devRange('typescript')}`, '@types/node@20', `openai@${devRange('openai')}`]), 'npm install typescript');
+  // openai: docs/server.md shows its client against the server; @langchain/*: the README's and
+  // docs/langchain.md's LangChain examples (biencoder/langchain's optional peer).
+  ok(run('npm', ['install', '--no-audit', '--no-fund', '--save-dev', `typescript@${devRange('typescript')}`, '@types/node@20', `openai@${devRange('openai')}`,
+    `@langchain/core@${devRange('@langchain/core')}`, `@langchain/classic@${devRange('@langchain/classic')}`]), 'npm install typescript');
+  // The LangChain subpath loads once its peer is there, and exports its classes.
+  const langchain = ok(run('node', ['--input-type=module', '-e', "const m = await import('biencoder/langchain'); console.log(Object.keys(m).sort().join(' '))"]), 'import biencoder/langchain');
+  assert.equal(langchain.trim(), 'BiencoderEmbeddings BiencoderRerank BiencoderVectorStore');
   writeFileSync(join(project, 'consumer.ts'), CONSUMER_TS);
   const files = ['consumer.ts'];
   const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];

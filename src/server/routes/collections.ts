@@ -17,7 +17,7 @@ import type { IndexMetric } from '../../index/vector-index.ts';
 import { Retriever, type PipelineHit, type PipelineTimings } from '../../retriever/retriever.ts';
 import { BiencoderError } from '../../errors.ts';
 import { clientSignal, type ServerContext } from '../context.ts';
-import { chunksOf, wholeDocument } from '../../chunking/whole-document.ts';
+import { deleteDocuments, wholeDocument } from '../../chunking/whole-document.ts';
 import { collectionParams, createCollectionBody, deleteBody, documentParams, searchBody, upsertBody } from '../schemas.ts';
 
 interface NameParams {
@@ -162,14 +162,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
     { schema: { params: collectionParams, body: deleteBody } },
     async (request) => {
       const c = await registry.get(request.params.name);
-      return registry.write(async () => {
-        const ids = new Set(request.body.ids);
-        if (request.body.chunks ?? true) {
-          for (const id of request.body.ids) for (const { ref } of await chunksOf(c, id)) ids.add(ref.id);
-        }
-        const deleted = await c.delete([...ids]);
-        return { deleted };
-      });
+      return registry.write(async () => ({ deleted: await deleteDocuments(c, request.body.ids, { chunks: request.body.chunks ?? true }) }));
     },
   );
 
