@@ -53,6 +53,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'Delete documents (with their chunks) from a collection, or a whole collection.',
     load: async () => (await import('./commands/delete.ts')).deleteCommand(),
   },
+  mcp: {
+    term: 'mcp [options]',
+    summary: 'Serve collections to MCP clients (AI assistants, agents) over stdio.',
+    load: async () => (await import('./commands/mcp.ts')).mcpCommand(),
+  },
   serve: {
     term: 'serve [options]',
     summary: 'Serve collections over HTTP: search, documents, embeddings, metrics and a search page.',

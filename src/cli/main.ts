@@ -1,15 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Help } from 'commander';
 import { BiencoderError } from '../errors.ts';
 import { COMMANDS } from './command-table.ts';
+import { packageVersion } from '../version.ts';
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-/** The package's version (package.json is two levels up from src/cli and from dist/cli alike). */
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
 
 /**
  * The program for these arguments: the command they name (after `help`, too) is loaded whole;

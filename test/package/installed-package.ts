@@ -171,7 +171,7 @@ process.on('exit', () => {
   };
   const root = loadedBy(['import.mjs', 'biencoder']);
   assert.ok(root.includes('biencoder') && root.includes('better-sqlite3'), `the graph is seen: ${root.join(' ')}`);
-  for (const heavy of ['fastify', 'pg', 'pino', 'prom-client', '@langchain/core']) assert.ok(!root.includes(heavy), `the root import loads ${heavy}: ${root.join(' ')}`);
+  for (const heavy of ['fastify', 'pg', 'pino', 'prom-client', '@langchain/core', '@ai-sdk/provider', '@modelcontextprotocol/sdk', 'zod']) assert.ok(!root.includes(heavy), `the root import loads ${heavy}: ${root.join(' ')}`);
   assert.ok(!root.some((p) => p.startsWith('@tensorflow/')), `the root import loads TF.js: ${root.join(' ')}`);
   assert.ok(loadedBy(['import.mjs', 'biencoder/server']).includes('fastify'));
   assert.ok(loadedBy(['import.mjs', 'biencoder/pgvector']).includes('pg'));
@@ -187,6 +187,8 @@ import { createServer, type ServerOptions } from 'biencoder/server';
 import { PgvectorCollection } from 'biencoder/pgvector';
 import { evaluateRun, type Qrels } from 'biencoder/eval';
 import { BiencoderEmbeddings, BiencoderVectorStore } from 'biencoder/langchain';
+import { createBiencoder } from 'biencoder/ai-sdk';
+import { createMcpServer } from 'biencoder/mcp';
 // @ts-expect-error internals are not exported from the root
 import { prepareTexts } from 'biencoder';
 
@@ -204,6 +206,10 @@ export async function use(): Promise<SearchHit[]> {
   void hits[0]?.document?.text;
   const store = new BiencoderVectorStore(new BiencoderEmbeddings({ encoder }), { collection: col });
   await store.asRetriever({ k: 2, filter: { lang: 'en' } }).invoke('q');
+  const provider = createBiencoder({ encoders: { kb: encoder } });
+  await provider.embeddingModel('kb').doEmbed({ values: ['a'] });
+  const mcp = await createMcpServer({ collections: { names: () => ['kb'], get: async () => col, write: (fn) => fn() }, indexRoots: ['./docs'] });
+  await mcp.close();
   const chunks: string[] = chunkText('doc-1', 'A long text. Another sentence.', encoder, { maxTokens: 64 }).map((c) => c.text);
   const options: ServerOptions = { collections: {} };
   void createServer;
@@ -227,10 +233,13 @@ test('tsc type-checks a consumer and the TypeScript blocks of README.md and docs
   // openai: docs/server.md shows its client against the server; @langchain/*: the README's and
   // docs/langchain.md's LangChain examples (biencoder/langchain's optional peer).
   ok(run('npm', ['install', '--no-audit', '--no-fund', '--save-dev', `typescript@${devRange('typescript')}`, '@types/node@20', `openai@${devRange('openai')}`,
-    `@langchain/core@${devRange('@langchain/core')}`, `@langchain/classic@${devRange('@langchain/classic')}`]), 'npm install typescript');
+    `@langchain/core@${devRange('@langchain/core')}`, `@langchain/classic@${devRange('@langchain/classic')}`, `ai@${devRange('ai')}`, `@ai-sdk/provider@${devRange('@ai-sdk/provider')}`,
+    `@modelcontextprotocol/sdk@${devRange('@modelcontextprotocol/sdk')}`, `zod@${devRange('zod')}`]), 'npm install typescript');
   // The LangChain subpath loads once its peer is there, and exports its classes.
   const langchain = ok(run('node', ['--input-type=module', '-e', "const m = await import('biencoder/langchain'); console.log(Object.keys(m).sort().join(' '))"]), 'import biencoder/langchain');
   assert.equal(langchain.trim(), 'BiencoderEmbeddings BiencoderRerank BiencoderVectorStore');
+  const aiSdk = ok(run('node', ['--input-type=module', '-e', "const { createBiencoder } = await import('biencoder/ai-sdk'); const p = createBiencoder(); console.log(p.specificationVersion, p.embeddingModel('use-lite').maxEmbeddingsPerCall)"]), 'import biencoder/ai-sdk');
+  assert.equal(aiSdk.trim(), 'v3 256');
   writeFileSync(join(project, 'consumer.ts'), CONSUMER_TS);
   const files = ['consumer.ts'];
   const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];

@@ -14,6 +14,7 @@ import type { Embeddings, Encoder, Role } from '../../encoders/encoder.ts';
 import { clientSignal, type ServerContext } from '../context.ts';
 import { HttpError } from '../errors.ts';
 import { embedBody, openAiEmbeddingsBody } from '../schemas.ts';
+import { tokensRead } from '../../encoders/token-usage.ts';
 
 function modelFor(ctx: ServerContext, name: string | undefined): Encoder {
   const id = name === undefined || name === 'default' ? ctx.defaultModel : name;
@@ -30,10 +31,6 @@ function rows(e: Embeddings): Float32Array[] {
   return Array.from({ length: e.rows }, (_, i) => e.data.subarray(i * e.dims, (i + 1) * e.dims));
 }
 
-/** Tokens the model actually read: each text's count, at most maxTokens. */
-function usedTokens(encoder: Encoder, texts: readonly string[]): number {
-  return encoder.countTokens(texts).reduce((s, n) => s + Math.min(n, encoder.maxTokens), 0);
-}
 
 function base64Of(v: Float32Array): string {
   // Little-endian f32 bytes, which is what OpenAI's base64 encoding holds (and what its clients decode).
@@ -77,7 +74,7 @@ export function embeddingRoutes(app: FastifyInstance, ctx: ServerContext): void 
     }
     const e = await encoder.encode(texts, { role: body.role ?? 'document', signal: clientSignal(request, reply) });
     const base64 = body.encoding_format === 'base64';
-    const tokens = usedTokens(encoder, texts);
+    const tokens = tokensRead(encoder, texts);
     return {
       object: 'list',
       data: rows(e).map((r, index) => ({ object: 'embedding', index, embedding: base64 ? base64Of(r) : Array.from(r) })),
