@@ -18,11 +18,11 @@
  * Variants (all with the CLI's defaults: chunks of the model's 128 tokens, batches of 32 documents or
  * 256 rows):
  * - use-lite: the embedded default (Universal Sentence Encoder lite, ONNX route, one worker per core),
- *   into the default index (HNSW, f32).
+ *   into the default index of a new collection (HNSW over int8 vectors + f32 rescoring, for a cosine model).
  * - precomputed: a BENCHMARK STAND-IN for the encoder: it counts tokens with USE lite's own tokenizer
  *   (so the chunks are the same) but returns, for each chunk, a vector derived from a hash of its text
  *   (512-d, unit norm, clustered like bench:collection's: see hashEmbeddings), as if the vectors had
- *   been computed beforehand: chunking + storage alone, into the default HNSW index.
+ *   been computed beforehand: chunking + storage alone, into the default index.
  * - precomputed-flat: the same into an exact (flat) index: chunking + SQLite storage, without the
  *   HNSW graph, whose insert cost per vector grows with the graph (a 100 kB file makes a graph of
  *   ~280 vectors, 20 MB one of ~57,000).
@@ -157,7 +157,8 @@ async function child(spec: string): Promise<void> {
   const { resolveInputs } = await import('../src/ingest/input-files.ts');
   const useLite = await loadEncoder('use-lite');
   const encoder = new TimedEncoder(useLite, variant !== 'use-lite');
-  const index = variant === 'precomputed-flat' ? 'flat' : 'hnsw';
+  // undefined: the collection's default index, as `biencoder index` without --index creates it.
+  const index = variant === 'precomputed-flat' ? 'flat' : undefined;
   const rssLoaded = process.memoryUsage().rss;
   const { files } = await resolveInputs([file]);
   const bytes = readFileSync(file).length;
@@ -168,7 +169,7 @@ async function child(spec: string): Promise<void> {
     const dir = join(work, `collection-${variant}-${bytes}-${i}`);
     encoder.encodeSeconds = 0;
     const t0 = performance.now();
-    const r = await indexFiles({ dir, files, progress: false, encoder, index });
+    const r = await indexFiles({ dir, files, progress: false, encoder, ...(index === undefined ? {} : { index }) });
     const seconds = (performance.now() - t0) / 1000;
     const mb = bytes / 1e6;
     runs.push({
