@@ -39,6 +39,7 @@ export function checkModelMatches(dir: string, manifest: Manifest, model: string
 export async function loadCollectionEncoder(target: string, opts: ModelCliOptions): Promise<{ manifest: Manifest; encoder: Encoder }> {
   const manifest = await readTargetManifest(target);
   checkModelMatches(target, manifest, opts.model);
-  const encoder = await loadEncoder(manifest.encoder.modelId, encoderOptionsFrom(opts));
+  // A Matryoshka collection is searched with the same truncation it was indexed with.
+  const encoder = await loadEncoder(manifest.encoder.modelId, { ...encoderOptionsFrom(opts), ...(manifest.encoder.truncateDim === undefined ? {} : { truncateDim: manifest.encoder.truncateDim }) });
   return { manifest, encoder };
 }

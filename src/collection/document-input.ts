@@ -223,6 +223,7 @@ export function identityOf(encoder: Encoder | EncoderDescriptor): EncoderIdentit
     normalized: e.normalized ?? false,
     similarity: e.similarity ?? 'cosine',
     prompts,
+    ...(e.truncateDim === undefined ? {} : { truncateDim: e.truncateDim }),
   };
 }
 

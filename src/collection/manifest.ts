@@ -28,6 +28,8 @@ export interface EncoderIdentity {
   readonly normalized: boolean;
   readonly similarity: Metric;
   readonly prompts: Prompts;
+  /** Matryoshka: the vectors are the model's first truncateDim dimensions (absent: the model's full size). */
+  readonly truncateDim?: number;
 }
 
 export interface Manifest {
@@ -100,6 +102,7 @@ export function validateManifest(raw: unknown, path = MANIFEST_FILE): Manifest {
   if (typeof enc.normalized !== 'boolean') throw corrupt(path, 'encoder.normalized is not a boolean');
   if (!METRICS.includes(enc.similarity as Metric)) throw corrupt(path, `encoder.similarity ${JSON.stringify(enc.similarity)} is unknown`);
   if (!isObject(enc.prompts) || !Object.values(enc.prompts).every((p) => typeof p === 'string')) throw corrupt(path, 'encoder.prompts must map roles to strings');
+  if (enc.truncateDim !== undefined && (!isDims(enc.truncateDim) || enc.truncateDim !== enc.dims)) throw corrupt(path, `encoder.truncateDim ${JSON.stringify(enc.truncateDim)} is not the encoder's dims ${String(enc.dims)}`);
   if (!isDims(raw.dims) || raw.dims !== enc.dims) throw corrupt(path, `dims ${JSON.stringify(raw.dims)} is not the encoder's ${enc.dims}`);
   if (!INDEX_METRICS.includes(raw.metric as IndexMetric)) throw corrupt(path, `metric ${JSON.stringify(raw.metric)} is unknown`);
   if (typeof raw.normalized !== 'boolean') throw corrupt(path, 'normalized is not a boolean');
@@ -116,6 +119,11 @@ export function validateManifest(raw: unknown, path = MANIFEST_FILE): Manifest {
 
 /** A one-line description of an encoder identity for error messages. */
 export function describeIdentity(id: EncoderIdentity): string {
+  if (id.truncateDim !== undefined) return `${describeFull(id)} truncated to ${id.truncateDim} dimensions`;
+  return describeFull(id);
+}
+
+function describeFull(id: EncoderIdentity): string {
   const prompt = id.prompts.document ? `, document prompt ${JSON.stringify(id.prompts.document)}` : '';
   return `${id.modelId}@${id.revision ?? '(no revision)'} (${id.dims}-d${id.normalized ? ', normalized' : ''}${prompt})`;
 }
@@ -129,6 +137,7 @@ export function identityMismatch(stored: EncoderIdentity, given: EncoderIdentity
   if (stored.modelId !== given.modelId) diffs.push('model id');
   if (stored.revision !== given.revision) diffs.push('revision');
   if (stored.dims !== given.dims) diffs.push('dims');
+  if ((stored.truncateDim ?? null) !== (given.truncateDim ?? null)) diffs.push('truncateDim');
   if (stored.normalized !== given.normalized) diffs.push('normalization');
   if ((stored.prompts.document ?? '') !== (given.prompts.document ?? '')) diffs.push('document prompt');
   return diffs.length === 0 ? undefined : diffs.join(', ');

@@ -53,6 +53,8 @@ export interface Encoder {
   readonly prompts: Prompts;
   /** The similarity function the model was trained for. */
   readonly similarity: Metric;
+  /** Matryoshka: set when the vectors are the model's first truncateDim dimensions (TruncatedEncoder). */
+  readonly truncateDim?: number;
   encode(texts: readonly string[], options?: EncodeOptions): Promise<Embeddings>;
   /** Number of model tokens each text takes (special tokens included, no prompt, before truncation). */
   countTokens(texts: readonly string[]): number[];

@@ -24,6 +24,8 @@ import { collectionRoutes } from './routes/collections.ts';
 import { embeddingRoutes } from './routes/embeddings.ts';
 import { healthRoutes } from './routes/health.ts';
 import { PAGE_URLS, pageRoutes } from './routes/page.ts';
+import { mcpRoutes } from './routes/mcp.ts';
+import { rerankRoutes } from './routes/rerank.ts';
 
 /** Default request body limit: 16 MiB (a batch of documents with metadata, or of vectors). */
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
@@ -67,6 +69,8 @@ export interface ServerOptions {
    * The caller loads it and closes it after the server. Without it, such searches are 400 INVALID_ARGUMENT.
    */
   readonly rerank?: ServerRerankOptions;
+  /** Directories the MCP tool index_path (POST /mcp) may read. Default none: it refuses every path. */
+  readonly mcpIndexRoots?: readonly string[];
 }
 
 async function pickDefaultModel(options: ServerOptions): Promise<string> {
@@ -171,6 +175,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   collectionRoutes(app, ctx);
   embeddingRoutes(app, ctx);
   pageRoutes(app);
+  rerankRoutes(app, ctx);
+  mcpRoutes(app, ctx, { indexRoots: options.mcpIndexRoots ?? [] });
   await app.ready();
   return app;
 }

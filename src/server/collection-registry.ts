@@ -23,6 +23,7 @@ import type { IndexSpecInput } from '../index/index-spec.ts';
 import type { IndexMetric } from '../index/vector-index.ts';
 import { BiencoderError } from '../errors.ts';
 import type { EncoderPool } from './encoder-pool.ts';
+import { withTruncateDim } from '../encoders/truncated-encoder.ts';
 
 export const COLLECTION_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -164,7 +165,8 @@ export class CollectionRegistry {
     const manifest = await readTargetManifest(target);
     let encoder;
     try {
-      encoder = await this.#encoders.get(manifest.encoder.modelId);
+      // A Matryoshka collection gets the pool's encoder truncated as its manifest says.
+      encoder = withTruncateDim(await this.#encoders.get(manifest.encoder.modelId), manifest.encoder.truncateDim);
     } catch (error) {
       this.#warn(`collection ${name}: model ${manifest.encoder.modelId} could not be loaded (${(error as Error).message}); serving it without an encoder (vector queries only)`);
     }

@@ -28,6 +28,10 @@ export type ServerErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   /** No route has this method and path. */
   | 'ROUTE_NOT_FOUND'
+  /** The path exists, not with this method (405): /mcp is stateless and takes POST only. */
+  | 'METHOD_NOT_ALLOWED'
+  /** A feature whose optional peer dependency is not installed (501), e.g. /mcp without @modelcontextprotocol/sdk. */
+  | 'NOT_IMPLEMENTED'
   /** An input this server does not take, such as token ids instead of text in /v1/embeddings. */
   | 'UNSUPPORTED_INPUT'
   /** The server is shutting down and takes no new requests. */

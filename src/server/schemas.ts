@@ -108,14 +108,33 @@ export const searchBody = {
 } as const;
 
 export const embedBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['texts'],
-  properties: {
-    texts: { type: 'array', minItems: 1, maxItems: MAX_INPUTS_PER_REQUEST, items: text },
-    role: { enum: ['query', 'document'] },
-    model: { type: 'string', minLength: 1 },
-  },
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['texts'],
+      properties: {
+        texts: { type: 'array', minItems: 1, maxItems: MAX_INPUTS_PER_REQUEST, items: text },
+        role: { enum: ['query', 'document'] },
+        model: { type: 'string', minLength: 1 },
+        dimensions: { type: 'integer', minimum: 1 },
+      },
+    },
+    {
+      // Hugging Face TEI's POST /embed.
+      type: 'object',
+      additionalProperties: false,
+      required: ['inputs'],
+      properties: {
+        inputs: { anyOf: [text, { type: 'array', minItems: 1, maxItems: MAX_INPUTS_PER_REQUEST, items: text }] },
+        normalize: { type: 'boolean' },
+        truncate: { type: 'boolean' },
+        truncation_direction: { enum: ['Right', 'right'] },
+        prompt_name: { enum: ['query', 'document'] },
+        dimensions: { type: 'integer', minimum: 1 },
+      },
+    },
+  ],
 } as const;
 
 /** OpenAI's POST /v1/embeddings (token-id inputs pass the schema and are refused by the handler with a clear code). */
@@ -141,5 +160,45 @@ export const openAiEmbeddingsBody = {
     user: { type: 'string' },
     /** An extension: which side of the bi-encoder the inputs are embedded for. Default 'document'. */
     role: { enum: ['query', 'document'] },
+  },
+} as const;
+
+/** Documents of a rerank request: strings, or Jina's { text } objects. */
+const rerankDocuments = {
+  type: 'array',
+  minItems: 1,
+  maxItems: MAX_INPUTS_PER_REQUEST,
+  items: { anyOf: [{ type: 'string' }, { type: 'object', required: ['text'], additionalProperties: true, properties: { text: { type: 'string' } } }] },
+} as const;
+
+/** POST /v1/rerank (Jina's shape) and POST /v2/rerank (Cohere v2's): one schema, the fields both take. */
+export const rerankBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['query', 'documents'],
+  properties: {
+    model: { type: 'string', minLength: 1 },
+    query: text,
+    documents: rerankDocuments,
+    top_n: { type: 'integer', minimum: 1 },
+    return_documents: { type: 'boolean' },
+    /** Cohere v2: accepted; documents are truncated at the cross-encoder's own maximum. */
+    max_tokens_per_doc: { type: 'integer', minimum: 1 },
+    priority: { type: 'integer' },
+  },
+} as const;
+
+/** Hugging Face TEI's POST /rerank. */
+export const teiRerankBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['query', 'texts'],
+  properties: {
+    query: text,
+    texts: { type: 'array', minItems: 1, maxItems: MAX_INPUTS_PER_REQUEST, items: { type: 'string' } },
+    raw_scores: { type: 'boolean' },
+    return_text: { type: 'boolean' },
+    truncate: { type: 'boolean' },
+    truncation_direction: { enum: ['Right', 'right'] },
   },
 } as const;

@@ -63,15 +63,32 @@ describe('/v1/embeddings with the openai client', () => {
     assertClose(res.data[0].embedding, (await expected())[1]);
   });
 
-  test('clear errors: unknown model, other dimensions, token ids, wrong key', async () => {
+  test('Matryoshka dimensions: the first d components of each vector, renormalized (the model normalizes)', async () => {
+    const d = 8;
+    const res = await client.embeddings.create({ model: 'default', input: texts, encoding_format: 'float', dimensions: d });
+    const want = await expected();
+    res.data.forEach((row, i) => {
+      const head = want[i].slice(0, d);
+      const norm = Math.hypot(...head);
+      assertClose(row.embedding, head.map((x) => x / norm));
+      assert.ok(Math.abs(Math.hypot(...row.embedding) - 1) < 1e-5);
+    });
+    // /embed takes dimensions too.
+    const ours = await fetch(`${baseURL.replace(/\/v1$/, '')}/embed`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ texts, dimensions: d }) });
+    const body = (await ours.json()) as { dims: number; embeddings: number[][] };
+    assert.equal(body.dims, d);
+    body.embeddings.forEach((row, i) => assertClose(row, res.data[i].embedding));
+  });
+
+  test('clear errors: unknown model, more dimensions than the model gives, token ids, wrong key', async () => {
     await assert.rejects(client.embeddings.create({ model: 'text-embedding-3-small', input: 'x' }), (e: unknown) => {
       assert.ok(e instanceof OpenAI.NotFoundError, String(e));
       assert.match(e.message, /not served here/);
       return true;
     });
-    await assert.rejects(client.embeddings.create({ model: 'default', input: 'x', dimensions: 8 }), (e: unknown) => {
+    await assert.rejects(client.embeddings.create({ model: 'default', input: 'x', dimensions: base.dims + 1 }), (e: unknown) => {
       assert.ok(e instanceof OpenAI.BadRequestError);
-      assert.match(e.message, /dimensions 8 is not supported/);
+      assert.match(e.message, new RegExp(`dimensions ${base.dims + 1} is more than`));
       return true;
     });
     await assert.rejects(client.embeddings.create({ model: 'default', input: [[101, 2054, 102]] }), (e: unknown) => {

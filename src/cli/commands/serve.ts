@@ -16,6 +16,7 @@ interface ServeCliOptions extends ModelCliOptions, RerankCliOptions {
   apiKey?: string;
   bodyLimit: string;
   readOnly?: boolean;
+  indexRoot?: string[];
   batchWindowMs: string;
   maxBatch: string;
   batchesInFlight: string;
@@ -34,7 +35,7 @@ export function serveCommand(): Command {
   const cmd = new Command('serve')
     .description(
       'Serve collections over HTTP: search, upsert and delete documents, /embed, the OpenAI-compatible /v1/embeddings, ' +
-        '/healthz, /metrics (Prometheus) and a search page at /. SIGINT/SIGTERM finish the requests under way, then flush ' +
+        '/healthz, /metrics (Prometheus), MCP tools at POST /mcp (Streamable HTTP) and a search page at /. SIGINT/SIGTERM finish the requests under way, then flush ' +
         'and close the collections.',
     )
     .option('--collection <dir...>', 'collection directories to serve, each under its directory name')
@@ -45,6 +46,7 @@ export function serveCommand(): Command {
     .option('--api-key <key>', 'require "Authorization: Bearer KEY" (default: $BIENCODER_API_KEY when set)')
     .option('--body-limit <bytes>', 'largest request body', String(DEFAULT_BODY_LIMIT))
     .option('--read-only', 'open the collections read-only (alongside a writer such as `biencoder index`)')
+    .option('--index-root <dir...>', 'directories the MCP tool index_path (POST /mcp) may read; without it index_path refuses every path')
     .option('--batch-window-ms <ms>', 'how long a query waits for others to share its embedding batch', String(DEFAULT_MICRO_BATCH.windowMs))
     .option('--max-batch <n>', 'most query texts per embedding batch', String(DEFAULT_MICRO_BATCH.maxBatch))
     .option('--batches-in-flight <n>', 'most embedding batches running at once (texts arriving meanwhile wait and go together)', String(DEFAULT_MICRO_BATCH.maxInFlight))
@@ -77,6 +79,7 @@ export function serveCommand(): Command {
       apiKey: opts.apiKey ?? (process.env.BIENCODER_API_KEY || undefined),
       bodyLimit: integer(opts.bodyLimit, '--body-limit', 1024, 2 ** 31 - 1),
       readOnly: opts.readOnly ?? false,
+      mcpIndexRoots: opts.indexRoot ?? [],
       microBatch: { windowMs, maxBatch, maxInFlight },
       logger: opts.log === 'silent' ? false : { level: opts.log },
       ...(reranker === undefined ? {} : {

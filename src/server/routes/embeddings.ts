@@ -1,6 +1,8 @@
 /**
  * Embedding routes:
- *   POST /embed           { texts, role?, model? } -> { model, dims, embeddings: number[][], truncated: number[] }
+ *   POST /embed           { texts, role?, model?, dimensions? } -> { model, dims, embeddings: number[][], truncated: number[] },
+ *                         or Hugging Face TEI's { inputs, normalize?, prompt_name? } -> number[][] (the default model)
+ *   GET  /info            TEI's model description (the default model)
  *   POST /v1/embeddings   OpenAI-compatible: { input: string | string[], model, encoding_format?, dimensions?, user? }
  *   GET  /v1/models       OpenAI-compatible list of the loaded models
  *
@@ -13,8 +15,10 @@ import { BiencoderError } from '../../errors.ts';
 import type { Embeddings, Encoder, Role } from '../../encoders/encoder.ts';
 import { clientSignal, type ServerContext } from '../context.ts';
 import { HttpError } from '../errors.ts';
-import { embedBody, openAiEmbeddingsBody } from '../schemas.ts';
+import { MAX_INPUTS_PER_REQUEST, embedBody, openAiEmbeddingsBody } from '../schemas.ts';
+import { packageVersion } from '../../version.ts';
 import { tokensRead } from '../../encoders/token-usage.ts';
+import { truncateRows } from '../../encoders/truncated-encoder.ts';
 
 function modelFor(ctx: ServerContext, name: string | undefined): Encoder {
   const id = name === undefined || name === 'default' ? ctx.defaultModel : name;
@@ -37,6 +41,42 @@ function base64Of(v: Float32Array): string {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 }
 
+interface EmbedRequest {
+  texts: string[];
+  role?: Role;
+  model?: string;
+  dimensions?: number;
+}
+
+interface TeiEmbedRequest {
+  inputs: string | string[];
+  normalize?: boolean;
+  truncate?: boolean;
+  prompt_name?: Role;
+  dimensions?: number;
+}
+
+/**
+ * Matryoshka `dimensions`: the first d of each vector, renormalized when the model normalizes (a model
+ * trained with MatryoshkaLoss keeps most of its quality there; for others the shortened vectors are worse).
+ */
+function shortened(e: Embeddings, encoder: Encoder, d: number | undefined): Embeddings {
+  if (d === undefined || d === e.dims) return e;
+  if (d > e.dims) {
+    throw new BiencoderError('INVALID_ARGUMENT', `dimensions ${d} is more than ${encoder.modelId} gives (${e.dims}); pass at most ${e.dims}`, { details: { param: 'dimensions', dims: e.dims } });
+  }
+  return { ...e, data: truncateRows(e.data, e.rows, e.dims, d, encoder.normalized), dims: d };
+}
+
+/** A row scaled to unit L2 norm (a zero row stays zero). */
+function unit(v: Float32Array): Float32Array {
+  let n = 0;
+  for (const x of v) n += x * x;
+  if (n === 0) return v;
+  const s = 1 / Math.sqrt(n);
+  return v.map((x) => x * s);
+}
+
 interface OpenAiRequest {
   input: string | (string | number | number[])[];
   model: string;
@@ -47,10 +87,33 @@ interface OpenAiRequest {
 }
 
 export function embeddingRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.post<{ Body: { texts: string[]; role?: Role; model?: string } }>('/embed', { schema: { body: embedBody } }, async (request, reply) => {
-    const encoder = modelFor(ctx, request.body.model);
-    const e = await encoder.encode(request.body.texts, { role: request.body.role ?? 'document', signal: clientSignal(request, reply) });
+  app.post<{ Body: EmbedRequest | TeiEmbedRequest }>('/embed', { schema: { body: embedBody } }, async (request, reply) => {
+    const body = request.body;
+    if ('inputs' in body) {
+      // TEI's shape: the default model, number[][] back (texts longer than the model's maximum are truncated, as TEI's truncate: true).
+      const encoder = modelFor(ctx, undefined);
+      const texts = typeof body.inputs === 'string' ? [body.inputs] : body.inputs;
+      const e = shortened(await encoder.encode(texts, { role: body.prompt_name ?? 'document', signal: clientSignal(request, reply) }), encoder, body.dimensions);
+      return rows(e).map((r) => Array.from(body.normalize === false || encoder.normalized ? r : unit(r)));
+    }
+    const encoder = modelFor(ctx, body.model);
+    const e = shortened(await encoder.encode(body.texts, { role: body.role ?? 'document', signal: clientSignal(request, reply) }), encoder, body.dimensions);
     return { model: encoder.modelId, dims: e.dims, embeddings: rows(e).map((r) => Array.from(r)), truncated: e.truncatedIndices };
+  });
+
+  // TEI's GET /info, for clients that read it before embedding.
+  app.get('/info', async () => {
+    const encoder = modelFor(ctx, undefined);
+    return {
+      model_id: encoder.modelId,
+      model_sha: encoder.revision ?? null,
+      model_dtype: 'float32',
+      model_type: { embedding: { dims: encoder.dims, normalized: encoder.normalized } },
+      max_input_length: encoder.maxTokens,
+      max_client_batch_size: MAX_INPUTS_PER_REQUEST,
+      version: packageVersion(),
+      ...(ctx.rerank === undefined ? {} : { reranker_id: ctx.rerank.reranker.modelId }),
+    };
   });
 
   app.post<{ Body: OpenAiRequest }>('/v1/embeddings', { schema: { body: openAiEmbeddingsBody } }, async (request, reply) => {
@@ -67,12 +130,7 @@ export function embeddingRoutes(app: FastifyInstance, ctx: ServerContext): void 
       });
     }
     const encoder = modelFor(ctx, body.model);
-    if (body.dimensions !== undefined && body.dimensions !== encoder.dims) {
-      throw new BiencoderError('INVALID_ARGUMENT', `dimensions ${body.dimensions} is not supported: ${encoder.modelId} gives ${encoder.dims}-d vectors and does not shorten them (omit dimensions or pass ${encoder.dims})`, {
-        details: { param: 'dimensions', dims: encoder.dims },
-      });
-    }
-    const e = await encoder.encode(texts, { role: body.role ?? 'document', signal: clientSignal(request, reply) });
+    const e = shortened(await encoder.encode(texts, { role: body.role ?? 'document', signal: clientSignal(request, reply) }), encoder, body.dimensions);
     const base64 = body.encoding_format === 'base64';
     const tokens = tokensRead(encoder, texts);
     return {
