@@ -234,7 +234,9 @@ test('tsc type-checks a consumer and the TypeScript blocks of README.md and docs
   // docs/langchain.md's LangChain examples (biencoder/langchain's optional peer).
   ok(run('npm', ['install', '--no-audit', '--no-fund', '--save-dev', `typescript@${devRange('typescript')}`, '@types/node@20', `openai@${devRange('openai')}`,
     `@langchain/core@${devRange('@langchain/core')}`, `@langchain/classic@${devRange('@langchain/classic')}`, `ai@${devRange('ai')}`, `@ai-sdk/provider@${devRange('@ai-sdk/provider')}`,
-    `@modelcontextprotocol/sdk@${devRange('@modelcontextprotocol/sdk')}`, `zod@${devRange('zod')}`]), 'npm install typescript');
+    `@modelcontextprotocol/sdk@${devRange('@modelcontextprotocol/sdk')}`, `zod@${devRange('zod')}`,
+    // @ai-sdk/provider's declarations import 'json-schema' types it does not depend on (skipLibCheck: false needs them).
+    '@types/json-schema@^7.0.15']), 'npm install typescript');
   // The LangChain subpath loads once its peer is there, and exports its classes.
   const langchain = ok(run('node', ['--input-type=module', '-e', "const m = await import('biencoder/langchain'); console.log(Object.keys(m).sort().join(' '))"]), 'import biencoder/langchain');
   assert.equal(langchain.trim(), 'BiencoderEmbeddings BiencoderRerank BiencoderVectorStore');
