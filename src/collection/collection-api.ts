@@ -12,6 +12,7 @@ import type { Matrix } from '../matrix.ts';
 import type { IndexMetric } from '../index/vector-index.ts';
 import type { DocumentInput, SearchHit, SearchMode, SearchOptions, StoredDocument, VectorDocumentInput, WriteOptions, WriteResult } from './collection.ts';
 import type { Manifest } from './manifest.ts';
+import type { MetadataFilter } from './filter.ts';
 
 /** What both stores report from info(). */
 export interface CollectionApiInfo {
@@ -38,6 +39,8 @@ export interface CollectionApi {
   upsertVectors(docs: readonly VectorDocumentInput[], options?: WriteOptions): Promise<WriteResult>;
   /** Deletes documents by id (unknown ids are ignored); returns how many were deleted. */
   delete(ids: readonly string[]): Promise<number>;
+  /** Deletes every document (or chunk) whose metadata match the filter (the search filter language); returns how many. Atomic. */
+  deleteWhere(filter: MetadataFilter): Promise<number>;
   /** The documents with these ids, in order; undefined where an id is not stored. */
   get(ids: readonly string[], options?: { vectors?: boolean }): Promise<(StoredDocument | undefined)[]>;
   /** Number of documents. */

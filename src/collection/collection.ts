@@ -785,39 +785,52 @@ export class Collection {
       this.#assertWritable();
       const list = checkIds(ids);
       if (list.length === 0) return Promise.resolve(0);
-      return this.#exclusive(async () => {
-        const st = this.#st;
-        const rows = st.lookupByIds.all(JSON.stringify([...new Set(list)]));
-        if (rows.length === 0) return 0;
-        const seq = this.#seq + 1;
-        this.#db.transaction(() => {
-          for (const r of rows) {
-            st.deleteDoc.run(r.key);
-            st.deleteVector.run(r.key);
-            st.insertTombstone.run(r.key, seq);
-          }
-          st.setMeta.run(seq, 'seq');
-        })();
-        const prev = this.#seq;
-        this.#seq = seq;
-        this.#dataChanged = true;
-        this.#gen++;
-        this.#filterCache.clear();
-        this.#unsaved += rows.length;
-        if (this.#indexSeq === prev) {
-          try {
-            this.#index.remove(BigUint64Array.from(rows, (r) => BigInt(r.key)));
-            this.#indexSeq = seq;
-          } catch {
-            // caught up before the next search
-          }
-        }
-        await this.#maybeAutoFlush();
-        return rows.length;
-      });
+      return this.#exclusive(() => this.#deleteRows(this.#st.lookupByIds.all(JSON.stringify([...new Set(list)]))));
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Deletes every document (or chunk) whose metadata match the filter. Returns how many were deleted. Atomic. */
+  deleteWhere(filter: MetadataFilter): Promise<number> {
+    try {
+      this.#assertWritable();
+      const { sql, params } = compileFilterNode(parseFilter(filter), 'metadata');
+      return this.#exclusive(() => this.#deleteRows(this.#db.prepare(`SELECT key FROM docs WHERE ${sql}`).all(params) as { key: number }[]));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Deletes rows by key in one transaction (tombstones for the index), inside #exclusive. */
+  async #deleteRows(rows: readonly { key: number }[]): Promise<number> {
+    const st = this.#st;
+    if (rows.length === 0) return 0;
+    const seq = this.#seq + 1;
+    this.#db.transaction(() => {
+      for (const r of rows) {
+        st.deleteDoc.run(r.key);
+        st.deleteVector.run(r.key);
+        st.insertTombstone.run(r.key, seq);
+      }
+      st.setMeta.run(seq, 'seq');
+    })();
+    const prev = this.#seq;
+    this.#seq = seq;
+    this.#dataChanged = true;
+    this.#gen++;
+    this.#filterCache.clear();
+    this.#unsaved += rows.length;
+    if (this.#indexSeq === prev) {
+      try {
+        this.#index.remove(BigUint64Array.from(rows, (r) => BigInt(r.key)));
+        this.#indexSeq = seq;
+      } catch {
+        // caught up before the next search
+      }
+    }
+    await this.#maybeAutoFlush();
+    return rows.length;
   }
 
   /** Saves the index (if it changed since it was last saved) so that reopening needs no catch-up. */

@@ -231,6 +231,28 @@ for (const store of STORES) {
       await rejectsWith(c.search(q, { filter: 'lang = en' as unknown as MetadataFilter }), 'INVALID_ARGUMENT');
     });
 
+    test('deleteWhere deletes exactly the documents matchesFilter selects, atomically; bad filters write nothing', async () => {
+      const dims = 8;
+      const c = await create({ encoder: { modelId: 'vectors', dims } });
+      const n = 64;
+      const metas = Array.from({ length: n }, (_, i) => METADATA_VALUES[i % METADATA_VALUES.length]);
+      const docs = metas.map((metadata, i) => ({ id: `m${i}`, vector: unitVector(dims, 3, i), metadata }));
+      const seqBefore = async (): Promise<number> => (await c.info()).seq;
+      for (const filter of FILTERS) {
+        await c.upsertVectors(docs);
+        const expected = metas.map((m, i) => (matchesFilter(m, filter) ? `m${i}` : undefined)).filter((x): x is string => x !== undefined);
+        assert.equal(await c.deleteWhere(filter), expected.length, `filter ${JSON.stringify(filter)}`);
+        const left = await c.get(docs.map((d) => d.id));
+        assert.deepEqual(docs.filter((_, i) => left[i] === undefined).map((d) => d.id).sort(), [...expected].sort(), `filter ${JSON.stringify(filter)}`);
+        assert.deepEqual(ids(await c.search(unitVector(dims, 4, 0), { k: n, filter })), [], 'nothing matching is found afterwards');
+      }
+      const seq = await seqBefore();
+      await rejectsWith(c.deleteWhere({ $where: 'x' } as MetadataFilter), 'INVALID_ARGUMENT', /unknown operator/);
+      await rejectsWith(c.deleteWhere('lang = en' as unknown as MetadataFilter), 'INVALID_ARGUMENT');
+      assert.equal(await seqBefore(), seq, 'a refused deleteWhere writes nothing');
+      assert.equal(await c.deleteWhere({ lang: 'nowhere' }), 0);
+    });
+
     test('bad inputs are rejected with their codes and write nothing', async () => {
       const c = await create({ encoder: base });
       await c.upsert(textDocs(3));

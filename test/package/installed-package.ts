@@ -171,7 +171,7 @@ process.on('exit', () => {
   };
   const root = loadedBy(['import.mjs', 'biencoder']);
   assert.ok(root.includes('biencoder') && root.includes('better-sqlite3'), `the graph is seen: ${root.join(' ')}`);
-  for (const heavy of ['fastify', 'pg', 'pino', 'prom-client', '@langchain/core', '@ai-sdk/provider', '@modelcontextprotocol/sdk', 'zod']) assert.ok(!root.includes(heavy), `the root import loads ${heavy}: ${root.join(' ')}`);
+  for (const heavy of ['fastify', 'pg', 'pino', 'prom-client', '@langchain/core', '@ai-sdk/provider', '@modelcontextprotocol/sdk', 'zod', '@llamaindex/core']) assert.ok(!root.includes(heavy), `the root import loads ${heavy}: ${root.join(' ')}`);
   assert.ok(!root.some((p) => p.startsWith('@tensorflow/')), `the root import loads TF.js: ${root.join(' ')}`);
   assert.ok(loadedBy(['import.mjs', 'biencoder/server']).includes('fastify'));
   assert.ok(loadedBy(['import.mjs', 'biencoder/pgvector']).includes('pg'));
@@ -189,6 +189,7 @@ import { evaluateRun, type Qrels } from 'biencoder/eval';
 import { BiencoderEmbeddings, BiencoderVectorStore } from 'biencoder/langchain';
 import { createBiencoder } from 'biencoder/ai-sdk';
 import { createMcpServer } from 'biencoder/mcp';
+import { BiencoderLlamaEmbedding, BiencoderLlamaVectorStore } from 'biencoder/llamaindex';
 // @ts-expect-error internals are not exported from the root
 import { prepareTexts } from 'biencoder';
 
@@ -210,6 +211,8 @@ export async function use(): Promise<SearchHit[]> {
   await provider.embeddingModel('kb').doEmbed({ values: ['a'] });
   const mcp = await createMcpServer({ collections: { names: () => ['kb'], get: async () => col, write: (fn) => fn() }, indexRoots: ['./docs'] });
   await mcp.close();
+  const llamaStore = new BiencoderLlamaVectorStore({ collection: col, embeddingModel: new BiencoderLlamaEmbedding({ encoder }) });
+  await llamaStore.delete('doc-1');
   const chunks: string[] = chunkText('doc-1', 'A long text. Another sentence.', encoder, { maxTokens: 64 }).map((c) => c.text);
   const options: ServerOptions = { collections: {} };
   void createServer;
@@ -236,7 +239,9 @@ test('tsc type-checks a consumer and the TypeScript blocks of README.md and docs
     `@langchain/core@${devRange('@langchain/core')}`, `@langchain/classic@${devRange('@langchain/classic')}`, `ai@${devRange('ai')}`, `@ai-sdk/provider@${devRange('@ai-sdk/provider')}`,
     `@modelcontextprotocol/sdk@${devRange('@modelcontextprotocol/sdk')}`, `zod@${devRange('zod')}`,
     // @ai-sdk/provider's declarations import 'json-schema' types it does not depend on (skipLibCheck: false needs them).
-    '@types/json-schema@^7.0.15']), 'npm install typescript');
+    '@types/json-schema@^7.0.15', `@llamaindex/core@${devRange('@llamaindex/core')}`, `llamaindex@${devRange('llamaindex')}`]), 'npm install typescript');
+  const llama = ok(run('node', ['--input-type=module', '-e', "const m = await import('biencoder/llamaindex'); console.log(Object.keys(m).sort().join(' '))"]), 'import biencoder/llamaindex');
+  assert.equal(llama.trim(), 'BiencoderLlamaEmbedding BiencoderLlamaVectorStore REF_DOC_ID_KEY toBiencoderFilter');
   // The LangChain subpath loads once its peer is there, and exports its classes.
   const langchain = ok(run('node', ['--input-type=module', '-e', "const m = await import('biencoder/langchain'); console.log(Object.keys(m).sort().join(' '))"]), 'import biencoder/langchain');
   assert.equal(langchain.trim(), 'BiencoderEmbeddings BiencoderRerank BiencoderVectorStore');

@@ -29,7 +29,7 @@ import type { Encoder } from '../../encoders/encoder.ts';
 import type { Matrix } from '../../matrix.ts';
 import type { IndexMetric } from '../../index/vector-index.ts';
 import { resolveIndexSpec, type IndexSpec, type IndexSpecInput } from '../index-backend.ts';
-import { parseFilter, type FilterNode, type Metadata } from '../filter.ts';
+import { parseFilter, type FilterNode, type Metadata, type MetadataFilter } from '../filter.ts';
 import { FORMAT_VERSION, MANIFEST_FORMAT, type Manifest } from '../manifest.ts';
 import {
   type DocumentInput, type EncoderDescriptor, type SearchHit, type SearchMode, type SearchOptions, type StoredDocument,
@@ -450,6 +450,22 @@ export class PgvectorCollection implements CollectionApi {
         }
         if (deleted > 0) await bumpSeq(client, this.collectionName);
         return deleted;
+      })));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Deletes every document (or chunk) whose metadata match the filter. Returns how many were deleted. Atomic. */
+  deleteWhere(filter: MetadataFilter): Promise<number> {
+    try {
+      this.#assertWritable();
+      const params = new SqlParams();
+      const where = compileFilterToSql(parseFilter(filter), params);
+      return this.#exclusive(() => this.#db('deleting documents', () => inTransaction(this.#pool, async (client) => {
+        const { rowCount } = await client.query(`DELETE FROM ${this.#table} WHERE ${where}`, params.values);
+        if ((rowCount ?? 0) > 0) await bumpSeq(client, this.collectionName);
+        return rowCount ?? 0;
       })));
     } catch (error) {
       return Promise.reject(error);
