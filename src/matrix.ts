@@ -53,6 +53,11 @@ export function matrixRows(m: Matrix): Float32Array[] {
   return out;
 }
 
+/** Every row as a plain number[] (what JSON and the frameworks' embedding APIs take). */
+export function matrixToArrays(m: Matrix): number[][] {
+  return matrixRows(m).map((r) => Array.from(r));
+}
+
 /** Scales every row to unit L2 norm in place (zero rows stay zero). */
 export function normalizeRows(m: Matrix): Matrix {
   const { data, rows, dims } = m;

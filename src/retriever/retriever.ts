@@ -6,7 +6,7 @@
  * output; the stages are composed here only.
  */
 import { BiencoderError, throwIfAborted } from '../errors.ts';
-import { checkSearchMode, type SearchHit, type SearchMode } from '../collection/collection.ts';
+import { checkSearchMode, type SearchHit, type SearchMode, type SearchOptions } from '../collection/collection.ts';
 import type { CollectionApi } from '../collection/collection-api.ts';
 import type { Metadata, MetadataFilter } from '../collection/filter.ts';
 import { chunkMetadataOf, searchDocuments } from '../chunking/group-by-document.ts';
@@ -209,9 +209,7 @@ export class Retriever {
    */
   async search(query: string | Float32Array, options: RetrieveOptions = {}): Promise<RetrievalResult> {
     const started = performance.now();
-    const text = typeof query === 'string';
-    if (!text && !(query instanceof Float32Array)) throw invalid(`query must be a string or a Float32Array, got ${query === null ? 'null' : typeof query}`);
-    if (text) prepareTexts([query]);
+    const text = checkQuery(query);
     const k = options.k ?? DEFAULT_K;
     if (!Number.isInteger(k) || k < 0) throw invalid(`k must be a non-negative integer, got ${String(k)}`);
     const candidates = checkCandidates(options.candidates ?? this.candidates);
@@ -220,31 +218,9 @@ export class Retriever {
     if (reranker !== undefined && !text) {
       throw invalid('reranking needs a text query: the cross-encoder reads the query text, which a vector does not give (pass rerank: false)');
     }
-    const mode = this.modeFor(query, options.mode);
-    const encoder = this.collection.encoder;
-    if (text && encoder === undefined && mode !== 'keyword') {
-      throw new BiencoderError('ENCODER_REQUIRED', `the Retriever embeds queries with the collection's encoder (mode ${mode}), but the collection was opened without one`);
-    }
-    throwIfAborted(options.signal);
-
-    // Dense: embed here (timed apart), then search the vector. Keyword and hybrid search the text itself
-    // (the collection embeds it for hybrid).
-    let searched: string | Float32Array = query;
-    if (mode === 'dense' && text) {
-      const embedded = await encoder!.encode([query], { role: 'query', signal: options.signal });
-      searched = embedded.data.slice(0, embedded.dims);
-    }
-    const afterEmbed = performance.now();
+    const { mode, searched, afterEmbed } = await this.#embedQuery(query, options);
     const wanted = reranker === undefined ? k : Math.max(k, candidates);
-    const found = await this.collection.search(searched, {
-      k: wanted,
-      mode,
-      signal: options.signal,
-      ...(options.filter === undefined ? {} : { filter: options.filter }),
-      ...(options.ef === undefined ? {} : { ef: options.ef }),
-      ...(mode === 'hybrid' && this.hybrid !== undefined ? { hybrid: this.hybrid } : {}),
-      ...(mode !== 'dense' && this.keyword !== undefined ? { keyword: this.keyword } : {}),
-    });
+    const found = await this.collection.search(searched, this.#searchOptions(mode, wanted, options));
     const afterSearch = performance.now();
 
     const rerankScores = new Map<number, number>(); // retrieval rank -> rerank score
@@ -320,31 +296,10 @@ export class Retriever {
 
   /** Documents by best chunk, no rerank: chunks fetched (oversampled) until k distinct documents come back. */
   async #documentsWithoutRerank(query: string | Float32Array, options: RetrieveOptions & { k: number }, started: number): Promise<{ hits: PipelineHit[]; first: Omit<RetrievalResult, 'hits'> }> {
-    const text = typeof query === 'string';
-    if (text) prepareTexts([query]);
-    else if (!(query instanceof Float32Array)) throw invalid(`query must be a string or a Float32Array, got ${query === null ? 'null' : typeof query}`);
+    const text = checkQuery(query);
     if (!Number.isInteger(options.k) || options.k < 0) throw invalid(`k must be a non-negative integer, got ${String(options.k)}`);
-    const mode = this.modeFor(query, options.mode);
-    const encoder = this.collection.encoder;
-    if (text && encoder === undefined && mode !== 'keyword') {
-      throw new BiencoderError('ENCODER_REQUIRED', `the Retriever embeds queries with the collection's encoder (mode ${mode}), but the collection was opened without one`);
-    }
-    throwIfAborted(options.signal);
-    let searched: string | Float32Array = query;
-    if (mode === 'dense' && text) {
-      const embedded = await encoder!.encode([query], { role: 'query', signal: options.signal });
-      searched = embedded.data.slice(0, embedded.dims);
-    }
-    const afterEmbed = performance.now();
-    const docs = await searchDocuments(this.collection, searched, {
-      k: options.k,
-      mode,
-      signal: options.signal,
-      ...(options.filter === undefined ? {} : { filter: options.filter }),
-      ...(options.ef === undefined ? {} : { ef: options.ef }),
-      ...(mode === 'hybrid' && this.hybrid !== undefined ? { hybrid: this.hybrid } : {}),
-      ...(mode !== 'dense' && this.keyword !== undefined ? { keyword: this.keyword } : {}),
-    });
+    const { mode, searched, afterEmbed } = await this.#embedQuery(query, options);
+    const docs = await searchDocuments(this.collection, searched, this.#searchOptions(mode, options.k, options));
     const afterSearch = performance.now();
     const hits: PipelineHit[] = docs.map(({ chunk, ...d }, i) => ({
       ...d,
@@ -359,6 +314,39 @@ export class Retriever {
         mode, reranked: 0, candidates: hits.length, budgetMs: null,
         timings: { embedMs: mode === 'dense' && text ? afterEmbed - started : 0, searchMs: afterSearch - afterEmbed, rerankMs: 0, totalMs: afterSearch - started },
       },
+    };
+  }
+
+  /**
+   * The first stage's mode and what it searches: in dense mode a text query is embedded here (timed apart:
+   * afterEmbed); keyword and hybrid search the text itself (the collection embeds it for hybrid).
+   */
+  async #embedQuery(query: string | Float32Array, options: RetrieveOptions): Promise<{ mode: SearchMode; searched: string | Float32Array; afterEmbed: number }> {
+    const text = typeof query === 'string';
+    const mode = this.modeFor(query, options.mode);
+    const encoder = this.collection.encoder;
+    if (text && encoder === undefined && mode !== 'keyword') {
+      throw new BiencoderError('ENCODER_REQUIRED', `the Retriever embeds queries with the collection's encoder (mode ${mode}), but the collection was opened without one`);
+    }
+    throwIfAborted(options.signal);
+    let searched: string | Float32Array = query;
+    if (mode === 'dense' && text) {
+      const embedded = await encoder!.encode([query], { role: 'query', signal: options.signal });
+      searched = embedded.data.slice(0, embedded.dims);
+    }
+    return { mode, searched, afterEmbed: performance.now() };
+  }
+
+  /** The collection search options of the first stage: k, mode, filter, ef, and this retriever's fusion and keyword settings. */
+  #searchOptions(mode: SearchMode, k: number, options: RetrieveOptions): SearchOptions {
+    return {
+      k,
+      mode,
+      signal: options.signal,
+      ...(options.filter === undefined ? {} : { filter: options.filter }),
+      ...(options.ef === undefined ? {} : { ef: options.ef }),
+      ...(mode === 'hybrid' && this.hybrid !== undefined ? { hybrid: this.hybrid } : {}),
+      ...(mode !== 'dense' && this.keyword !== undefined ? { keyword: this.keyword } : {}),
     };
   }
 
@@ -401,6 +389,16 @@ export class Retriever {
     const fit = this.costModel.fits(tokens.slice(done), remaining);
     await run(done, done + fit);
   }
+}
+
+/** A query is a text (checked as texts are) or a Float32Array; true for a text. */
+function checkQuery(query: unknown): query is string {
+  if (typeof query === 'string') {
+    prepareTexts([query]);
+    return true;
+  }
+  if (!(query instanceof Float32Array)) throw invalid(`query must be a string or a Float32Array, got ${query === null ? 'null' : typeof query}`);
+  return false;
 }
 
 /** A chunk hit of the first stage as the pipeline returns it. */

@@ -9,6 +9,7 @@ import { isBiencoderError } from '../../src/errors.ts';
 import { loadCrossEncoder, type CrossEncoder } from '../../src/rerank/cross-encoder.ts';
 import { scifactDocs, syntheticModel, tempDir } from '../helpers/synthetic.ts';
 import { syntheticCrossEncoder } from '../helpers/synthetic-cross-encoder.ts';
+import { matrixToArrays } from '../../src/matrix.ts';
 
 const tmp = tempDir('ai-sdk');
 const TEXTS = scifactDocs(9, 300).map((t) => t.slice(0, 300));
@@ -29,8 +30,7 @@ after(async () => {
   tmp.cleanup();
 });
 
-const rows = (m: { data: Float32Array; rows: number; dims: number }): number[][] =>
-  Array.from({ length: m.rows }, (_, r) => Array.from(m.data.subarray(r * m.dims, (r + 1) * m.dims)));
+const rows = matrixToArrays;
 
 describe('createBiencoder: an AI SDK v3 provider', () => {
   test('embedMany splits by maxEmbeddingsPerCall, document prompt, usage in model tokens; embed with role query', async () => {

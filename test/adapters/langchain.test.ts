@@ -25,6 +25,7 @@ import { resolveInputs } from '../../src/ingest/input-files.ts';
 import { DEMO_SAMPLE } from '../../src/cli/commands/demo.ts';
 import { scifactDocs, syntheticModel, tempDir } from '../helpers/synthetic.ts';
 import { syntheticCrossEncoder } from '../helpers/synthetic-cross-encoder.ts';
+import { matrixToArrays } from '../../src/matrix.ts';
 
 const tmp = tempDir('langchain');
 const QUERY = 'cells and proteins in cancer';
@@ -49,8 +50,7 @@ after(async () => {
   tmp.cleanup();
 });
 
-const rows = (m: { data: Float32Array; rows: number; dims: number }): number[][] =>
-  Array.from({ length: m.rows }, (_, r) => Array.from(m.data.subarray(r * m.dims, (r + 1) * m.dims)));
+const rows = matrixToArrays;
 
 describe('BiencoderEmbeddings', () => {
   test('embedDocuments uses the document prompt, in batches; embedQuery the query prompt', async () => {

@@ -14,6 +14,7 @@ import { loadOnnxEncoder } from '../../src/encoders/onnx/onnx-encoder.ts';
 import { isBiencoderError } from '../../src/errors.ts';
 import { Retriever } from '../../src/retriever/retriever.ts';
 import { scifactDocs, syntheticModel, tempDir } from '../helpers/synthetic.ts';
+import { matrixToArrays } from '../../src/matrix.ts';
 
 const tmp = tempDir('llamaindex');
 const QUERY = 'cells and proteins in cancer';
@@ -30,8 +31,7 @@ after(async () => {
   tmp.cleanup();
 });
 
-const rows = (m: { data: Float32Array; rows: number; dims: number }): number[][] =>
-  Array.from({ length: m.rows }, (_, r) => Array.from(m.data.subarray(r * m.dims, (r + 1) * m.dims)));
+const rows = matrixToArrays;
 
 describe('BiencoderLlamaEmbedding', () => {
   test('texts with the document prompt in batches, queries with the query prompt', async () => {

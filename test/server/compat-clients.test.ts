@@ -15,6 +15,7 @@ import { loadCrossEncoder, type CrossEncoder } from '../../src/rerank/cross-enco
 import { scifactDocs, tempDir } from '../helpers/synthetic.ts';
 import { syntheticCrossEncoder } from '../helpers/synthetic-cross-encoder.ts';
 import { tinyEncoder } from '../collection/helpers.ts';
+import { matrixToArrays } from '../../src/matrix.ts';
 
 const tmp = tempDir('server-compat');
 const KEY = 'compat-key';
@@ -41,8 +42,7 @@ after(async () => {
   tmp.cleanup();
 });
 
-const rows = (m: { data: Float32Array; rows: number; dims: number }): number[][] =>
-  Array.from({ length: m.rows }, (_, r) => Array.from(m.data.subarray(r * m.dims, (r + 1) * m.dims)));
+const rows = matrixToArrays;
 
 describe('reranking routes', () => {
   test('@ai-sdk/cohere against /v2/rerank: the cross-encoder order and scores, top N', async () => {

@@ -16,6 +16,7 @@ import type { Encoder, Role } from '../../encoders/encoder.ts';
 import { loadEncoder, type LoadEncoderOptions } from '../../encoders/load-encoder.ts';
 import { tokensRead } from '../../encoders/token-usage.ts';
 import { loadCrossEncoder, type CrossEncoder, type CrossEncoderOptions } from '../../rerank/cross-encoder.ts';
+import { matrixToArrays } from '../../matrix.ts';
 
 export interface BiencoderProviderSettings {
   /** Encoders already loaded, by the model id the provider answers to (left open by close()). */
@@ -47,30 +48,10 @@ const PROVIDER = 'biencoder';
 
 /** Creates the provider. */
 export function createBiencoder(settings: BiencoderProviderSettings = {}): BiencoderProvider {
-  const loadedEncoders = new Map<string, Promise<Encoder>>();
-  const loadedRerankers = new Map<string, Promise<CrossEncoder>>();
-  const encoderFor = (id: string): Promise<Encoder> => {
-    const given = settings.encoders?.[id];
-    if (given !== undefined) return Promise.resolve(given);
-    let p = loadedEncoders.get(id);
-    if (p === undefined) {
-      p = loadEncoder(id, settings.encoderOptions);
-      loadedEncoders.set(id, p);
-      p.catch(() => loadedEncoders.delete(id)); // a failed load is retried by the next call
-    }
-    return p;
-  };
-  const rerankerFor = (id: string): Promise<CrossEncoder> => {
-    const given = settings.rerankers?.[id];
-    if (given !== undefined) return Promise.resolve(given);
-    let p = loadedRerankers.get(id);
-    if (p === undefined) {
-      p = loadCrossEncoder(id, settings.rerankerOptions);
-      loadedRerankers.set(id, p);
-      p.catch(() => loadedRerankers.delete(id));
-    }
-    return p;
-  };
+  const encoders = new ModelCache<Encoder>(settings.encoders, (id) => loadEncoder(id, settings.encoderOptions));
+  const rerankers = new ModelCache<CrossEncoder>(settings.rerankers, (id) => loadCrossEncoder(id, settings.rerankerOptions));
+  const encoderFor = (id: string): Promise<Encoder> => encoders.get(id);
+  const rerankerFor = (id: string): Promise<CrossEncoder> => rerankers.get(id);
   const embeddingModel = (modelId: string, s: BiencoderEmbeddingSettings = {}): EmbeddingModelV3 => new BiencoderEmbeddingModel(modelId, s, encoderFor);
   const noSuch = (modelId: string, modelType: 'languageModel' | 'imageModel'): never => {
     throw new NoSuchModelError({ modelId, modelType, message: `biencoder serves embedding and reranking models only, not ${modelType}s` });
@@ -83,12 +64,37 @@ export function createBiencoder(settings: BiencoderProviderSettings = {}): Bienc
     languageModel: (modelId: string) => noSuch(modelId, 'languageModel'),
     imageModel: (modelId: string) => noSuch(modelId, 'imageModel'),
     async close() {
-      const all = [...loadedEncoders.values(), ...loadedRerankers.values()];
-      loadedEncoders.clear();
-      loadedRerankers.clear();
-      await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()));
+      await Promise.all([encoders.close(), rerankers.close()]);
     },
   };
+}
+
+/** Models by id: the ones given, else loaded on first use (one load per id; a failed load is retried). */
+class ModelCache<T extends { close(): Promise<void> }> {
+  readonly #loaded = new Map<string, Promise<T>>();
+  constructor(
+    private readonly given: Readonly<Record<string, T>> | undefined,
+    private readonly load: (id: string) => Promise<T>,
+  ) {}
+
+  get(id: string): Promise<T> {
+    const given = this.given?.[id];
+    if (given !== undefined) return Promise.resolve(given);
+    let p = this.#loaded.get(id);
+    if (p === undefined) {
+      p = this.load(id);
+      this.#loaded.set(id, p);
+      p.catch(() => this.#loaded.delete(id));
+    }
+    return p;
+  }
+
+  /** Closes the models this cache loaded (not the given ones). */
+  async close(): Promise<void> {
+    const all = [...this.#loaded.values()];
+    this.#loaded.clear();
+    await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()));
+  }
 }
 
 class BiencoderEmbeddingModel implements EmbeddingModelV3 {
@@ -114,8 +120,7 @@ class BiencoderEmbeddingModel implements EmbeddingModelV3 {
     const role = asked === undefined ? this.#role : checkRole(asked);
     const encoder = await this.encoderFor(this.modelId);
     const m = await encoder.encode(options.values, { role, ...(options.abortSignal ? { signal: options.abortSignal } : {}) });
-    const embeddings = Array.from({ length: m.rows }, (_, r) => Array.from(m.data.subarray(r * m.dims, (r + 1) * m.dims)));
-    return { embeddings, usage: { tokens: tokensRead(encoder, options.values) }, warnings: [] };
+    return { embeddings: matrixToArrays(m), usage: { tokens: tokensRead(encoder, options.values) }, warnings: [] };
   }
 }
 

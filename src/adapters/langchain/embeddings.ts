@@ -5,6 +5,7 @@
 import { Embeddings, type EmbeddingsParams } from '@langchain/core/embeddings';
 import { BiencoderError } from '../../errors.ts';
 import type { Encoder } from '../../encoders/encoder.ts';
+import { matrixToArrays } from '../../matrix.ts';
 
 export interface BiencoderEmbeddingsParams extends EmbeddingsParams {
   /** The loaded encoder (loadEncoder(), loadOnnxEncoder()); the caller closes it. */
@@ -48,7 +49,6 @@ export class BiencoderEmbeddings extends Embeddings {
   }
 
   async #encode(texts: string[], role: 'document' | 'query'): Promise<number[][]> {
-    const m = await this.encoder.encode(texts, { role, ...(this.signal ? { signal: this.signal } : {}) });
-    return Array.from({ length: m.rows }, (_, r) => Array.from(m.data.subarray(r * m.dims, (r + 1) * m.dims)));
+    return matrixToArrays(await this.encoder.encode(texts, { role, ...(this.signal ? { signal: this.signal } : {}) }));
   }
 }

@@ -6,6 +6,7 @@ import { BaseEmbedding } from '@llamaindex/core/embeddings';
 import type { MessageContentDetail } from '@llamaindex/core/llms';
 import { BiencoderError } from '../../errors.ts';
 import type { Encoder, Role } from '../../encoders/encoder.ts';
+import { matrixToArrays } from '../../matrix.ts';
 
 export interface BiencoderLlamaEmbeddingOptions {
   /** The loaded encoder; the caller closes it. */
@@ -38,7 +39,6 @@ export class BiencoderLlamaEmbedding extends BaseEmbedding {
   }
 
   async #encode(texts: string[], role: Role): Promise<number[][]> {
-    const m = await this.encoder.encode(texts, { role });
-    return Array.from({ length: m.rows }, (_, r) => Array.from(m.data.subarray(r * m.dims, (r + 1) * m.dims)));
+    return matrixToArrays(await this.encoder.encode(texts, { role }));
   }
 }
