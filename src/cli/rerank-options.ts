@@ -69,8 +69,8 @@ export async function loadRerankerFrom(opts: RerankCliOptions & ModelCliOptions)
 }
 
 /**
- * The Retriever for a search or eval command: the collection's first stage (dense unless `firstStage` says
- * keyword or hybrid), then the --rerank cross-encoder (if any) over --rerank-top candidates within
+ * The Retriever for a search or eval command: the collection's first stage (`firstStage`'s mode, else the
+ * collection's default ranking of a text query: hybrid where served), then the --rerank cross-encoder (if any) over --rerank-top candidates within
  * --rerank-budget-ms. close() releases the cross-encoder.
  */
 export async function retrieverFrom(

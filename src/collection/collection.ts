@@ -23,7 +23,7 @@ import type { Encoder, Metric, Prompts } from '../encoders/encoder.ts';
 import type { Matrix } from '../matrix.ts';
 import type { IndexMatches, IndexMetric, IndexSearchOptions, VectorIndex } from '../index/vector-index.ts';
 import { createIndex, resolveIndexSpec, type IndexSpec, type IndexSpecInput } from './index-backend.ts';
-import { parseFilter, compileFilterNode, type Metadata, type MetadataFilter, type FilterNode, type JsonValue } from './filter.ts';
+import { checkDeleteFilter, parseFilter, compileFilterNode, type Metadata, type MetadataFilter, type FilterNode, type JsonValue } from './filter.ts';
 import { fsyncDir, fsyncPath } from './fs-util.ts';
 import { acquireWriterLock, WriterLock } from './lock.ts';
 import { assertCollectionWritable, isPermissionDenied, permissionError } from './permissions.ts';
@@ -795,6 +795,7 @@ export class Collection {
   deleteWhere(filter: MetadataFilter): Promise<number> {
     try {
       this.#assertWritable();
+      checkDeleteFilter(filter);
       const { sql, params } = compileFilterNode(parseFilter(filter), 'metadata');
       return this.#exclusive(() => this.#deleteRows(this.#db.prepare(`SELECT key FROM docs WHERE ${sql}`).all(params) as { key: number }[]));
     } catch (error) {

@@ -277,3 +277,10 @@ export function matchesFilterNode(metadata: Metadata, root: FilterNode): boolean
   };
   return evaluate(root);
 }
+
+/** A deleteWhere filter: a filter that selects something specific; the empty filter (every row) is refused. */
+export function checkDeleteFilter(filter: unknown): void {
+  if (filter !== null && typeof filter === 'object' && !Array.isArray(filter) && Object.keys(filter).length === 0) {
+    throw new BiencoderError('INVALID_ARGUMENT', 'deleteWhere refuses the empty filter {}, which matches every document: delete the collection, or name what to delete');
+  }
+}

@@ -28,6 +28,9 @@ export class DelegatingEncoder implements Encoder {
   get similarity(): Metric {
     return this.inner.similarity;
   }
+  get truncateDim(): number | undefined {
+    return this.inner.truncateDim;
+  }
 
   encode(texts: readonly string[], options?: EncodeOptions): Promise<Embeddings> {
     return this.inner.encode(texts, options);

@@ -9,15 +9,19 @@ import { DelegatingEncoder } from './delegating-encoder.ts';
 import type { EncodeOptions, Embeddings, Encoder } from './encoder.ts';
 
 export class TruncatedEncoder extends DelegatingEncoder {
-  readonly truncateDim: number;
+  readonly #truncateDim: number;
 
   constructor(inner: Encoder, truncateDim: number) {
     super(inner);
-    this.truncateDim = checkTruncateDim(truncateDim, inner.dims);
+    this.#truncateDim = checkTruncateDim(truncateDim, inner.dims);
+  }
+
+  override get truncateDim(): number {
+    return this.#truncateDim;
   }
 
   override get dims(): number {
-    return this.truncateDim;
+    return this.#truncateDim;
   }
 
   override async encode(texts: readonly string[], options?: EncodeOptions): Promise<Embeddings> {

@@ -9,7 +9,6 @@
  * biencoder's error code (`NOT_FOUND: no collection named "x"`).
  */
 import { realpath } from 'node:fs/promises';
-import { isAbsolute, relative } from 'node:path';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -27,6 +26,7 @@ import type { SourceDocument } from '../ingest/source-document.ts';
 import { Retriever } from '../retriever/retriever.ts';
 import type { CrossEncoder } from '../rerank/cross-encoder.ts';
 import { packageVersion } from '../version.ts';
+import { inside, resolveIndexRoots } from './index-roots.ts';
 
 /** Where the tools find collections: the server's CollectionRegistry has this shape. */
 export interface McpCollections {
@@ -40,8 +40,8 @@ export interface McpServerOptions {
   readonly collections: McpCollections;
   /** Directories index_path may read. None: index_path refuses every path. */
   readonly indexRoots?: readonly string[];
-  /** A cross-encoder for searches with `rerank: true`, and how many candidates it scores (default 50). */
-  readonly rerank?: { readonly reranker: CrossEncoder; readonly candidates?: number };
+  /** A cross-encoder for searches with `rerank: true`: how many candidates it scores (default 50), its latency budget. */
+  readonly rerank?: { readonly reranker: CrossEncoder; readonly candidates?: number; readonly budgetMs?: number };
 }
 
 const MAX_K = 100;
@@ -79,27 +79,26 @@ function chunkOptions(c: CollectionApi): IndexDocumentsOptions {
   return settings ? { chunkTokens: settings.chunkTokens, chunkOverlap: settings.chunkOverlap } : {};
 }
 
-/** True when `path` (a real path) is `root` or inside it. */
-function inside(root: string, path: string): boolean {
-  const r = relative(root, path);
-  return r === '' || (!r.startsWith('..') && !isAbsolute(r));
-}
-
 export async function createMcpServer(options: McpServerOptions): Promise<McpServer> {
   const { collections } = options;
-  const roots = await Promise.all((options.indexRoots ?? []).map((r) => realpath(r)));
+  const roots = await resolveIndexRoots(options.indexRoots ?? []);
   const server = new McpServer({ name: 'biencoder', version: packageVersion() }, { instructions: 'Semantic and keyword search over biencoder collections. list_collections first; search returns documents placed by their best chunk.' });
 
   server.registerTool('list_collections', {
     title: 'List collections',
     description: 'The collections this server searches, with their document counts, models and search modes.',
     inputSchema: {},
-    outputSchema: { collections: z.array(z.object({ name: z.string(), count: z.number(), dims: z.number(), model: z.string(), searchModes: z.array(z.string()), readOnly: z.boolean() })) },
+    outputSchema: { collections: z.array(z.object({ name: z.string(), count: z.number().optional(), dims: z.number().optional(), model: z.string().optional(), searchModes: z.array(z.string()).optional(), readOnly: z.boolean().optional(), error: z.string().optional() })) },
     annotations: { readOnlyHint: true },
   }, () => tool(async () => ({
+    // One collection that cannot be opened does not hide the others: it is listed with its error.
     collections: await Promise.all(collections.names().map(async (name) => {
-      const c = await collections.get(name);
-      return { name, count: await c.count(), dims: c.dims, model: c.manifest.encoder.modelId, searchModes: [...c.searchModes], readOnly: c.readOnly };
+      try {
+        const c = await collections.get(name);
+        return { name, count: await c.count(), dims: c.dims, model: c.manifest.encoder.modelId, searchModes: [...c.searchModes], readOnly: c.readOnly };
+      } catch (error) {
+        return { name, error: isBiencoderError(error) ? `${error.code}: ${error.message}` : String(error) };
+      }
     })),
   })));
 
@@ -122,7 +121,7 @@ export async function createMcpServer(options: McpServerOptions): Promise<McpSer
     if (args.rerank === true && options.rerank === undefined) throw new BiencoderError('INVALID_ARGUMENT', 'rerank: this server has no cross-encoder (start it with --rerank MODEL)');
     const retriever = new Retriever({
       collection: c,
-      ...(args.rerank === true ? { reranker: options.rerank!.reranker, candidates: options.rerank!.candidates ?? 50 } : {}),
+      ...(args.rerank === true ? { reranker: options.rerank!.reranker, candidates: options.rerank!.candidates ?? 50, ...(options.rerank!.budgetMs === undefined ? {} : { budgetMs: options.rerank!.budgetMs }) } : {}),
     });
     const result = await retriever.retrieve(args.query, {
       k: args.k,
@@ -184,8 +183,10 @@ export async function createMcpServer(options: McpServerOptions): Promise<McpSer
     const refuse = (what: string): never => {
       throw new BiencoderError('PERMISSION', `${what} is outside the directories this server may index${roots.length ? ` (${roots.join(', ')})` : ' (none were given: start it with --index-root DIR)'}`);
     };
-    if (!roots.some((r) => inside(r, real))) refuse(args.path);
-    const { files } = await resolveInputs([real]);
+    const root = roots.find((r) => inside(r, real));
+    if (root === undefined) refuse(args.path);
+    // Ids relative to the index root (as `biencoder index --root`), so that files of two folders never share one.
+    const { files } = await resolveInputs([real], { root });
     // A folder's files are checked too: a symlink inside it may point anywhere.
     for (const f of files) if (!roots.some((r) => inside(r, f.path))) refuse(f.display);
     for (const f of files) {

@@ -25,6 +25,7 @@ import { embeddingRoutes } from './routes/embeddings.ts';
 import { healthRoutes } from './routes/health.ts';
 import { PAGE_URLS, pageRoutes } from './routes/page.ts';
 import { mcpRoutes } from './routes/mcp.ts';
+import { resolveIndexRoots } from '../mcp/index-roots.ts';
 import { rerankRoutes } from './routes/rerank.ts';
 
 /** Default request body limit: 16 MiB (a batch of documents with metadata, or of vectors). */
@@ -113,6 +114,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
   try {
+    if (options.mcpIndexRoots !== undefined) await resolveIndexRoots(options.mcpIndexRoots); // a missing root fails here, not each /mcp call
     await encoders.get(defaultModel);
     registry = await CollectionRegistry.open({
       collections: options.collections,

@@ -108,33 +108,34 @@ export const searchBody = {
 } as const;
 
 export const embedBody = {
-  oneOf: [
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['texts'],
-      properties: {
-        texts: { type: 'array', minItems: 1, maxItems: MAX_INPUTS_PER_REQUEST, items: text },
-        role: { enum: ['query', 'document'] },
-        model: { type: 'string', minLength: 1 },
-        dimensions: { type: 'integer', minimum: 1 },
-      },
+  // One shape or the other, chosen by its key, so that a bad body gets the errors of its own shape.
+  if: { type: 'object', required: ['inputs'] },
+  then: {
+    // Hugging Face TEI's POST /embed.
+    type: 'object',
+    additionalProperties: false,
+    required: ['inputs'],
+    properties: {
+      inputs: { anyOf: [text, { type: 'array', minItems: 1, maxItems: MAX_INPUTS_PER_REQUEST, items: text }] },
+      normalize: { type: 'boolean' },
+      /** Accepted; inputs longer than the model's maximum are always truncated (TEI's truncate: true). */
+      truncate: { type: 'boolean' },
+      truncation_direction: { enum: ['Right', 'right'] },
+      prompt_name: { enum: ['query', 'document'] },
+      dimensions: { type: 'integer', minimum: 1 },
     },
-    {
-      // Hugging Face TEI's POST /embed.
-      type: 'object',
-      additionalProperties: false,
-      required: ['inputs'],
-      properties: {
-        inputs: { anyOf: [text, { type: 'array', minItems: 1, maxItems: MAX_INPUTS_PER_REQUEST, items: text }] },
-        normalize: { type: 'boolean' },
-        truncate: { type: 'boolean' },
-        truncation_direction: { enum: ['Right', 'right'] },
-        prompt_name: { enum: ['query', 'document'] },
-        dimensions: { type: 'integer', minimum: 1 },
-      },
+  },
+  else: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['texts'],
+    properties: {
+      texts: { type: 'array', minItems: 1, maxItems: MAX_INPUTS_PER_REQUEST, items: text },
+      role: { enum: ['query', 'document'] },
+      model: { type: 'string', minLength: 1 },
+      dimensions: { type: 'integer', minimum: 1 },
     },
-  ],
+  },
 } as const;
 
 /** OpenAI's POST /v1/embeddings (token-id inputs pass the schema and are refused by the handler with a clear code). */

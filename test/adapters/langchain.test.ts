@@ -160,6 +160,19 @@ describe('BiencoderVectorStore', () => {
     }
   });
 
+  test('a collection opened without an encoder: texts embedded by the store\'s embeddings, searches dense', async () => {
+    const collection = await Collection.create(newDir(), { encoder: { modelId: encoder.modelId, dims: encoder.dims, normalized: true }, index: { kind: 'flat' } });
+    try {
+      const store = await BiencoderVectorStore.fromTexts(TEXTS.slice(0, 10), {}, embeddings, { collection });
+      const byText = await store.similaritySearchWithScore(QUERY, 3);
+      const byVector = await store.similaritySearchVectorWithScore(await embeddings.embedQuery(QUERY), 3);
+      assert.deepEqual(byText.map(([d]) => d.id), byVector.map(([d]) => d.id));
+      assert.equal((await store.asRetriever({ k: 2 }).invoke(QUERY)).length, 2);
+    } finally {
+      await collection.close();
+    }
+  });
+
   test('over a pgvector collection: the same documents, the same dense results', async () => {
     let store: CollectionApi | undefined;
     const dir = await Collection.create(newDir(), { encoder, index: { kind: 'flat' } });

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { Collection } from '../../src/collection/collection.ts';
 import { readManifest } from '../../src/collection/manifest.ts';
 import type { Encoder } from '../../src/encoders/encoder.ts';
@@ -67,7 +68,11 @@ describe('a collection of truncated vectors', () => {
     await assert.rejects(again.search(new Float32Array(full.dims).fill(0.1)), (e) => isBiencoderError(e, 'DIMENSION_MISMATCH'));
     await again.close();
 
-    // The CLI loads the manifest's model with its truncation.
+    // The CLI loads the manifest's model with its truncation, to index into it and to search it.
+    writeFileSync(join(tmp.dir, 'more.txt'), 'Telomeres shorten with each cell division.');
+    const indexed = spawnSync(process.execPath, [...CLI, 'index', join(tmp.dir, 'more.txt'), '--collection', dir, '--json', '--no-progress'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(indexed.status, 0, indexed.stderr);
+    assert.equal((JSON.parse(indexed.stdout) as { inserted: number }).inserted, 1);
     const r = spawnSync(process.execPath, [...CLI, 'search', TEXTS[5], '--collection', dir, '-k', '1', '--mode', 'dense', '--json'], { encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { hits: { id: string }[] }).hits[0].id, 't5');

@@ -10,6 +10,7 @@ import { Collection } from '../../src/collection/collection.ts';
 import { indexDocuments } from '../../src/ingest/index-documents.ts';
 import { Retriever } from '../../src/retriever/retriever.ts';
 import { createServer } from '../../src/server/app.ts';
+import { isBiencoderError } from '../../src/errors.ts';
 import { tinyEncoder } from '../collection/helpers.ts';
 import type { Encoder } from '../../src/encoders/encoder.ts';
 import { scifactDocs, tempDir } from '../helpers/synthetic.ts';
@@ -68,6 +69,10 @@ test('the SDK client over Streamable HTTP: tools, search through the pipeline, i
   } finally {
     await client.close();
   }
+});
+
+test('an --index-root that does not exist fails the server at start (INVALID_ARGUMENT), not each /mcp call', async () => {
+  await assert.rejects(createServer({ encoders: [encoder], mcpIndexRoots: [join(tmp.dir, 'no-such-dir')] }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
 });
 
 test('behind the API key: no key is 401 before any tool runs; GET /mcp is 405 JSON', async () => {

@@ -36,6 +36,9 @@ before(async () => {
   mkdirSync(outside, { recursive: true });
   writeFileSync(join(root, 'notes', 'a.md'), 'Mitochondria are the powerhouse of the cell.\n');
   writeFileSync(join(root, 'notes', 'b.txt'), 'Ribosomes make proteins.\n');
+  mkdirSync(join(root, 'other'));
+  writeFileSync(join(root, 'other', 'a.md'), 'Chloroplasts capture light.\n');
+  writeFileSync(join(root, '..notes.md'), 'A file whose name starts with two dots.\n');
   writeFileSync(join(outside, 'secret.txt'), 'a secret outside the allowed directory\n');
   mkdirSync(join(root, 'linked'));
   symlinkSync(join(outside, 'secret.txt'), join(root, 'linked', 'secret.txt'));
@@ -98,8 +101,15 @@ describe('biencoder mcp (stdio)', () => {
     assert.equal(ok.structuredContent!.files, 2);
     assert.equal(ok.structuredContent!.inserted, 2);
     const found = await call('search', { collection: 'kb', query: 'powerhouse of the cell', k: 1, mode: 'keyword' });
-    assert.equal((found.structuredContent!.hits as { id: string }[])[0].id, 'a.md');
-    for (const path of [join(outside, 'secret.txt'), join(root, 'linked', 'secret.txt'), join(root, 'linked'), join(root, 'out-dir'), join(root, '..', 'outside'), root]) {
+    assert.equal((found.structuredContent!.hits as { id: string }[])[0].id, 'notes/a.md', 'ids are relative to the index root');
+    // A file of the same name in another folder is another document, not an update of the first.
+    const other = await call('index_path', { collection: 'kb', path: join(root, 'other', 'a.md') });
+    assert.equal(other.structuredContent!.inserted, 1);
+    assert.equal(other.structuredContent!.updated, 0);
+    const dots = await call('index_path', { collection: 'kb', path: join(root, '..notes.md') });
+    assert.equal(dots.isError, undefined, 'a name starting with .. inside the root is inside');
+    // Paths as a client sends them: raw `..` segments, not normalized before they arrive.
+    for (const path of [join(outside, 'secret.txt'), join(root, 'linked', 'secret.txt'), join(root, 'linked'), join(root, 'out-dir'), `${root}/../outside`, `${root}/notes/../../outside/secret.txt`, root]) {
       const refused = await call('index_path', { collection: 'kb', path });
       assert.equal(refused.isError, true, path);
       assert.match(refused.content[0].text, /^PERMISSION: /, path);

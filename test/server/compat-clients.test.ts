@@ -78,13 +78,19 @@ describe('reranking routes', () => {
   });
 
   test('without a cross-encoder the rerank routes are 400; bad bodies are 400', async () => {
-    for (const route of ['/v1/rerank', '/v2/rerank']) {
-      const res = await plain.inject({ method: 'POST', url: route, payload: { query: QUERY, documents: DOCS } });
+    for (const [route, payload] of [['/v1/rerank', { query: QUERY, documents: DOCS }], ['/v2/rerank', { query: QUERY, documents: DOCS }], ['/rerank', { query: QUERY, texts: DOCS }]] as const) {
+      const res = await plain.inject({ method: 'POST', url: route, payload });
       assert.equal(res.statusCode, 400, route);
       assert.equal(res.json().code, 'INVALID_ARGUMENT');
     }
     const empty = await app.inject({ method: 'POST', url: '/v1/rerank', headers: { authorization: `Bearer ${KEY}` }, payload: { query: QUERY, documents: [] } });
     assert.equal(empty.statusCode, 400);
+    const unknownModel = await app.inject({ method: 'POST', url: '/v1/rerank', headers: { authorization: `Bearer ${KEY}` }, payload: { model: 'jina-reranker-v2', query: QUERY, documents: DOCS } });
+    assert.equal(unknownModel.statusCode, 404);
+    assert.equal(unknownModel.json().code, 'MODEL_NOT_FOUND');
+    const mixed = await app.inject({ method: 'POST', url: '/embed', headers: { authorization: `Bearer ${KEY}` }, payload: { texts: [] } });
+    assert.equal(mixed.statusCode, 400);
+    assert.doesNotMatch(mixed.json().message, /inputs/, 'a bad { texts } body is told about its own shape');
   });
 });
 
@@ -103,6 +109,11 @@ describe('embedding routes', () => {
     assert.equal(one.length, 1);
     [one[0], ...many].forEach((v, i) => v.forEach((x, j) => assert.ok(Math.abs(x - expected[i === 0 ? 0 : i - 1][j]) < 1e-6)));
     // The biencoder shape still works beside it.
+    // prompt_name: the query prompt; dimensions: Matryoshka truncation, renormalized.
+    const asQuery = (await (await fetch(`${url}/embed`, { method: 'POST', headers: auth, body: JSON.stringify({ inputs: [DOCS[0]], prompt_name: 'query', dimensions: 8 }) })).json()) as number[][];
+    const q = rows(await encoder.encode([DOCS[0]], { role: 'query' }))[0].slice(0, 8);
+    const qn = Math.hypot(...q);
+    asQuery[0].forEach((x, j) => assert.ok(Math.abs(x - q[j] / qn) < 1e-6));
     const ours = (await (await fetch(`${url}/embed`, { method: 'POST', headers: auth, body: JSON.stringify({ texts: [DOCS[0]] }) })).json()) as { dims: number };
     assert.equal(ours.dims, encoder.dims);
     const info = (await (await fetch(`${url}/info`, { headers: auth })).json()) as { model_id: string; max_input_length: number; model_type: unknown };

@@ -90,8 +90,12 @@ export class BiencoderVectorStore extends VectorStore {
     return result.hits.map((h) => [toDocument(h), h.score]);
   }
 
-  /** A text query through the pipeline: the collection's default ranking (and the reranker, when given). */
+  /**
+   * A text query through the pipeline: the collection's default ranking (and the reranker, when given). A
+   * collection opened without an encoder is searched with the query embedded by this store's embeddings (dense).
+   */
   override async similaritySearchWithScore(query: string, k = 4, filter?: MetadataFilter): Promise<[DocumentInterface, number][]> {
+    if (this.collection.encoder === undefined) return this.similaritySearchVectorWithScore(await this.embeddings.embedQuery(query), k, filter);
     const result = await this.retriever.retrieve(query, this.#request(k, filter, {}));
     return result.hits.map((h) => [toDocument(h), h.score]);
   }

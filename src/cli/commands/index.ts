@@ -165,6 +165,7 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
     throw new BiencoderError('INVALID_ARGUMENT', `--index must be one of ${Object.keys(INDEX_CHOICES).join(', ')}, got "${options.index}"`);
   }
   let model: string;
+  let truncateDim: number | undefined; // a Matryoshka collection is indexed with the truncation it was created with
   if (found !== undefined) {
     const manifest = found;
     checkModelMatches(dir, manifest, options.model);
@@ -172,6 +173,7 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
       throw new BiencoderError('INVALID_ARGUMENT', `the collection at ${dir} has a ${describeSpec(manifest.index)} index; --index ${options.index} applies only when a collection is created`);
     }
     model = manifest.encoder.modelId;
+    truncateDim = manifest.encoder.truncateDim;
     if (!postgres) assertCollectionWritable(target); // PERMISSION now, not after reading the inputs and loading the model
   } else {
     model = modelIdFor(options.model);
@@ -203,7 +205,7 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
       const rows = !exists ? 0 : postgres ? await countRows(target) : tallyRows(dir).rows;
       return { ...none, interrupted: true, seconds: 0, dir, created: false, model, rows, chunkTokens: options.chunkTokens, chunkOverlap: options.chunkOverlap };
     }
-    encoder = options.encoder ?? (await loadEncoder(model, encoderOptionsFrom(options)));
+    encoder = options.encoder ?? (await loadEncoder(model, { ...encoderOptionsFrom(options), ...(truncateDim === undefined ? {} : { truncateDim }) }));
     // Chunk settings: the options given, else those recorded by the last run, else the model's defaults.
     // (A pgvector collection has no directory to record them in: they are not recorded for a URL.)
     const enc = encoder;

@@ -29,7 +29,7 @@ import type { Encoder } from '../../encoders/encoder.ts';
 import type { Matrix } from '../../matrix.ts';
 import type { IndexMetric } from '../../index/vector-index.ts';
 import { resolveIndexSpec, type IndexSpec, type IndexSpecInput } from '../index-backend.ts';
-import { parseFilter, type FilterNode, type Metadata, type MetadataFilter } from '../filter.ts';
+import { checkDeleteFilter, parseFilter, type FilterNode, type Metadata, type MetadataFilter } from '../filter.ts';
 import { FORMAT_VERSION, MANIFEST_FORMAT, type Manifest } from '../manifest.ts';
 import {
   type DocumentInput, type EncoderDescriptor, type SearchHit, type SearchMode, type SearchOptions, type StoredDocument,
@@ -460,6 +460,7 @@ export class PgvectorCollection implements CollectionApi {
   deleteWhere(filter: MetadataFilter): Promise<number> {
     try {
       this.#assertWritable();
+      checkDeleteFilter(filter);
       const params = new SqlParams();
       const where = compileFilterToSql(parseFilter(filter), params);
       return this.#exclusive(() => this.#db('deleting documents', () => inTransaction(this.#pool, async (client) => {

@@ -40,7 +40,7 @@ export function mcpRoutes(app: FastifyInstance, ctx: ServerContext, options: Mcp
     const server = await createMcpServer({
       collections: ctx.registry,
       indexRoots: options.indexRoots ?? [],
-      ...(ctx.rerank === undefined ? {} : { rerank: { reranker: ctx.rerank.reranker, candidates: ctx.rerank.candidates } }),
+      ...(ctx.rerank === undefined ? {} : { rerank: { reranker: ctx.rerank.reranker, candidates: ctx.rerank.candidates, ...(ctx.rerank.budgetMs === undefined ? {} : { budgetMs: ctx.rerank.budgetMs }) } }),
     });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     reply.raw.once('close', () => {
