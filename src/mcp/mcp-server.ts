@@ -189,14 +189,16 @@ export async function createMcpServer(options: McpServerOptions): Promise<McpSer
     const { files } = await resolveInputs([real], { root });
     // A folder's files are checked too: a symlink inside it may point anywhere.
     for (const f of files) if (!roots.some((r) => inside(r, f.path))) refuse(f.display);
-    for (const f of files) {
+    // Read each file by the real path that was checked, not by a name that could be made a link meanwhile.
+    const checked = await Promise.all(files.map(async (f) => {
       const r = await realpath(f.path);
       if (!roots.some((root) => inside(root, r))) refuse(`${f.display} (a link to ${r})`);
-    }
+      return { ...f, path: r };
+    }));
     const c = await collections.get(args.collection);
-    await scanInputs(files); // every input checked before anything is written
-    const summary = await collections.write(() => indexDocuments(c, readInputs(files), chunkOptions(c)));
-    return { files: files.length, ...summaryOf(summary) };
+    await scanInputs(checked); // every input checked before anything is written
+    const summary = await collections.write(() => indexDocuments(c, readInputs(checked), chunkOptions(c)));
+    return { files: checked.length, ...summaryOf(summary) };
   }));
 
   return server;
