@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { startPgServer, type PgServer } from '../helpers/pglite-server.ts';
 import { scifactDocs, syntheticModel, tempDir } from '../helpers/synthetic.ts';
 import { runCli } from './run-cli.ts';
+import { syntheticCrossEncoder } from '../helpers/synthetic-cross-encoder.ts';
 
 const tmp = tempDir('cli-store-pg');
 const docs = join(tmp.dir, 'docs');
 let model: string;
+let ce: string;
 let pg: PgServer;
 let url: string;
 const [LONG] = scifactDocs(1, 40);
@@ -30,6 +32,7 @@ before(async () => {
   pg = await startPgServer();
   url = pg.collectionUrl('cli');
   model = await syntheticModel(tmp.dir, 'tiny', { tiny: true });
+  ce = await syntheticCrossEncoder(tmp.dir, 'ce', { maxLength: 64 });
   mkdirSync(docs);
   writeFileSync(join(docs, 'short.jsonl'), SHORT.map((d) => JSON.stringify(d)).join('\n') + '\n');
   writeFileSync(join(docs, 'long.txt'), LONG);
@@ -48,7 +51,7 @@ test('index --store creates a pgvector collection, reruns embed nothing, and sea
   assert.equal(r.embedded, r.rows);
   assert.match(r.dir, /^postgres:\/\/.*collection=cli_/);
   assert.equal(existsSync(join(docs, 'chunking.json')), false);
-  assert.deepEqual(readdirSync(tmp.dir).sort(), ['docs', 'tiny'], 'nothing written to disk for a URL');
+  assert.deepEqual(readdirSync(tmp.dir).sort(), ['ce', 'docs', 'tiny'], 'nothing written to disk for a URL');
   const table = `biencoder_${new URL(url).searchParams.get('collection')!}`;
   const stored = await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${table}"`);
   assert.equal(stored.rows[0].n, r.rows, 'the rows are in PostgreSQL');
@@ -77,6 +80,15 @@ test('index --store creates a pgvector collection, reruns embed nothing, and sea
   const hybrid = await runCli(['search', 'museum', '--store', url, '--mode', 'hybrid']);
   assert.equal(hybrid.code, 1);
   assert.match(hybrid.stderr, /\[UNSUPPORTED\]: .*"hybrid".*pgvector/);
+
+  // --rerank works on a --store collection: its dense candidates, reranked by the cross-encoder.
+  const reranked = await runCli(['search', SHORT[1].text, '--store', url, '-k', '2', '--rerank', ce, '--rerank-top', '4', '--json']);
+  assert.equal(reranked.code, 0, reranked.stderr);
+  const rr = JSON.parse(reranked.stdout) as SearchJson & { rerank: { mode: string; reranked: number } };
+  assert.equal(rr.rerank.mode, 'dense');
+  assert.ok(rr.rerank.reranked > 0);
+  assert.equal(rr.hits.length, 2);
+  assert.match(reranked.stderr, /reranked \d+ of \d+ dense candidates/);
 });
 
 test('index and search need exactly one of --collection and --store, and --store a postgres:// URL (usage errors)', async () => {
