@@ -189,7 +189,6 @@ import { evaluateRun, type Qrels } from 'biencoder/eval';
 import { BiencoderEmbeddings, BiencoderVectorStore } from 'biencoder/langchain';
 import { createBiencoder } from 'biencoder/ai-sdk';
 import { createMcpServer } from 'biencoder/mcp';
-import { BiencoderLlamaEmbedding, BiencoderLlamaVectorStore } from 'biencoder/llamaindex';
 // @ts-expect-error internals are not exported from the root
 import { prepareTexts } from 'biencoder';
 
@@ -211,8 +210,6 @@ export async function use(): Promise<SearchHit[]> {
   await provider.embeddingModel('kb').doEmbed({ values: ['a'] });
   const mcp = await createMcpServer({ collections: { names: () => ['kb'], get: async () => col, write: (fn) => fn() }, indexRoots: ['./docs'] });
   await mcp.close();
-  const llamaStore = new BiencoderLlamaVectorStore({ collection: col, embeddingModel: new BiencoderLlamaEmbedding({ encoder }) });
-  await llamaStore.delete('doc-1');
   const chunks: string[] = chunkText('doc-1', 'A long text. Another sentence.', encoder, { maxTokens: 64 }).map((c) => c.text);
   const options: ServerOptions = { collections: {} };
   void createServer;
@@ -232,6 +229,19 @@ export async function use(): Promise<SearchHit[]> {
 }
 `;
 
+/** A consumer of biencoder/llamaindex (checked apart: see the tsc test). */
+const CONSUMER_LLAMAINDEX_TS = `
+import { loadEncoder, openCollection } from 'biencoder';
+import { BiencoderLlamaEmbedding, BiencoderLlamaVectorStore } from 'biencoder/llamaindex';
+
+export async function use(): Promise<void> {
+  const encoder = await loadEncoder();
+  const collection = await openCollection('./kb', { encoder });
+  const store = new BiencoderLlamaVectorStore({ collection, embeddingModel: new BiencoderLlamaEmbedding({ encoder }) });
+  await store.delete('doc-1');
+}
+`;
+
 test('tsc type-checks a consumer and the TypeScript blocks of README.md and docs/ under nodenext and bundler resolution', { timeout: 300_000 }, () => {
   // openai: docs/server.md shows its client against the server; @langchain/*: the README's and
   // docs/langchain.md's LangChain examples (biencoder/langchain's optional peer).
@@ -248,7 +258,8 @@ test('tsc type-checks a consumer and the TypeScript blocks of README.md and docs
   const aiSdk = ok(run('node', ['--input-type=module', '-e', "const { createBiencoder } = await import('biencoder/ai-sdk'); const p = createBiencoder(); console.log(p.specificationVersion, p.embeddingModel('use-lite').maxEmbeddingsPerCall)"]), 'import biencoder/ai-sdk');
   assert.equal(aiSdk.trim(), 'v3 256');
   writeFileSync(join(project, 'consumer.ts'), CONSUMER_TS);
-  const files = ['consumer.ts'];
+  writeFileSync(join(project, 'consumer-llamaindex.ts'), CONSUMER_LLAMAINDEX_TS);
+  const files = ['consumer.ts', 'consumer-llamaindex.ts'];
   const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
   for (const doc of docs) {
     const blocks = [...readFileSync(join(ROOT, doc), 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
@@ -261,13 +272,26 @@ test('tsc type-checks a consumer and the TypeScript blocks of README.md and docs
     });
   }
   assert.ok(files.length >= 12, `blocks found: ${files.join(' ')}`);
-  const common = { strict: true, noEmit: true, skipLibCheck: false, target: 'es2022', types: ['node'] };
-  for (const [name, options] of [
-    ['nodenext', { module: 'nodenext', moduleResolution: 'nodenext' }],
-    ['bundler', { module: 'esnext', moduleResolution: 'bundler' }],
-  ] as const) {
-    writeFileSync(join(project, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions: { ...common, ...options }, files }, null, 2));
-    ok(run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', `tsconfig.${name}.json`]), `tsc (${name})`);
+  // LlamaIndex's own declarations do not type-check with skipLibCheck: false (@llamaindex/core 0.6.22:
+  // TS2344 on z3.infer<R> in tools/dist/index.d.ts; @llamaindex/node-parser imports html-to-text, which has no
+  // types): files that import it are checked with skipLibCheck: true (their use of our API is still checked);
+  // everything else, our own declarations included, with skipLibCheck: false.
+  const usesLlamaIndex = (file: string): boolean => /from 'llamaindex'|from 'biencoder\/llamaindex'/.test(readFileSync(join(project, file), 'utf8'));
+  const groups = [
+    { label: 'strict', files: files.filter((f) => !usesLlamaIndex(f)), skipLibCheck: false },
+    { label: 'llamaindex', files: files.filter(usesLlamaIndex), skipLibCheck: true },
+  ];
+  assert.ok(groups[1].files.length >= 1, 'the LlamaIndex example and consumer are checked');
+  for (const group of groups) {
+    const common = { strict: true, noEmit: true, skipLibCheck: group.skipLibCheck, target: 'es2022', types: ['node'] };
+    for (const [name, options] of [
+      ['nodenext', { module: 'nodenext', moduleResolution: 'nodenext' }],
+      ['bundler', { module: 'esnext', moduleResolution: 'bundler' }],
+    ] as const) {
+      const config = `tsconfig.${group.label}.${name}.json`;
+      writeFileSync(join(project, config), JSON.stringify({ compilerOptions: { ...common, ...options }, files: group.files }, null, 2));
+      ok(run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', config]), `tsc (${group.label}, ${name})`);
+    }
   }
 });
 
