@@ -12,6 +12,7 @@ export type { Encoder, EncodeOptions, EncodeProgress, Embeddings, Metric, Prompt
 export { BiEncoder, type BiEncoderOptions } from './encoders/bi-encoder.ts';
 export { similarity, similarityMatrix, pairwiseSimilarity, METRICS } from './encoders/similarity.ts';
 export { loadEncoder, DEFAULT_MODEL, type LoadEncoderOptions } from './encoders/load-encoder.ts';
+export { TruncatedEncoder, withTruncateDim } from './encoders/truncated-encoder.ts';
 export { OnnxEncoder, loadOnnxEncoder, type OnnxEncoderOptions } from './encoders/onnx/onnx-encoder.ts';
 export type { Dtype, SentenceTransformerConfig } from './encoders/onnx/model-config.ts';
 export type { PoolingMode } from './encoders/onnx/pooling.ts';
@@ -42,6 +43,8 @@ export { DEFAULT_RESCORE } from './quantize/rescore.ts';
 export {
   Collection,
   DEFAULT_COLLECTION_INDEX,
+  DEFAULT_UNNORMALIZED_INDEX,
+  defaultCollectionIndex,
   SEARCH_MODES,
   type CreateCollectionOptions,
   type OpenCollectionOptions,
