@@ -6,6 +6,7 @@
  */
 import { BiencoderError } from '../errors.ts';
 import { DelegatingEncoder } from './delegating-encoder.ts';
+import { normalizeRows } from '../matrix.ts';
 import type { EncodeOptions, Embeddings, Encoder } from './encoder.ts';
 
 export class TruncatedEncoder extends DelegatingEncoder {
@@ -47,15 +48,7 @@ export function checkTruncateDim(d: unknown, dims: number): number {
 /** The first d of each row of a rows x dims matrix, each renormalized to unit length when `normalize`. */
 export function truncateRows(data: Float32Array, rows: number, dims: number, d: number, normalize: boolean): Float32Array {
   const out = new Float32Array(rows * d);
-  for (let r = 0; r < rows; r++) {
-    const row = out.subarray(r * d, (r + 1) * d);
-    row.set(data.subarray(r * dims, r * dims + d));
-    if (!normalize) continue;
-    let n = 0;
-    for (let j = 0; j < d; j++) n += row[j] * row[j];
-    if (n === 0) continue;
-    const s = 1 / Math.sqrt(n);
-    for (let j = 0; j < d; j++) row[j] *= s;
-  }
+  for (let r = 0; r < rows; r++) out.set(data.subarray(r * dims, r * dims + d), r * d);
+  if (normalize) normalizeRows({ data: out, rows, dims: d });
   return out;
 }

@@ -265,16 +265,16 @@ export class Retriever {
     void _r;
     const k = options.k ?? DEFAULT_K;
     const reranking = options.rerank !== false && this.reranker !== undefined;
+    const top = checkCandidates(options.candidates ?? this.candidates);
     let hits: PipelineHit[];
     let first: Omit<RetrievalResult, 'hits'>;
     if (reranking || results === 'chunks') {
-      const top = checkCandidates(options.candidates ?? this.candidates);
       // Documents: every candidate comes back, so that grouping sees the whole reranked list.
       const { hits: found, ...rest } = await this.search(query, { ...options, k: results === 'chunks' || !reranking ? k : Math.max(k, top) });
       first = rest;
       hits = results === 'chunks'
         ? found.map(chunkHit)
-        : documentsInOrder(found, k).map(({ chunk, ...d }) => ({ ...d, ...(chunk ? { chunk: { ...chunk, parent: d.id } } : {}) }));
+        : documentsInOrder(found, k).map(withParent);
     } else {
       ({ hits, first } = await this.#documentsWithoutRerank(query, { ...options, k }, started));
     }
@@ -287,7 +287,7 @@ export class Retriever {
       mode: first.mode,
       reranked: reranking,
       rerankedCount: first.reranked,
-      rerankTop: reranking ? checkCandidates(options.candidates ?? this.candidates) : 0,
+      rerankTop: reranking ? top : 0,
       candidates: first.candidates,
       budgetMs: first.budgetMs,
       timings: { ...first.timings, readMs, totalMs: performance.now() - started },
@@ -301,13 +301,7 @@ export class Retriever {
     const { mode, searched, afterEmbed } = await this.#embedQuery(query, options);
     const docs = await searchDocuments(this.collection, searched, this.#searchOptions(mode, options.k, options));
     const afterSearch = performance.now();
-    const hits: PipelineHit[] = docs.map(({ chunk, ...d }, i) => ({
-      ...d,
-      ...(chunk ? { chunk: { ...chunk, parent: d.id } } : {}),
-      retrievalScore: d.score,
-      rerankScore: null,
-      retrievalRank: i,
-    }));
+    const hits: PipelineHit[] = docs.map((d, i) => withParent({ ...d, retrievalScore: d.score, rerankScore: null, retrievalRank: i }));
     return {
       hits,
       first: {
@@ -399,6 +393,11 @@ function checkQuery(query: unknown): query is string {
   }
   if (!(query instanceof Float32Array)) throw invalid(`query must be a string or a Float32Array, got ${query === null ? 'null' : typeof query}`);
   return false;
+}
+
+/** A document hit with its best chunk's parent (the document) named in the chunk, as PipelineHit has it. */
+function withParent<T extends Omit<PipelineHit, 'chunk'> & { readonly chunk?: { readonly id: string; readonly index: number; readonly start: number; readonly end: number } }>({ chunk, ...d }: T): PipelineHit {
+  return { ...d, ...(chunk ? { chunk: { ...chunk, parent: d.id } } : {}) };
 }
 
 /** A chunk hit of the first stage as the pipeline returns it. */

@@ -19,6 +19,7 @@ import { MAX_INPUTS_PER_REQUEST, embedBody, openAiEmbeddingsBody } from '../sche
 import { packageVersion } from '../../version.ts';
 import { tokensRead } from '../../encoders/token-usage.ts';
 import { truncateRows } from '../../encoders/truncated-encoder.ts';
+import { matrixRows, matrixToArrays, normalizeRows } from '../../matrix.ts';
 
 function modelFor(ctx: ServerContext, name: string | undefined): Encoder {
   const id = name === undefined || name === 'default' ? ctx.defaultModel : name;
@@ -29,10 +30,6 @@ function modelFor(ctx: ServerContext, name: string | undefined): Encoder {
     });
   }
   return encoder;
-}
-
-function rows(e: Embeddings): Float32Array[] {
-  return Array.from({ length: e.rows }, (_, i) => e.data.subarray(i * e.dims, (i + 1) * e.dims));
 }
 
 
@@ -68,14 +65,6 @@ function shortened(e: Embeddings, encoder: Encoder, d: number | undefined): Embe
   return { ...e, data: truncateRows(e.data, e.rows, e.dims, d, encoder.normalized), dims: d };
 }
 
-/** A row scaled to unit L2 norm (a zero row stays zero). */
-function unit(v: Float32Array): Float32Array {
-  let n = 0;
-  for (const x of v) n += x * x;
-  if (n === 0) return v;
-  const s = 1 / Math.sqrt(n);
-  return v.map((x) => x * s);
-}
 
 interface OpenAiRequest {
   input: string | (string | number | number[])[];
@@ -94,11 +83,12 @@ export function embeddingRoutes(app: FastifyInstance, ctx: ServerContext): void 
       const encoder = modelFor(ctx, undefined);
       const texts = typeof body.inputs === 'string' ? [body.inputs] : body.inputs;
       const e = shortened(await encoder.encode(texts, { role: body.prompt_name ?? 'document', signal: clientSignal(request, reply) }), encoder, body.dimensions);
-      return rows(e).map((r) => Array.from(body.normalize === false || encoder.normalized ? r : unit(r)));
+      if (body.normalize !== false && !encoder.normalized) normalizeRows(e);
+      return matrixToArrays(e);
     }
     const encoder = modelFor(ctx, body.model);
     const e = shortened(await encoder.encode(body.texts, { role: body.role ?? 'document', signal: clientSignal(request, reply) }), encoder, body.dimensions);
-    return { model: encoder.modelId, dims: e.dims, embeddings: rows(e).map((r) => Array.from(r)), truncated: e.truncatedIndices };
+    return { model: encoder.modelId, dims: e.dims, embeddings: matrixToArrays(e), truncated: e.truncatedIndices };
   });
 
   // TEI's GET /info, for clients that read it before embedding.
@@ -135,7 +125,7 @@ export function embeddingRoutes(app: FastifyInstance, ctx: ServerContext): void 
     const tokens = tokensRead(encoder, texts);
     return {
       object: 'list',
-      data: rows(e).map((r, index) => ({ object: 'embedding', index, embedding: base64 ? base64Of(r) : Array.from(r) })),
+      data: matrixRows(e).map((r, index) => ({ object: 'embedding', index, embedding: base64 ? base64Of(r) : Array.from(r) })),
       model: body.model === 'default' ? encoder.modelId : body.model,
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     };
