@@ -113,8 +113,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
     clientErrorHandler: handleClientError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
+  let mcpIndexRoots: string[];
   try {
-    if (options.mcpIndexRoots !== undefined) await resolveIndexRoots(options.mcpIndexRoots); // a missing root fails here, not each /mcp call
+    mcpIndexRoots = await resolveIndexRoots(options.mcpIndexRoots ?? []); // a missing root fails here, not each /mcp call
     await encoders.get(defaultModel);
     registry = await CollectionRegistry.open({
       collections: options.collections,
@@ -178,7 +179,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   embeddingRoutes(app, ctx);
   pageRoutes(app);
   rerankRoutes(app, ctx);
-  mcpRoutes(app, ctx, { indexRoots: options.mcpIndexRoots ?? [] });
+  mcpRoutes(app, ctx, { indexRoots: mcpIndexRoots });
   await app.ready();
   return app;
 }
