@@ -4,8 +4,10 @@
  *   DIR/manifest.json   format version, encoder identity, dims, metric, index spec, times
  *   DIR/collection.db   SQLite (WAL, synchronous=FULL): documents, metadata, the authoritative f32
  *                       vectors, the change sequence and tombstones (see store.ts)
- *   DIR/index.bin       the vector index: derived state, saved on flush()/close() with the change
+ *   DIR/index-SEQ.bin   the vector index: derived state, saved on flush()/close() with the change
  *                       sequence it reflects; caught up (or rebuilt) from collection.db on open
+ *   DIR/index-SEQ.bin.postings   the keyword (BM25) index of the same checkpoint (src/keyword):
+ *                       derived from the texts, saved, caught up and rebuilt with the vector index
  *   DIR/writer.lock     held by the one writer (see lock.ts)
  *
  * Crash safety: every upsert/delete is one SQLite transaction (document, metadata and vector
@@ -40,8 +42,11 @@ import {
   checkEmbeddings, checkEncoderMatches, checkIds, checkText, identityOf, invalid, isEncoder, prepareTextDocuments, prepareVectorDocuments, queryMatrix, searchK,
   type PreparedDocument,
 } from './document-input.ts';
-import { hasKeywordIndex, keywordSearch, type KeywordMatch } from './keyword-index.ts';
-import { keywordTerms, type KeywordQueryOptions } from './keyword-query.ts';
+import { createAnalyzer, type Analyzer, type AnalyzerSpec } from '../analysis/index.ts';
+import { InvertedIndex } from '../keyword/inverted-index.ts';
+import { searchTopK } from '../keyword/max-score.ts';
+import { checkKeywordOptions, type KeywordQueryOptions } from './keyword-query.ts';
+import { openKeywordIndex, replayKeywordChanges, saveKeywordIndex } from './keyword-sync.ts';
 import { fuseRankings, resolveHybridOptions, type HybridOptions } from '../retriever/fusion.ts';
 
 /** How search() ranks: dense vectors (default), BM25 over the texts, or both fused. */
@@ -109,6 +114,13 @@ export interface CreateCollectionOptions extends Omit<OpenCollectionOptions, 'en
   readonly index?: IndexSpecInput;
   /** Default: the encoder's similarity (cosine, dot or l2). */
   readonly metric?: IndexMetric;
+  /**
+   * The language of keyword search (BM25): how texts and queries are cut into words, folded,
+   * stemmed, and which stopwords queries drop (src/analysis). An ISO 639-1 code from
+   * ANALYZER_LANGUAGES, 'english' (= 'en'), or 'auto' for collections that mix languages (every
+   * script segmented and folded, no stemming, no stopwords). Default 'en'. Fixed at creation.
+   */
+  readonly language?: string;
 }
 
 export interface DocumentInput {
@@ -156,15 +168,16 @@ export interface SearchOptions {
   readonly ef?: number;
   readonly signal?: AbortSignal;
   /**
-   * 'dense' (default): vector similarity. 'keyword': BM25 (SQLite FTS5) over the document texts;
-   * scores are -bm25, higher is better. 'hybrid': dense and keyword candidates fused (see `hybrid`);
-   * scores are the fused scores. keyword and hybrid take text queries only (a vector query is
-   * INVALID_ARGUMENT). Metadata filters apply in every mode.
+   * 'dense' (default): vector similarity. 'keyword': BM25 over the document texts (src/keyword: the
+   * formula of SQLite FTS5's bm25(), higher is better). 'hybrid': dense and keyword candidates fused
+   * (see `hybrid`); scores are the fused scores. keyword and hybrid take text queries, or
+   * { text, vector } queries whose vector is the query's embedding (computed elsewhere: no encoder
+   * needed); a bare vector is INVALID_ARGUMENT. Metadata filters apply in every mode, during the search.
    */
   readonly mode?: SearchMode;
   /** Hybrid fusion: { fusion: 'convex' (default) | 'rrf', weight?, normalization?, rrfK?, candidates? }; defaults and meanings in src/retriever/fusion.ts (HybridOptions). */
   readonly hybrid?: HybridOptions;
-  /** Keyword query analysis: { stopwords: 'english' (default) | 'none' }. */
+  /** Keyword query analysis: { stopwords: 'default' (the collection language's, also spelled 'english') | 'none' }. */
   readonly keyword?: KeywordQueryOptions;
 }
 
@@ -254,6 +267,11 @@ export class Collection {
   readonly #encoder: Encoder | undefined;
   readonly #autoFlushChanges: number | undefined;
   #index: VectorIndex;
+  /** The keyword (BM25) index: derived from the texts, kept with the vector index (same sequence, same checkpoints). */
+  #keyword: InvertedIndex;
+  readonly #analyzer: Analyzer;
+  /** How the keyword index was obtained when the collection was opened (as indexStatus for the vector index). */
+  keywordStatus: IndexOpenStatus;
   /** The last committed write sequence (writer: authoritative; reader: as of the last refresh). */
   #seq = 0;
   /** The sequence the in-memory index reflects. */
@@ -275,7 +293,7 @@ export class Collection {
 
   private constructor(init: {
     dir: string; manifest: Manifest; readOnly: boolean; db: Db; lock: WriterLock | undefined; encoder: Encoder | undefined;
-    autoFlushChanges: number | undefined; index: VectorIndex; status: IndexOpenStatus;
+    autoFlushChanges: number | undefined; index: VectorIndex; status: IndexOpenStatus; analyzer: Analyzer;
   }) {
     this.dir = init.dir;
     this.manifest = init.manifest;
@@ -289,6 +307,14 @@ export class Collection {
     this.#autoFlushChanges = init.autoFlushChanges;
     this.#index = init.index;
     this.indexStatus = init.status;
+    this.#analyzer = init.analyzer;
+    this.#keyword = new InvertedIndex(init.analyzer);
+    this.keywordStatus = init.status;
+  }
+
+  /** The keyword analyzer's identity (language, name, version), as recorded in the manifest. */
+  get analyzer(): AnalyzerSpec {
+    return this.#analyzer.spec;
   }
 
   get #db(): Db {
@@ -313,6 +339,7 @@ export class Collection {
     const metric = options.metric ?? metricFor(identity.similarity);
     if (!['cosine', 'dot', 'l2'].includes(metric)) throw invalid(`metric must be cosine, dot or l2, got ${String(metric)}`);
     const spec = resolveIndexSpec(options.index ?? defaultCollectionIndex(metric));
+    const analyzer = createAnalyzer(options.language ?? 'en');
     createIndex(spec, { dims: identity.dims, metric }); // validates the spec against dims and metric
     const target = resolve(dir);
     if (existsSync(target)) {
@@ -341,6 +368,7 @@ export class Collection {
       metric,
       normalized: identity.normalized,
       index: spec,
+      keyword: { analyzer: analyzer.spec },
       createdAt: now,
       updatedAt: now,
     };
@@ -415,21 +443,28 @@ export class Collection {
    * a writer holds, released on failure.
    */
   static async #openLocked(
-    target: string, manifest: Manifest, options: { readOnly: boolean; encoder: Encoder | undefined; autoFlushChanges: number | undefined }, lock: WriterLock | undefined,
+    target: string, opened: Manifest, options: { readOnly: boolean; encoder: Encoder | undefined; autoFlushChanges: number | undefined }, lock: WriterLock | undefined,
   ): Promise<Collection> {
     const { readOnly } = options;
+    let manifest = opened;
     const dbPath = join(target, DATABASE_FILE);
     let db: Db | undefined;
     try {
       if (!readOnly) removeTemporaries(target);
       db = openDatabase(dbPath, { readOnly, dims: manifest.dims, verify: true });
+      const analyzer = createAnalyzer(manifest.keyword?.analyzer.language ?? 'en');
+      if (!readOnly && !sameAnalyzer(manifest.keyword?.analyzer, analyzer.spec)) {
+        // Made before analyzers (English), or by an older analyzer version: record the one in use (the postings are rebuilt below).
+        manifest = { ...manifest, keyword: { analyzer: analyzer.spec } };
+        writeManifest(target, manifest);
+      }
       const placeholder = createIndex(manifest.index, { dims: manifest.dims, metric: manifest.metric });
       const c = new Collection({
         dir: target, manifest, readOnly, db, lock, encoder: options.encoder, autoFlushChanges: options.autoFlushChanges,
-        index: placeholder, status: { action: 'loaded', replayed: 0, seconds: 0 },
+        index: placeholder, status: { action: 'loaded', replayed: 0, seconds: 0 }, analyzer,
       });
       await c.#loadIndex();
-      if (!readOnly && c.indexStatus.action === 'rebuilt' && c.#unsaved > 0) await c.#saveIndex();
+      if (!readOnly && (c.indexStatus.action === 'rebuilt' || c.keywordStatus.action === 'rebuilt') && c.#unsaved > 0) await c.#saveIndex();
       return c;
     } catch (error) {
       db?.close();
@@ -462,6 +497,7 @@ export class Collection {
     try {
       const meta = readMetaState(db);
       let index: VectorIndex | undefined;
+      let indexName: string | undefined;
       let reason: string | undefined;
       if (meta.indexSeq > meta.seq) {
         reason = `the index checkpoint ${meta.indexSeq} is ahead of the database sequence ${meta.seq}`;
@@ -469,7 +505,10 @@ export class Collection {
         reason = 'the deletions after the index checkpoint were pruned';
       } else {
         const saved = await loadSavedIndex(this.dir, this.manifest.index, meta.indexSeq, { dims: this.dims, metric: this.metric });
-        if (saved.index !== undefined) index = saved.index;
+        if (saved.index !== undefined) {
+          index = saved.index;
+          indexName = saved.name;
+        }
         else if (saved.missing && st.count.get()!.n === 0) index = createIndex(this.manifest.index, { dims: this.dims, metric: this.metric }); // an empty index has no file
         else reason = saved.reason;
       }
@@ -488,13 +527,21 @@ export class Collection {
         index = createIndex(this.manifest.index, { dims: this.dims, metric: this.metric });
         replayed = addAll(index, st, this.dims);
         action = 'rebuilt';
+        indexName = undefined;
       }
+      const tk = performance.now();
+      const keyword = openKeywordIndex(this.dir, indexName, this.#analyzer, st, meta.indexSeq);
+      this.#keyword = keyword.index;
+      this.keywordStatus = {
+        action: keyword.action, replayed: keyword.replayed, ...(keyword.reason !== undefined && keyword.action === 'rebuilt' ? { reason: keyword.reason } : {}),
+        seconds: (performance.now() - tk) / 1000,
+      };
       this.#index = index;
       this.#indexVersion = version;
       this.#seq = meta.seq;
       this.#indexSeq = meta.seq;
       this.#savedIndexSeq = action === 'rebuilt' ? -1 : meta.indexSeq;
-      this.#unsaved = action === 'loaded' ? 0 : Math.max(replayed, 1);
+      this.#unsaved = action === 'loaded' && keyword.action === 'loaded' ? 0 : Math.max(replayed, keyword.replayed, 1);
       this.#dataVersion = db.pragma('data_version', { simple: true }) as number;
       this.#gen++;
       this.#filterCache.clear();
@@ -518,6 +565,7 @@ export class Collection {
     }
     if (this.#indexSeq !== this.#seq) {
       replayChanges(this.#index, this.#st, this.#indexSeq, this.dims);
+      replayKeywordChanges(this.#keyword, this.#st, this.#indexSeq);
       this.#indexSeq = this.#seq;
     }
     return Promise.resolve();
@@ -546,6 +594,7 @@ export class Collection {
       const meta = readMetaState(db);
       if (meta.prunedThrough > this.#indexSeq) return true; // deletions we have not seen were pruned: start over from the saved file
       replayChanges(this.#index, this.#st, this.#indexSeq, this.dims);
+      replayKeywordChanges(this.#keyword, this.#st, this.#indexSeq);
       this.#seq = meta.seq;
       this.#indexSeq = meta.seq;
       this.#dataVersion = dv;
@@ -566,7 +615,6 @@ export class Collection {
    */
   #refreshReader(): void {
     if (!this.#conn.refresh()) return;
-    this.#hasKeywordIndex = false;
     this.#gen++;
     this.#filterCache.clear();
   }
@@ -595,6 +643,7 @@ export class Collection {
       // The name is not recorded yet, so a crash mid-save leaves an unused (or half-paired) file, never
       // a damaged current index. The index writes its file(s) atomically; make them durable too.
       await this.#index.save(join(this.dir, name));
+      saveKeywordIndex(this.#keyword, this.dir, name);
       for (const f of indexFileGroup(this.dir, name)) fsyncPath(join(this.dir, f));
       fsyncDir(this.dir);
     } // else: an empty index is saved as no file at all
@@ -718,6 +767,7 @@ export class Collection {
     const seq = this.#seq + 1;
     const changedKeys: number[] = [];
     const changedVectors: Float32Array[] = [];
+    const changedTexts: { key: number; text: string }[] = [];
     let inserted = 0;
     let updated = 0;
     let unchanged = 0;
@@ -728,6 +778,7 @@ export class Collection {
           const key = Number(st.insertDoc.run(d.id, d.text, d.hash, d.metadata, seq).lastInsertRowid);
           if (!Number.isSafeInteger(key)) throw new BiencoderError('COLLECTION_CORRUPT', `document key ${key} is beyond 2^53`);
           st.insertVector.run(key, vectorToBlob(d.vector!));
+          changedTexts.push({ key, text: d.text });
           changedKeys.push(key);
           changedVectors.push(d.vector!);
           inserted++;
@@ -741,6 +792,7 @@ export class Collection {
         if (vectorChanged) {
           st.updateDoc.run(d.text, d.hash, d.metadata, seq, old.key);
           st.upsertVector.run(old.key, vectorToBlob(d.vector!));
+          if (!old.hash.equals(d.hash)) changedTexts.push({ key: old.key, text: d.text });
           changedKeys.push(old.key);
           changedVectors.push(d.vector!);
           updated++;
@@ -768,6 +820,7 @@ export class Collection {
         changedVectors.forEach((v, i) => data.set(v, i * this.dims));
         try {
           this.#index.add(BigUint64Array.from(changedKeys, (k) => BigInt(k)), { data, rows: changedKeys.length, dims: this.dims });
+          this.#keyword.add(changedTexts);
           this.#indexSeq = seq;
         } catch {
           // The write is committed; the index stays behind and catches up from the database before the next search.
@@ -825,6 +878,7 @@ export class Collection {
     if (this.#indexSeq === prev) {
       try {
         this.#index.remove(BigUint64Array.from(rows, (r) => BigInt(r.key)));
+        this.#keyword.remove(rows.map((r) => r.key));
         this.#indexSeq = seq;
       } catch {
         // caught up before the next search
@@ -903,30 +957,36 @@ export class Collection {
     return { count: this.count(), seq: this.#seq, savedIndexSeq: this.#savedIndexSeq, indexSize: this.#index.size, unsavedChanges: this.#unsaved };
   }
 
-  /** The k nearest documents to a text (embedded as a query) or a vector. */
-  async search(query: string | Float32Array, options: SearchOptions = {}): Promise<SearchHit[]> {
-    if (typeof query !== 'string' && !(query instanceof Float32Array)) throw invalid('query must be a string or a Float32Array');
+  /** The k nearest documents to a text (embedded as a query), a vector, or (keyword and hybrid modes) a text with its vector. */
+  async search(query: string | Float32Array | TextWithVector, options: SearchOptions = {}): Promise<SearchHit[]> {
+    if (typeof query !== 'string' && !(query instanceof Float32Array) && !isTextWithVector(query)) {
+      throw invalid('query must be a string, a Float32Array or { text, vector }');
+    }
     return (await this.searchBatch([query], options))[0];
   }
 
   /** search() for many queries at once (texts are embedded in one call): one result list per query. */
-  searchBatch(queries: readonly (string | Float32Array)[] | Matrix, options: SearchOptions = {}): Promise<SearchHit[][]> {
+  searchBatch(queries: readonly (string | Float32Array | TextWithVector)[] | Matrix, options: SearchOptions = {}): Promise<SearchHit[][]> {
     try {
       this.#assertOpen();
       const k = searchK(options);
       const filter = options.filter === undefined ? undefined : parseFilter(options.filter);
       const mode = checkSearchMode(options.mode ?? 'dense');
       if (mode !== 'dense') {
-        if (!Array.isArray(queries) || queries.some((q) => typeof q !== 'string')) {
-          throw invalid(`${mode} search takes text queries only (BM25 needs words); use mode 'dense' to search with vectors`);
+        if (!Array.isArray(queries) || queries.some((q) => typeof q !== 'string' && !isTextWithVector(q))) {
+          throw invalid(`${mode} search takes text queries (or { text, vector }) only (BM25 needs words); use mode 'dense' to search with vectors`);
         }
-        const texts = (queries as readonly string[]).map((q, i) => checkText(q, `queries[${i}]`, false));
-        keywordTerms('', options.keyword); // validates the keyword options
+        const list = queries as readonly (string | TextWithVector)[];
+        const texts = list.map((q, i) => checkText(typeof q === 'string' ? q : q.text, `queries[${i}]`, false));
+        const vectors = list.map((q) => (typeof q === 'string' ? undefined : q.vector));
+        checkKeywordOptions(options.keyword);
         const hybrid = mode === 'hybrid' ? resolveHybridOptions(options.hybrid, k) : undefined;
-        this.#read(() => this.#assertKeywordIndex());
-        return this.#withDbErrors(this.#calls.track(this.#keywordOrHybrid(texts, k, filter, options, hybrid)));
+        return this.#withDbErrors(this.#calls.track(this.#keywordOrHybrid(texts, vectors, k, filter, options, hybrid)));
       }
-      return this.#withDbErrors(this.#calls.track(this.#searchBatch(queries, k, filter, options)));
+      if (Array.isArray(queries) && queries.some((q) => isTextWithVector(q))) {
+        throw invalid("{ text, vector } queries are for the keyword and hybrid modes; dense search takes the text or the vector");
+      }
+      return this.#withDbErrors(this.#calls.track(this.#searchBatch(queries as readonly (string | Float32Array)[] | Matrix, k, filter, options)));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -985,32 +1045,30 @@ export class Collection {
     return this.#index.search(matrix, k, searchOptions);
   }
 
-  #hasKeywordIndex = false;
-
-  #assertKeywordIndex(): void {
-    if (this.#hasKeywordIndex) return;
-    this.#hasKeywordIndex = hasKeywordIndex(this.#db);
-    if (!this.#hasKeywordIndex) {
-      throw new BiencoderError(
-        'UNSUPPORTED',
-        `the collection at ${this.dir} was created by an older biencoder and has no keyword (BM25) index yet; open it once for writing (not readOnly) to add it. Dense search works as before.`,
-        { details: { dir: this.dir, missing: 'keyword-index' } },
-      );
-    }
-  }
-
   async #keywordOrHybrid(
-    texts: readonly string[], k: number, filter: FilterNode | undefined, options: SearchOptions, hybrid: ReturnType<typeof resolveHybridOptions> | undefined,
+    texts: readonly string[], vectors: readonly (Float32Array | undefined)[], k: number, filter: FilterNode | undefined, options: SearchOptions,
+    hybrid: ReturnType<typeof resolveHybridOptions> | undefined,
   ): Promise<SearchHit[][]> {
     throwIfAborted(options.signal);
     if (texts.length === 0) return [];
     if (k === 0) return texts.map(() => []);
-    const compiled = filter === undefined ? undefined : compileFilterNode(filter, 'metadata');
+    await this.#catchUp();
+    this.#assertOpen();
     const want = hybrid === undefined ? k : hybrid.candidates;
-    const keyword = texts.map((t) => keywordSearch(this.#db, t, want, { ...options.keyword, filter: compiled }));
+    let accept: ((key: number) => boolean) | undefined;
+    if (filter !== undefined) {
+      const { bits, count } = this.#read(() => this.#filterBits(filter, options.filter!));
+      if (count === 0) return texts.map(() => []);
+      const size = bits.length * 8;
+      accept = (key: number): boolean => key < size && (bits[key >>> 3] & (1 << (key & 7))) !== 0;
+    }
+    const keyword = texts.map((t): KeywordMatch[] => {
+      const top = searchTopK(this.#keyword, this.#analyzer.queryTerms(t, options.keyword), want, accept);
+      return Array.from({ length: top.count }, (_, i) => ({ key: top.keys[i], score: top.scores[i] }));
+    });
     if (hybrid === undefined) return this.#keywordHits(keyword);
-    // Hybrid: fuse on keys, then read the rows of the k winners only (candidates can be 1000 per side).
-    const dense = await this.#denseMatches(texts, want, filter, options);
+    // Hybrid: fuse on keys, then read the rows of the k winners only.
+    const dense = await this.#denseMatches(texts.map((t, i) => vectors[i] ?? t), want, filter, options);
     this.#assertOpen();
     const fuse = (qi: number, limit: number): KeywordMatch[] => {
       const d = dense[qi];
@@ -1053,6 +1111,25 @@ export class Collection {
     this.#filterCache.set(cacheKey, entry);
     return entry;
   }
+}
+
+/** A query for the keyword and hybrid modes with its embedding computed elsewhere: the text feeds BM25, the vector the dense side. */
+export interface TextWithVector {
+  readonly text: string;
+  readonly vector: Float32Array;
+}
+
+function isTextWithVector(q: unknown): q is TextWithVector {
+  return typeof q === 'object' && q !== null && !(q instanceof Float32Array) && typeof (q as TextWithVector).text === 'string' && (q as TextWithVector).vector instanceof Float32Array;
+}
+
+interface KeywordMatch {
+  readonly key: number;
+  readonly score: number;
+}
+
+function sameAnalyzer(a: AnalyzerSpec | undefined, b: AnalyzerSpec): boolean {
+  return a !== undefined && a.language === b.language && a.name === b.name && a.version === b.version;
 }
 
 export type { Metadata, MetadataFilter, JsonValue };

@@ -7,22 +7,30 @@
  * double-quoted FTS5 string, joined with OR: `"drug" OR "resistance"`. So quotes, `*`, `NEAR`, `-`,
  * `:`, `^` and parentheses in a query are plain text, never operators.
  */
+import { ENGLISH_STOPWORDS } from '../analysis/english-stopwords.ts';
 import { BiencoderError } from '../errors.ts';
 
-/**
- * Lucene's English stop set (EnglishAnalyzer / Elasticsearch's `_english_`), the analyzer behind
- * BEIR's BM25 baseline.
- */
-export const ENGLISH_STOPWORDS: ReadonlySet<string> = new Set([
-  'a', 'an', 'and', 'are', 'as', 'at', 'be', 'but', 'by', 'for', 'if', 'in', 'into', 'is', 'it', 'no', 'not', 'of', 'on', 'or',
-  'such', 'that', 'the', 'their', 'then', 'there', 'these', 'they', 'this', 'to', 'was', 'will', 'with',
-]);
+/** Lucene's English stop set; defined with the analyzers, re-exported here for existing imports. */
+export { ENGLISH_STOPWORDS };
 
-export type KeywordStopwords = 'english' | 'none';
+export type KeywordStopwords = 'default' | 'english' | 'none';
 
 export interface KeywordQueryOptions {
-  /** Drop English stopwords from the query (not from the index). Default 'english'. */
+  /**
+   * 'default' drops the stopwords of the collection's language from the query (not from the index);
+   * 'english' is the same (its name before analyzers had languages); 'none' keeps every word.
+   */
   readonly stopwords?: KeywordStopwords;
+}
+
+/** Validates keyword query options (INVALID_ARGUMENT). */
+export function checkKeywordOptions(options: KeywordQueryOptions | undefined): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null) throw new BiencoderError('INVALID_ARGUMENT', 'keyword options must be an object');
+  const s = options.stopwords;
+  if (s !== undefined && s !== 'default' && s !== 'english' && s !== 'none') {
+    throw new BiencoderError('INVALID_ARGUMENT', `keyword stopwords must be "default", "english" or "none", got ${JSON.stringify(s)}`);
+  }
 }
 
 /** The words of a query as the keyword search uses them: lower-cased, stopwords dropped (by default), duplicates removed. */

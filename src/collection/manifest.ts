@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BiencoderError } from '../errors.ts';
 import type { Metric, Prompts } from '../encoders/encoder.ts';
 import type { IndexMetric } from '../index/vector-index.ts';
+import { isAnalyzerLanguage, type AnalyzerSpec } from '../analysis/index.ts';
 import { resolveIndexSpec, type IndexSpec } from './index-backend.ts';
 import { writeFileAtomic } from './fs-util.ts';
 
@@ -41,6 +42,11 @@ export interface Manifest {
   /** Whether stored vectors have unit L2 norm (the encoder's `normalized`). */
   readonly normalized: boolean;
   readonly index: IndexSpec;
+  /**
+   * The analyzer of keyword search (language, name, version). Absent in collections made before
+   * analyzers: those are English, and get this recorded on their first writable open.
+   */
+  readonly keyword?: { readonly analyzer: AnalyzerSpec };
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -110,6 +116,12 @@ export function validateManifest(raw: unknown, path = MANIFEST_FILE): Manifest {
     resolveIndexSpec(raw.index);
   } catch (error) {
     throw corrupt(path, `index ${JSON.stringify(raw.index)} is not a valid index spec (${(error as Error).message})`);
+  }
+  if (raw.keyword !== undefined) {
+    const a = isObject(raw.keyword) ? raw.keyword.analyzer : undefined;
+    if (!isObject(a) || typeof a.language !== 'string' || !isAnalyzerLanguage(a.language) || typeof a.name !== 'string' || typeof a.version !== 'number' || !Number.isInteger(a.version)) {
+      throw corrupt(path, `keyword ${JSON.stringify(raw.keyword)} is not { analyzer: { language, name, version } } with a known language`);
+    }
   }
   for (const t of ['createdAt', 'updatedAt'] as const) {
     if (typeof raw[t] !== 'string' || Number.isNaN(Date.parse(raw[t] as string))) throw corrupt(path, `${t} is not a date`);

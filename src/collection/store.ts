@@ -7,11 +7,12 @@
  *   docs(key INTEGER PRIMARY KEY AUTOINCREMENT, id UNIQUE, text, hash, metadata, seq)
  *   vectors(key INTEGER PRIMARY KEY, vector BLOB)    little-endian f32, dims*4 bytes
  *   tombstones(key INTEGER PRIMARY KEY, seq)          keys deleted at seq
- *   docs_fts (FTS5 over docs.text) and its triggers     the BM25 keyword index (keyword-index.ts)
  *
- * Schema versions: 1 = without docs_fts; 2 = with it. A version-1 database is migrated on its first
- * writable open (docs_fts created and filled from docs in one transaction); read-only opens leave it
- * as it is and only keyword search is unavailable until then.
+ * Schema versions: 1 = documents, vectors and tombstones; 2 = also an SQLite FTS5 table over the
+ * texts (docs_fts, kept by triggers); 3 = without it again: keyword search has its own engine
+ * (src/keyword), derived from docs.text like the vector index is from the vectors. An older
+ * database is migrated on its first writable open (docs_fts and its triggers dropped, in one
+ * transaction); read-only opens read versions 1-3 as they are.
  *
  * Keys are AUTOINCREMENT rowids, so a key is never reused, even after its document is deleted:
  * an index entry can never silently point at another document. Every write transaction bumps
@@ -23,10 +24,9 @@ import Database from 'better-sqlite3';
 import { BiencoderError } from '../errors.ts';
 import { connectDatabase } from './connect-database.ts';
 import { isVerifiedSnapshot } from './database-snapshot.ts';
-import { createKeywordIndex, hasKeywordIndex } from './keyword-index.ts';
 import { corruptDatabaseError, databaseError } from './sqlite-errors.ts';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** 8 KiB pages: five 384-d f32 vectors per page (94% full) instead of two per 4 KiB page (75%). */
 export const PAGE_SIZE = 8192;
 
@@ -62,7 +62,6 @@ export function createDatabase(path: string, dims: number): void {
       CREATE TABLE tombstones (key INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
       CREATE INDEX tombstones_by_seq ON tombstones(seq);
     `);
-    createKeywordIndex(db);
     const put = db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)');
     db.transaction(() => {
       put.run('schema_version', SCHEMA_VERSION);
@@ -137,7 +136,14 @@ export function openDatabase(path: string, options: { readOnly: boolean; dims: n
 function migrate(db: Db, from: number): void {
   db.transaction(() => {
     if (readMetaNumber(db, 'schema_version') !== from) return; // another writer got here first
-    if (from < 2 && !hasKeywordIndex(db)) createKeywordIndex(db);
+    if (from < 3) {
+      db.exec(`
+        DROP TRIGGER IF EXISTS docs_fts_insert;
+        DROP TRIGGER IF EXISTS docs_fts_delete;
+        DROP TRIGGER IF EXISTS docs_fts_update;
+        DROP TABLE IF EXISTS docs_fts;
+      `);
+    }
     db.prepare('UPDATE meta SET value = ? WHERE name = ?').run(SCHEMA_VERSION, 'schema_version');
   }).immediate();
   db.pragma(`user_version = ${SCHEMA_VERSION}`);
@@ -190,6 +196,8 @@ export class Statements {
   readonly changedSince: Statement<[number], { key: number; vector: Buffer | null }>;
   readonly tombstonesSince: Statement<[number], { key: number }>;
   readonly allVectors: Statement<[], { key: number; vector: Buffer | null }>;
+  readonly textsChangedSince: Statement<[number], { key: number; text: string }>;
+  readonly allTexts: Statement<[], { key: number; text: string }>;
   readonly pruneTombstones: Statement<[number]>;
 
   constructor(db: Db) {
@@ -222,6 +230,8 @@ export class Statements {
     this.allVectors = db.prepare(
       'SELECT d.key, v.vector FROM docs d LEFT JOIN vectors v ON v.key = d.key ORDER BY d.key',
     );
+    this.textsChangedSince = db.prepare('SELECT key, text FROM docs WHERE seq > ? ORDER BY key');
+    this.allTexts = db.prepare('SELECT key, text FROM docs ORDER BY key');
     this.pruneTombstones = db.prepare('DELETE FROM tombstones WHERE seq <= ?');
   }
 }

@@ -13,7 +13,7 @@ import { chunkMetadataOf, searchDocuments } from '../chunking/group-by-document.
 import { wholeDocument, type WholeDocument } from '../chunking/whole-document.ts';
 import { defaultTextSearchMode } from './default-mode.ts';
 import { documentsInOrder } from './retrieved-documents.ts';
-import { keywordTerms, type KeywordQueryOptions } from '../collection/keyword-query.ts';
+import { checkKeywordOptions, type KeywordQueryOptions } from '../collection/keyword-query.ts';
 import { prepareTexts } from '../encoders/text-input.ts';
 import type { CrossEncoder } from '../rerank/cross-encoder.ts';
 import { RerankCostModel } from './cost-model.ts';
@@ -196,7 +196,7 @@ export class Retriever {
     this.rerankLabel = options.rerankLabel;
     this.mode = options.mode === undefined ? undefined : checkSearchMode(options.mode);
     if (options.hybrid !== undefined) resolveHybridOptions(options.hybrid, 1); // validates now
-    if (options.keyword !== undefined) keywordTerms('', options.keyword);
+    checkKeywordOptions(options.keyword);
     this.hybrid = options.hybrid;
     this.keyword = options.keyword;
     if (reranker !== undefined) reranker.labelIndex(options.rerankLabel); // validates now, not at the first search

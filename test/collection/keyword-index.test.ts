@@ -1,7 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { createAnalyzer } from '../../src/analysis/index.ts';
 import { checkCollection } from '../../src/collection/check.ts';
 import { Collection } from '../../src/collection/collection.ts';
 import { keywordMatchExpression, keywordTerms } from '../../src/collection/keyword-query.ts';
@@ -134,33 +136,56 @@ test('keyword and hybrid take text queries only; bad options are INVALID_ARGUMEN
   }
 });
 
-test('a schema-version-1 collection opens read-only without keyword search, and gains it on a writable open', async () => {
-  const dir = join(root.dir, 'v1');
-  const c = await fresh('v1');
+test('a collection made before analyzers (FTS5, schema 2) searches by keyword read-only, and is migrated on its first writable open', async () => {
+  const dir = join(root.dir, 'v2');
+  const c = await fresh('v2');
   await c.close();
+  // Put it back as biencoder 0.1 wrote it: the FTS5 table and its triggers, schema version 2, no analyzer in the manifest.
   const db = new Database(join(dir, 'collection.db'));
-  db.exec("DROP TRIGGER docs_fts_insert; DROP TRIGGER docs_fts_delete; DROP TRIGGER docs_fts_update; DROP TABLE docs_fts; UPDATE meta SET value = 1 WHERE name = 'schema_version'; PRAGMA user_version = 1;");
+  db.exec(`
+    CREATE VIRTUAL TABLE docs_fts USING fts5(text, content='docs', content_rowid='key', tokenize='porter unicode61 remove_diacritics 2');
+    CREATE TRIGGER docs_fts_insert AFTER INSERT ON docs BEGIN INSERT INTO docs_fts (rowid, text) VALUES (new.key, new.text); END;
+    CREATE TRIGGER docs_fts_delete AFTER DELETE ON docs BEGIN INSERT INTO docs_fts (docs_fts, rowid, text) VALUES ('delete', old.key, old.text); END;
+    CREATE TRIGGER docs_fts_update AFTER UPDATE OF text ON docs BEGIN
+      INSERT INTO docs_fts (docs_fts, rowid, text) VALUES ('delete', old.key, old.text);
+      INSERT INTO docs_fts (rowid, text) VALUES (new.key, new.text);
+    END;
+    INSERT INTO docs_fts (docs_fts) VALUES ('rebuild');
+    UPDATE meta SET value = 2 WHERE name = 'schema_version'; PRAGMA user_version = 2;`);
   db.close();
-  const before = await checkCollection(dir);
-  assert.equal(before.ok, true, JSON.stringify(before.problems));
-  assert.ok(before.warnings.some((w) => /schema version 1/.test(w)), JSON.stringify(before.warnings));
+  const manifestPath = join(dir, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+  delete manifest.keyword;
+  writeFileSync(manifestPath, JSON.stringify(manifest));
+  for (const f of readdirSync(dir)) if (f.endsWith('.postings')) rmSync(join(dir, f));
   const reader = await Collection.open(dir, { readOnly: true, encoder });
   try {
-    assert.equal((await reader.search('heart', { k: 2 })).length, 2);
-    await assert.rejects(reader.search('heart', { mode: 'keyword' }), (e) => isBiencoderError(e, 'UNSUPPORTED') && /open it once for writing/.test(e.message));
+    assert.equal(reader.keywordStatus.action, 'rebuilt');
+    assert.equal(reader.analyzer.language, 'en');
+    assert.deepEqual((await reader.search('heart', { mode: 'keyword' })).map((h) => h.id).sort(), ['d1', 'd4']);
   } finally {
     await reader.close();
   }
+  assert.equal(readdirSync(dir).some((f) => f.endsWith('.postings')), false, 'a reader writes no file');
   const writer = await Collection.open(dir, { encoder });
   try {
     assert.deepEqual((await writer.search('heart', { mode: 'keyword' })).map((h) => h.id).sort(), ['d1', 'd4']);
+    await writer.upsert([{ id: 'd7', text: 'Heart rate' }]); // the dropped triggers no longer fire
   } finally {
     await writer.close();
   }
   const check = new Database(join(dir, 'collection.db'), { readonly: true });
-  assert.equal((check.prepare("SELECT value FROM meta WHERE name = 'schema_version'").get() as { value: number }).value, 2);
+  assert.equal((check.prepare("SELECT value FROM meta WHERE name = 'schema_version'").get() as { value: number }).value, 3);
+  assert.equal(check.prepare("SELECT 1 FROM sqlite_master WHERE name LIKE 'docs_fts%'").get(), undefined);
   check.close();
+  assert.deepEqual((JSON.parse(readFileSync(manifestPath, 'utf8')) as { keyword: unknown }).keyword, { analyzer: createAnalyzer('en').spec });
+  const reopened = await Collection.open(dir, { readOnly: true });
+  try {
+    assert.equal(reopened.keywordStatus.action, 'loaded');
+    assert.deepEqual((await reopened.search('heart', { mode: 'keyword' })).map((h) => h.id).sort(), ['d1', 'd4', 'd7']);
+  } finally {
+    await reopened.close();
+  }
   const after = await checkCollection(dir);
   assert.equal(after.ok, true, JSON.stringify(after.problems));
-  assert.ok(!after.warnings.some((w) => /schema version/.test(w)), JSON.stringify(after.warnings));
 });
