@@ -75,7 +75,19 @@ const POOLINGS: readonly SyntheticPooling[] = ['mean', 'cls', 'max', 'lasttoken'
 const VARIANTS: readonly SyntheticVariant[] = ['fp16', 'quantized'];
 export const OPSET = 17; // LayerNormalization needs opset 17
 export const IR_VERSION = 8;
-const LAYER_NORM_EPS = 1e-12;
+
+/** What the BERT and XLM-R (RoBERTa) encoder graphs differ in. */
+export interface GraphArchitecture {
+  /** LayerNorm epsilon: BERT 1e-12, XLM-R 1e-5. */
+  readonly layerNormEps: number;
+  /**
+   * RoBERTa-style position ids: non-pad tokens count up from paddingIdx + 1 and pads get paddingIdx
+   * (transformers' create_position_ids_from_input_ids). Unset: BERT's 0..seq-1.
+   */
+  readonly paddingIdx?: number;
+}
+
+export const BERT_GRAPH: GraphArchitecture = { layerNormEps: 1e-12 };
 /** torch.finfo(torch.float32).min, the value transformers uses for masked attention positions. */
 const FLOAT32_MIN = -3.4028234663852886e38;
 
@@ -125,7 +137,7 @@ export class Rng {
 // ---------------------------------------------------------------------------------------------
 // Parameters
 
-interface Param {
+export interface Param {
   name: string;
   dims: number[];
   data: Float32Array;
@@ -294,8 +306,8 @@ export class GraphBuilder {
   }
 }
 
-/** The BERT encoder graph; parameters are referenced by name (initializers added per variant). */
-export function buildGraph(dims: SyntheticDims, tokenTypeIds: boolean): GraphBuilder {
+/** The BERT (or XLM-R) encoder graph; parameters are referenced by name (initializers added per variant). */
+export function buildGraph(dims: SyntheticDims, tokenTypeIds: boolean, arch: GraphArchitecture = BERT_GRAPH): GraphBuilder {
   const g = new GraphBuilder();
   const H = dims.hiddenSize;
   const heads = dims.numHeads;
@@ -309,19 +321,12 @@ export function buildGraph(dims: SyntheticDims, tokenTypeIds: boolean): GraphBui
       'embeddings.token_type_embeddings.weight', g.int64('/embeddings/token_type_zero', [], [0]),
     ]);
   const inputsEmbeds = g.op('Add', '/embeddings/Add', [words, tokenTypes]);
-  const shape = g.op('Shape', '/embeddings/Shape', ['input_ids']);
-  const seqLen = g.op('Slice', '/embeddings/Slice_seq', [
-    shape, g.int64('/embeddings/one_1d', [1], [1]), g.int64('/embeddings/two_1d', [1], [2]), g.int64('/embeddings/zero_1d', [1], [0]),
-  ]);
-  const positionIds = g.op('Slice', '/embeddings/Slice', [
-    g.int64('embeddings.position_ids', [1, dims.maxPositions], Array.from({ length: dims.maxPositions }, (_, i) => i)),
-    '/embeddings/zero_1d', seqLen, '/embeddings/one_1d',
-  ]);
+  const positionIds = arch.paddingIdx === undefined ? bertPositionIds(g, dims) : robertaPositionIds(g, arch.paddingIdx);
   const positions = g.op('Gather', '/embeddings/position_embeddings/Gather', ['embeddings.position_embeddings.weight', positionIds]);
   const embeddings = g.op('Add', '/embeddings/Add_1', [inputsEmbeds, positions]);
   const layerNorm = (prefix: string, scope: string, x: string): string =>
     g.op('LayerNormalization', `${scope}/LayerNormalization`, [x, `${prefix}.weight`, `${prefix}.bias`], {
-      axis: { int: -1 }, epsilon: { float: LAYER_NORM_EPS },
+      axis: { int: -1 }, epsilon: { float: arch.layerNormEps },
     });
   let hidden = layerNorm('embeddings.LayerNorm', '/embeddings/LayerNorm', embeddings);
 
@@ -382,6 +387,32 @@ export function buildGraph(dims: SyntheticDims, tokenTypeIds: boolean): GraphBui
   return g;
 }
 
+/** BERT: positions 0..seq-1, sliced from the `embeddings.position_ids` buffer. */
+function bertPositionIds(g: GraphBuilder, dims: SyntheticDims): string {
+  const shape = g.op('Shape', '/embeddings/Shape', ['input_ids']);
+  const seqLen = g.op('Slice', '/embeddings/Slice_seq', [
+    shape, g.int64('/embeddings/one_1d', [1], [1]), g.int64('/embeddings/two_1d', [1], [2]), g.int64('/embeddings/zero_1d', [1], [0]),
+  ]);
+  return g.op('Slice', '/embeddings/Slice', [
+    g.int64('embeddings.position_ids', [1, dims.maxPositions], Array.from({ length: dims.maxPositions }, (_, i) => i)),
+    '/embeddings/zero_1d', seqLen, '/embeddings/one_1d',
+  ]);
+}
+
+/**
+ * RoBERTa: mask = input_ids != padding_idx; position_ids = cumsum(mask, 1) * mask + padding_idx, as the
+ * exporter traces transformers' create_position_ids_from_input_ids. The ids come from input_ids, not from
+ * attention_mask, so a runtime must pad with the pad token for the positions to be right.
+ */
+function robertaPositionIds(g: GraphBuilder, paddingIdx: number): string {
+  const isPad = g.op('Equal', '/embeddings/Equal', ['input_ids', g.int64('/embeddings/padding_idx', [], [paddingIdx])]);
+  const notPad = g.op('Not', '/embeddings/Not', [isPad]);
+  const mask = g.op('Cast', '/embeddings/Cast', [notPad], { to: { int: DataType.INT64 } });
+  const cumsum = g.op('CumSum', '/embeddings/CumSum', [mask, g.int64('/embeddings/cumsum_axis', [], [1])]);
+  const incremental = g.op('Mul', '/embeddings/Mul', [cumsum, mask]);
+  return g.op('Add', '/embeddings/Add_position', [incremental, '/embeddings/padding_idx']);
+}
+
 export function valueInfo(name: string, elemType: number, dims: Array<string | number>): IValueInfoProto {
   return {
     name,
@@ -394,12 +425,14 @@ export function valueInfo(name: string, elemType: number, dims: Array<string | n
   };
 }
 
-type ModelKind = 'fp32' | SyntheticVariant;
+export type ModelKind = 'fp32' | SyntheticVariant;
 
-function encodeModel(
+/** The serialized ONNX model of the encoder graph with these weights, stored as `kind` asks. */
+export function encodeModel(
   dims: SyntheticDims, params: Map<string, Param>, tokenTypeIds: boolean, kind: ModelKind, docString: string,
+  arch: GraphArchitecture = BERT_GRAPH,
 ): Uint8Array {
-  const g = buildGraph(dims, tokenTypeIds);
+  const g = buildGraph(dims, tokenTypeIds, arch);
   const prelude: INodeProto[] = [];
   const initializers: ITensorProto[] = [];
   for (const param of params.values()) {
@@ -519,6 +552,45 @@ export function bertConfigSizes(dims: SyntheticDims): Record<string, number> {
   };
 }
 
+export interface SentenceTransformersFiles {
+  hiddenSize: number;
+  pooling: SyntheticPooling;
+  normalize: boolean;
+  maxSeqLength: number;
+  prompts: Record<string, string>;
+}
+
+/**
+ * Writes the sentence-transformers files of a model directory: modules.json (Transformer -> Pooling ->
+ * optional Normalize), 1_Pooling/config.json, sentence_bert_config.json, config_sentence_transformers.json.
+ */
+export async function writeSentenceTransformersFiles(outDir: string, o: SentenceTransformersFiles): Promise<void> {
+  await fs.mkdir(path.join(outDir, '1_Pooling'), { recursive: true });
+  const modules = [
+    { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
+    { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
+  ];
+  if (o.normalize) modules.push({ idx: 2, name: '2', path: '2_Normalize', type: 'sentence_transformers.models.Normalize' });
+  await writeJson(path.join(outDir, 'modules.json'), modules);
+  await writeJson(path.join(outDir, '1_Pooling', 'config.json'), {
+    word_embedding_dimension: o.hiddenSize,
+    pooling_mode_cls_token: o.pooling === 'cls',
+    pooling_mode_mean_tokens: o.pooling === 'mean',
+    pooling_mode_max_tokens: o.pooling === 'max',
+    pooling_mode_mean_sqrt_len_tokens: false,
+    pooling_mode_weightedmean_tokens: false,
+    pooling_mode_lasttoken: o.pooling === 'lasttoken',
+    include_prompt: true,
+  });
+  await writeJson(path.join(outDir, 'sentence_bert_config.json'), { max_seq_length: o.maxSeqLength, do_lower_case: false });
+  await writeJson(path.join(outDir, 'config_sentence_transformers.json'), {
+    __version__: { sentence_transformers: '3.0.1', transformers: '4.41.2', pytorch: '2.3.0' },
+    prompts: o.prompts,
+    default_prompt_name: null,
+    similarity_fn_name: 'cosine',
+  });
+}
+
 /** The ONNX file written for each kind, relative to outDir. */
 export const SYNTHETIC_ONNX_FILES: Readonly<Record<ModelKind, string>> = {
   fp32: 'onnx/model.onnx',
@@ -535,7 +607,6 @@ export async function makeSyntheticModel(options: SyntheticModelOptions): Promis
   const dims = syntheticModelDims(o.tiny);
   const outDir = path.resolve(o.outDir);
   await fs.mkdir(path.join(outDir, 'onnx'), { recursive: true });
-  await fs.mkdir(path.join(outDir, '1_Pooling'), { recursive: true });
 
   // Transformer config: minilm's, with the tiny sizes when asked.
   const config = await readJson(path.join(MINILM_TOKENIZER_DIR, 'config.json'));
@@ -555,30 +626,7 @@ export async function makeSyntheticModel(options: SyntheticModelOptions): Promis
   tokenizerConfig.model_max_length = o.maxSeqLength;
   await writeJson(path.join(outDir, 'tokenizer_config.json'), tokenizerConfig);
 
-  // sentence-transformers files.
-  const modules = [
-    { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
-    { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
-  ];
-  if (o.normalize) modules.push({ idx: 2, name: '2', path: '2_Normalize', type: 'sentence_transformers.models.Normalize' });
-  await writeJson(path.join(outDir, 'modules.json'), modules);
-  await writeJson(path.join(outDir, '1_Pooling', 'config.json'), {
-    word_embedding_dimension: dims.hiddenSize,
-    pooling_mode_cls_token: o.pooling === 'cls',
-    pooling_mode_mean_tokens: o.pooling === 'mean',
-    pooling_mode_max_tokens: o.pooling === 'max',
-    pooling_mode_mean_sqrt_len_tokens: false,
-    pooling_mode_weightedmean_tokens: false,
-    pooling_mode_lasttoken: o.pooling === 'lasttoken',
-    include_prompt: true,
-  });
-  await writeJson(path.join(outDir, 'sentence_bert_config.json'), { max_seq_length: o.maxSeqLength, do_lower_case: false });
-  await writeJson(path.join(outDir, 'config_sentence_transformers.json'), {
-    __version__: { sentence_transformers: '3.0.1', transformers: '4.41.2', pytorch: '2.3.0' },
-    prompts: o.prompts,
-    default_prompt_name: null,
-    similarity_fn_name: 'cosine',
-  });
+  await writeSentenceTransformersFiles(outDir, { hiddenSize: dims.hiddenSize, ...o });
 
   // ONNX files.
   const params = makeParams(dims, o.seed);
