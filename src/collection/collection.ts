@@ -1017,7 +1017,9 @@ export class Collection {
   }
 
   /** The dense top-k keys and scores of each query (no rows read): one entry per query, none for no queries. */
-  async #denseMatches(queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions): Promise<readonly IndexMatches[]> {
+  async #denseMatches(
+    queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions, exactScores?: number,
+  ): Promise<readonly IndexMatches[]> {
     const matrix = await queryMatrix(queries, {
       dims: this.dims,
       metric: this.metric,
@@ -1031,8 +1033,9 @@ export class Collection {
     this.#assertOpen();
     const none = (): IndexMatches[] => Array.from({ length: matrix.rows }, () => ({ keys: new BigUint64Array(0), scores: new Float32Array(0), count: 0 }));
     if (k === 0) return none();
-    const searchOptions: { filter?: IndexSearchOptions['filter']; ef?: number } = {};
+    const searchOptions: { filter?: IndexSearchOptions['filter']; ef?: number; exactScores?: number } = {};
     if (options.ef !== undefined) searchOptions.ef = options.ef;
+    if (exactScores !== undefined) searchOptions.exactScores = exactScores;
     if (filter !== undefined) {
       const { bits, count } = this.#filterBits(filter, options.filter!);
       if (count === 0) return none();
@@ -1062,19 +1065,21 @@ export class Collection {
       const size = bits.length * 8;
       accept = (key: number): boolean => key < size && (bits[key >>> 3] & (1 << (key & 7))) !== 0;
     }
-    const keyword = texts.map((t): KeywordMatch[] => {
-      const top = searchTopK(this.#keyword, this.#analyzer.queryTerms(t, options.keyword), want, accept);
-      return Array.from({ length: top.count }, (_, i) => ({ key: top.keys[i], score: top.scores[i] }));
-    });
-    if (hybrid === undefined) return this.#keywordHits(keyword);
+    const keyword = texts.map((t) => searchTopK(this.#keyword, this.#analyzer.queryTerms(t, options.keyword), want, accept));
+    if (hybrid === undefined) return this.#keywordHits(keyword.map((top) => Array.from({ length: top.count }, (_, i) => ({ key: top.keys[i], score: top.scores[i] }))));
     // Hybrid: fuse on keys, then read the rows of the k winners only.
-    const dense = await this.#denseMatches(texts.map((t, i) => vectors[i] ?? t), want, filter, options);
+    // The dense candidates past the first HYBRID_EXACT_DENSE need a score for the fusion, not an exact one: a
+    // quantized index keeps their graph score (1,000 candidates rescored cost more than the rest of the search).
+    const dense = await this.#denseMatches(texts.map((t, i) => vectors[i] ?? t), want, filter, options, Math.max(k, HYBRID_EXACT_DENSE));
     this.#assertOpen();
     const fuse = (qi: number, limit: number): KeywordMatch[] => {
       const d = dense[qi];
       const denseList: { id: number; score: number }[] = [];
       for (let i = 0; i < d.count; i++) denseList.push({ id: Number(d.keys[i]), score: d.scores[i] });
-      return fuseRankings(denseList, keyword[qi].map((m) => ({ id: m.key, score: m.score })), hybrid, limit).map((f) => ({ key: f.id, score: f.score }));
+      const top = keyword[qi];
+      const keywordList: { id: number; score: number }[] = new Array(top.count);
+      for (let i = 0; i < top.count; i++) keywordList[i] = { id: top.keys[i], score: top.scores[i] };
+      return fuseRankings(denseList, keywordList, hybrid, limit).map((f) => ({ key: f.id, score: f.score }));
     };
     const fused = texts.map((_, qi) => fuse(qi, k));
     const hits = this.#keywordHits(fused);
@@ -1112,6 +1117,9 @@ export class Collection {
     return entry;
   }
 }
+
+/** Dense candidates of a hybrid search rescored exactly (see IndexSearchOptions.exactScores). */
+const HYBRID_EXACT_DENSE = 32;
 
 /** A query for the keyword and hybrid modes with its embedding computed elsewhere: the text feeds BM25, the vector the dense side. */
 export interface TextWithVector {

@@ -139,6 +139,8 @@ export class HnswIndex implements VectorIndex {
   private store: VectorSource & { has(key: bigint): boolean; readonly bytes: number };
   private codes: Uint8Array | undefined;
   private i8: I8Params | undefined;
+  /** The current search's IndexSearchOptions.exactScores (Infinity: every result rescored). */
+  private exactScores = Infinity;
   private viewPath: string | undefined;
 
   constructor(options: HnswIndexOptions) {
@@ -313,8 +315,14 @@ export class HnswIndex implements VectorIndex {
     const prepared = prepareRows(queries, this.metric);
     const kk = Math.min(k, this.size);
     if (!filter && this.quantization === 'f32' && Math.max(ef, kk) < this.size) return this.plainSearch(prepared, nq, kk, ef);
-    const hits = filter ? this.filtered(prepared, nq, kk, ef, filter, strategy) : this.unfiltered(prepared, nq, kk, ef);
-    return hits.map((h) => this.toMatches(h));
+    // Read by graphSearch during this (synchronous) call only.
+    this.exactScores = options.exactScores === undefined ? Infinity : checkPositiveInt('exactScores', options.exactScores, 1, Number.MAX_SAFE_INTEGER);
+    try {
+      const hits = filter ? this.filtered(prepared, nq, kk, ef, filter, strategy) : this.unfiltered(prepared, nq, kk, ef);
+      return hits.map((h) => this.toMatches(h));
+    } finally {
+      this.exactScores = Infinity;
+    }
   }
 
   /** The common case (f32, no filter): usearch's keys and scores as they come, no per-result lookups. */
@@ -366,6 +374,30 @@ export class HnswIndex implements VectorIndex {
     return { keys: out, scores: Float32Array.from(h.scores), count: n };
   }
 
+  /**
+   * The first exactScores results rescored as a search for that many would be; the other candidates,
+   * in the graph's order, with their int8 inner product (usearch's i8 'ip' distance is 1 - the dot of
+   * the codes) scaled back by the codes' scale: an approximate cosine.
+   */
+  private rescoreHead(prepared: Float32Array, qi: number, rows: Int32Array, dists: Float64Array, m: number, kk: number, scale: number): ExactHits {
+    const limit = this.exactScores;
+    const head = rescore(this.store, prepared, qi, rows, Math.min(m, this.candidatesFor(limit)), limit);
+    const taken = new Set(head.rows);
+    const n = Math.min(kk, m);
+    const outRows = new Int32Array(n);
+    const outScores = new Float64Array(n);
+    outRows.set(head.rows);
+    outScores.set(head.scores);
+    const inv = 1 / (scale * scale);
+    let w = head.rows.length;
+    for (let j = 0; j < m && w < n; j++) {
+      if (taken.has(rows[j])) continue;
+      outRows[w] = rows[j];
+      outScores[w++] = (1 - dists[j]) * inv;
+    }
+    return { rows: outRows.subarray(0, w), scores: outScores.subarray(0, w) };
+  }
+
   /** Candidates a quantized search rescores for the top kk (kk itself for f32): see RESCORE_FULL_K. */
   private candidatesFor(kk: number): number {
     if (this.quantization === 'f32') return kk;
@@ -415,10 +447,9 @@ export class HnswIndex implements VectorIndex {
         passed++;
         if (m >= need) continue;
         rows[m] = row;
-        if (exactScores) {
-          const d = dists[base + j];
-          rawScores[m] = l2 ? 0 - Math.sqrt(d > 0 ? d : 0) : 1 - d;
-        }
+        const d = dists[base + j];
+        if (exactScores) rawScores[m] = l2 ? 0 - Math.sqrt(d > 0 ? d : 0) : 1 - d;
+        else rawScores[m] = d;
         m++;
       }
       if (m < kk || (minPass > 0 && c === wanted && passed < minPass * c * 0.5)) {
@@ -427,6 +458,8 @@ export class HnswIndex implements VectorIndex {
       }
       if (exactScores) {
         out[qi] = { rows: rows.slice(0, kk), scores: rawScores.slice(0, kk) };
+      } else if (this.exactScores < kk && this.quantization === 'i8' && this.i8?.mode === 'global' && this.metric !== 'l2') {
+        out[qi] = this.rescoreHead(prepared, qi, rows, rawScores, m, kk, this.i8.scale);
       } else {
         out[qi] = rescore(this.store, prepared, qi, rows, m, kk);
       }

@@ -16,6 +16,13 @@ export interface IndexSearchOptions {
   readonly filter?: (key: bigint) => boolean;
   /** HNSW: the size of the dynamic candidate list at query time (efSearch). Ignored by exact indexes. */
   readonly ef?: number;
+  /**
+   * Quantized HNSW (i8): only the first `exactScores` results are rescored against the f32 vectors;
+   * later ones keep the graph's int8 similarity (approximate, on the same scale). For long candidate
+   * lists whose tail only needs a score, not an exact one (hybrid fusion's dense candidates). Default:
+   * every result exact. Ignored by other indexes.
+   */
+  readonly exactScores?: number;
 }
 
 /** The top-k of one query, best first. count <= k (fewer when fewer vectors match). */

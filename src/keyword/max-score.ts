@@ -157,9 +157,37 @@ class TopK {
     return sa < sb || (sa === sb && ka > kb);
   }
 
+  /** The held results best first (empties the heap: pops the worst into the last free slot). */
   sorted(): KeywordTopK {
-    const order = Array.from({ length: this.size }, (_, i) => i).sort((a, b) => this.scores[b] - this.scores[a] || this.keys[a] - this.keys[b]);
-    return { keys: Float64Array.from(order, (i) => this.keys[i]), scores: Float64Array.from(order, (i) => this.scores[i]), count: this.size };
+    const n = this.size;
+    const keys = new Float64Array(n);
+    const scores = new Float64Array(n);
+    for (let w = n - 1; w >= 0; w--) {
+      keys[w] = this.keys[0];
+      scores[w] = this.scores[0];
+      this.#popWorst();
+    }
+    return { keys, scores, count: n };
+  }
+
+  #popWorst(): void {
+    const n = --this.size;
+    if (n === 0) return;
+    const score = this.scores[n];
+    const key = this.keys[n];
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && this.#worse(this.scores[r], this.keys[r], this.scores[l], this.keys[l]) ? r : l;
+      if (!this.#worse(this.scores[c], this.keys[c], score, key)) break;
+      this.scores[i] = this.scores[c];
+      this.keys[i] = this.keys[c];
+      i = c;
+    }
+    this.scores[i] = score;
+    this.keys[i] = key;
   }
 }
 
