@@ -10,6 +10,7 @@
  * poolSize and collection: pgvector). The pgvector store (and with it `pg`) is loaded on first use,
  * so an application of directories never loads a PostgreSQL client.
  */
+import { BiencoderError } from '../errors.ts';
 import { resolve } from 'node:path';
 import type { Encoder } from '../encoders/encoder.ts';
 import type { IndexMetric } from '../index/vector-index.ts';
@@ -37,6 +38,8 @@ export interface CreateTargetOptions extends Omit<OpenTargetOptions, 'encoder' |
   readonly encoder: Encoder | EncoderDescriptor;
   readonly index?: IndexSpecInput;
   readonly metric?: IndexMetric;
+  /** Directory collections: the keyword analyzer's language (CreateCollectionOptions.language). pgvector has no keyword search yet: refused there. */
+  readonly language?: string;
 }
 
 async function pgvectorStore(): Promise<typeof PgvectorCollection> {
@@ -59,9 +62,12 @@ export async function openCollection(target: string, options: OpenTargetOptions 
 /** Creates a collection at a directory or postgres:// URL and opens it for writing. */
 export async function createCollection(target: string, options: CreateTargetOptions): Promise<CollectionApi> {
   if (isPostgresUrl(target)) {
+    if (options.language !== undefined) {
+      throw new BiencoderError('UNSUPPORTED', 'a pgvector collection has no keyword search (yet), so no keyword language; leave language out, or use a directory collection');
+    }
     return (await pgvectorStore()).create(target, { encoder: options.encoder, index: options.index, metric: options.metric, collection: options.collection, poolSize: options.poolSize });
   }
-  return Collection.create(target, { encoder: options.encoder, index: options.index, metric: options.metric, autoFlushChanges: options.autoFlushChanges });
+  return Collection.create(target, { encoder: options.encoder, index: options.index, metric: options.metric, autoFlushChanges: options.autoFlushChanges, language: options.language });
 }
 
 /**

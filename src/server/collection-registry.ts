@@ -55,6 +55,8 @@ export interface CreateOptions {
   readonly model: string;
   readonly index?: IndexSpecInput;
   readonly metric?: IndexMetric;
+  /** The keyword analyzer's language (CreateCollectionOptions.language). */
+  readonly language?: string;
 }
 
 export class CollectionRegistry {
@@ -182,7 +184,7 @@ export class CollectionRegistry {
     if (this.#fixed.has(name) || this.#open.has(name)) throw new BiencoderError('ALREADY_EXISTS', `a collection named ${JSON.stringify(name)} exists`, { details: { name } });
     const dir = this.#dataPath(name);
     const encoder = await this.#encoders.get(options.model);
-    const creating = Collection.create(dir, { encoder, index: options.index, metric: options.metric });
+    const creating = Collection.create(dir, { encoder, index: options.index, metric: options.metric, language: options.language });
     this.#open.set(name, creating);
     try {
       const c = await creating;

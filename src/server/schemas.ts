@@ -4,6 +4,7 @@
  * 400 { code: 'INVALID_REQUEST', message } naming the field.
  */
 import { MAX_DIMS, MAX_EF } from '../index/validate.ts';
+import { ANALYZER_LANGUAGES } from '../analysis/index.ts';
 
 /** Most documents in one upsert request. */
 export const MAX_DOCUMENTS_PER_REQUEST = 10_000;
@@ -41,6 +42,7 @@ export const createCollectionBody = {
     model: { type: 'string', minLength: 1 },
     index: { type: 'object' },
     metric: { enum: ['cosine', 'dot', 'l2'] },
+    language: { enum: [...ANALYZER_LANGUAGES] },
   },
 } as const;
 

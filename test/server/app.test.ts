@@ -147,8 +147,17 @@ describe('collections', () => {
     await post('/collections/notes/documents', { documents: [{ id: 'n1', text: 'buy milk' }, { id: 'n2', text: 'call the plumber' }] });
     const hits = (await post('/collections/notes/search', { query: 'buy milk', k: 1 })).json().hits as Hit[];
     assert.equal(hits[0].id, 'n1');
+    assert.deepEqual(created.json().keyword.analyzer.language, 'en');
+    // language: the keyword analyzer of the new collection
+    const zh = await post('/collections', { name: 'zh', language: 'zh', index: { kind: 'flat' } });
+    assert.equal(zh.statusCode, 201, zh.body);
+    assert.equal(zh.json().keyword.analyzer.language, 'zh');
+    await post('/collections/zh/documents', { documents: [{ id: 'z1', text: '熊猫主要生活在四川的山区竹林里。' }, { id: 'z2', text: '长江是亚洲最长的河流。' }] });
+    const zhHits = (await post('/collections/zh/search', { query: '熊猫', k: 1, mode: 'keyword' })).json().hits as Hit[];
+    assert.equal(zhHits[0].id, 'z1');
+    assertError(await post('/collections', { name: 'bad', language: 'klingon' }), 400, 'INVALID_REQUEST');
     const names = (await app.inject({ method: 'GET', url: '/collections' })).json().collections.map((c: { name: string }) => c.name);
-    assert.deepEqual(names, ['notes', 'sci']);
+    assert.deepEqual(names, ['notes', 'sci', 'zh']);
   });
 });
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { ANALYZER_LANGUAGES, createAnalyzer } from '../../analysis/index.ts';
 import type { CollectionApi } from '../../collection/collection-api.ts';
 import { MANIFEST_FILE, type Manifest } from '../../collection/manifest.ts';
 import { createCollection, isPostgresTarget, openCollection, readTargetManifest } from '../../collection/open-collection.ts';
@@ -39,6 +40,7 @@ interface IndexCliOptions extends ModelCliOptions {
   collection?: string;
   store?: string;
   index?: string;
+  language?: string;
   chunkTokens?: number;
   chunkOverlap?: number;
   batchSize: number;
@@ -56,6 +58,8 @@ export interface IndexFilesOptions extends ModelCliOptions {
   readonly files: readonly InputFile[];
   /** --index choice, for a new collection. */
   readonly index?: string;
+  /** --language of keyword search, for a new collection (ANALYZER_LANGUAGES). */
+  readonly language?: string;
   readonly chunkTokens?: number;
   readonly chunkOverlap?: number;
   readonly batchSize?: number;
@@ -131,11 +135,12 @@ export function collectionTarget(opts: { collection?: string; store?: string }, 
  * was made for the same model and index.
  */
 async function openForIndexing(o: {
-  target: string; dir: string; exists: boolean; model: string; encoder: Encoder; wantedSpec: IndexSpecInput | undefined; index: string | undefined;
+  target: string; dir: string; exists: boolean; model: string; encoder: Encoder; wantedSpec: IndexSpecInput | undefined; index: string | undefined; language: string | undefined;
 }): Promise<{ collection: CollectionApi; created: boolean }> {
   if (!o.exists) {
     try {
-      return { collection: await createCollection(o.target, { encoder: o.encoder, ...(o.wantedSpec ? { index: o.wantedSpec } : {}) }), created: true };
+      const created = await createCollection(o.target, { encoder: o.encoder, ...(o.wantedSpec ? { index: o.wantedSpec } : {}), ...(o.language !== undefined ? { language: o.language } : {}) });
+      return { collection: created, created: true };
     } catch (error) {
       if (!isBiencoderError(error, 'ALREADY_EXISTS')) throw error;
       const manifest = await readTargetManifest(o.target);
@@ -171,6 +176,11 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
     checkModelMatches(dir, manifest, options.model);
     if (wantedSpec !== undefined && !specMatches(manifest.index, wantedSpec)) {
       throw new BiencoderError('INVALID_ARGUMENT', `the collection at ${dir} has a ${describeSpec(manifest.index)} index; --index ${options.index} applies only when a collection is created`);
+    }
+    if (options.language !== undefined && !postgres) {
+      const wanted = createAnalyzer(options.language).spec.language;
+      const has = manifest.keyword?.analyzer.language ?? 'en';
+      if (wanted !== has) throw new BiencoderError('INVALID_ARGUMENT', `the collection at ${dir} has keyword language ${has}; --language ${options.language} applies only when a collection is created`);
     }
     model = manifest.encoder.modelId;
     truncateDim = manifest.encoder.truncateDim;
@@ -220,7 +230,7 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
     let chunking = settle(exists && !postgres ? readChunkSettings(dir) : undefined);
     emptyDir = exists || postgres ? undefined : emptyDirectoryAt(target);
     try {
-      ({ collection, created } = await openForIndexing({ target, dir, exists, model, encoder, wantedSpec, index: options.index }));
+      ({ collection, created } = await openForIndexing({ target, dir, exists, model, encoder, wantedSpec, index: options.index, language: options.language }));
     } catch (error) {
       throw lockedForCommandLine(error, dir);
     }
@@ -315,6 +325,7 @@ Examples:
     .option('--collection <dir>', 'the collection directory (this or --store)')
     .option('--store <url>', 'a pgvector collection: postgres://user:pw@host/db?collection=NAME (this or --collection)')
     .addOption(new Option('--index <kind>', 'index of a new collection: flat (exact), hnsw, i8 (hnsw, int8 vectors), binary (1-bit codes, rescored)').choices(Object.keys(INDEX_CHOICES)))
+    .addOption(new Option('--language <code>', "keyword search language of a new collection: word splitting, stemming, stopwords (default en; auto: mixed languages, no stemming)").choices([...ANALYZER_LANGUAGES]))
     .option('--chunk-tokens <n>', "max tokens per chunk (default: the last run's, else the model's max)", integerOption(2))
     .option('--chunk-overlap <n>', "tokens shared by consecutive chunks (default: the last run's, else 0)", integerOption(0))
     .option('--batch-size <n>', 'documents per committed batch', integerOption(1), 32)

@@ -1,7 +1,7 @@
 /**
  * Collection routes:
  *   GET    /collections                      names (and counts of the open ones)
- *   POST   /collections                      create one in the data directory { name, model?, index?, metric? }
+ *   POST   /collections                      create one in the data directory { name, model?, index?, metric?, language? }
  *   GET    /collections/:name                manifest summary and counts
  *   POST   /collections/:name/documents      batch upsert { documents: [{ id, text | vector, metadata? }] }
  *   DELETE /collections/:name/documents      { ids, chunks? } (chunks: also `id#n`, default true)
@@ -82,6 +82,7 @@ async function describe(name: string, c: CollectionApi): Promise<Record<string, 
     model: { id: m.encoder.modelId, revision: m.encoder.revision, normalized: m.encoder.normalized, prompts: m.encoder.prompts },
     encoderLoaded: c.encoder !== undefined,
     index: m.index,
+    ...(m.keyword !== undefined ? { keyword: m.keyword } : {}),
     readOnly: c.readOnly,
     seq: info.seq,
     ...('unsavedChanges' in info ? { unsavedChanges: info.unsavedChanges } : {}),
@@ -117,16 +118,16 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
     };
   });
 
-  app.post<{ Body: { name: string; model?: string; index?: IndexSpecInput; metric?: IndexMetric } }>(
+  app.post<{ Body: { name: string; model?: string; index?: IndexSpecInput; metric?: IndexMetric; language?: string } }>(
     '/collections',
     { schema: { body: createCollectionBody } },
     async (request, reply) => {
-      const { name, model, index, metric } = request.body;
+      const { name, model, index, metric, language } = request.body;
       const modelId = model === undefined || model === 'default' ? ctx.defaultModel : model;
       if (ctx.encoders.loaded(modelId) === undefined) {
         throw new BiencoderError('MODEL_NOT_FOUND', `model ${JSON.stringify(model)} is not loaded by this server; loaded: ${ctx.encoders.loadedIds().join(', ')}`);
       }
-      const c = await registry.write(() => registry.create(name, { model: modelId, index, metric }));
+      const c = await registry.write(() => registry.create(name, { model: modelId, index, metric, language }));
       return reply.code(201).send(await describe(name, c));
     },
   );
