@@ -545,7 +545,7 @@ export class Collection {
       this.#dataVersion = db.pragma('data_version', { simple: true }) as number;
       this.#gen++;
       this.#filterCache.clear();
-      this.indexStatus = { action, replayed, ...(reason !== undefined && action === 'rebuilt' ? { reason } : {}), seconds: (performance.now() - t0) / 1000 };
+      this.indexStatus = { action, replayed, ...(reason !== undefined && action === 'rebuilt' ? { reason } : {}), seconds: (tk - t0) / 1000 };
     } finally {
       db.exec('COMMIT');
     }

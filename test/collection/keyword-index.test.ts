@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { createAnalyzer } from '../../src/analysis/index.ts';
 import { checkCollection } from '../../src/collection/check.ts';
 import { Collection } from '../../src/collection/collection.ts';
+import { createCollection } from '../../src/collection/open-collection.ts';
 import { keywordMatchExpression, keywordTerms } from '../../src/collection/keyword-query.ts';
 import { fuseRankings, resolveHybridOptions } from '../../src/retriever/fusion.ts';
 import { isBiencoderError } from '../../src/errors.ts';
@@ -188,4 +189,88 @@ test('a collection made before analyzers (FTS5, schema 2) searches by keyword re
   }
   const after = await checkCollection(dir);
   assert.equal(after.ok, true, JSON.stringify(after.problems));
+});
+
+test('a reader follows a writer: keyword search sees committed upserts, text changes and deletes', async () => {
+  const dir = join(root.dir, 'follow');
+  const writer = await fresh('follow');
+  await writer.flush();
+  const reader = await Collection.open(dir, { readOnly: true });
+  try {
+    assert.deepEqual((await reader.search('heart', { mode: 'keyword' })).map((h) => h.id).sort(), ['d1', 'd4']);
+    await writer.upsert([{ id: 'd8', text: 'Heart surgery outcomes.' }, { id: 'd4', text: 'Lung disease is common.' }]);
+    assert.deepEqual((await reader.search('heart', { mode: 'keyword' })).map((h) => h.id).sort(), ['d1', 'd8']);
+    assert.deepEqual((await reader.search('lung', { mode: 'keyword' })).map((h) => h.id), ['d4']);
+    await writer.delete(['d1']);
+    assert.deepEqual((await reader.search('heart', { mode: 'keyword' })).map((h) => h.id), ['d8']);
+  } finally {
+    await reader.close();
+    await writer.close();
+  }
+});
+
+test('a damaged or missing postings file is rebuilt from the texts, with the same results', async () => {
+  const dir = join(root.dir, 'damaged');
+  const c = await fresh('damaged');
+  const want = (await c.search('heart attack', { mode: 'keyword' })).map((h) => [h.id, h.score]);
+  await c.close();
+  const file = readdirSync(dir).find((f) => f.endsWith('.postings'))!;
+  const bytes = readFileSync(join(dir, file));
+  bytes[bytes.length - 10] ^= 0xff;
+  writeFileSync(join(dir, file), bytes);
+  const reopened = await Collection.open(dir);
+  try {
+    assert.equal(reopened.keywordStatus.action, 'rebuilt');
+    assert.match(reopened.keywordStatus.reason ?? '', /damaged/);
+    assert.equal(reopened.indexStatus.action, 'loaded', 'the vector index is not touched');
+    assert.deepEqual((await reopened.search('heart attack', { mode: 'keyword' })).map((h) => [h.id, h.score]), want);
+  } finally {
+    await reopened.close();
+  }
+  const again = await Collection.open(dir, { readOnly: true });
+  try {
+    assert.equal(again.keywordStatus.action, 'loaded', 'the writable open saved a good file');
+  } finally {
+    await again.close();
+  }
+  rmSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.postings'))!));
+  const missing = await Collection.open(dir, { readOnly: true });
+  try {
+    assert.equal(missing.keywordStatus.action, 'rebuilt');
+    assert.deepEqual((await missing.search('heart attack', { mode: 'keyword' })).map((h) => [h.id, h.score]), want);
+  } finally {
+    await missing.close();
+  }
+});
+
+test('language: a collection in another language analyzes its texts and queries with it; unknown languages are refused', async () => {
+  const de = await Collection.create(join(root.dir, 'de'), { encoder, index: { kind: 'flat' }, language: 'de' });
+  try {
+    assert.equal(de.analyzer.language, 'de');
+    await de.upsert([{ id: 'g1', text: 'Die Häuser stehen am Fluss.' }, { id: 'g2', text: 'Ein Auto fährt schnell.' }]);
+    assert.deepEqual((await de.search('Haus', { mode: 'keyword' })).map((h) => h.id), ['g1']); // Snowball: häuser ~ haus
+    assert.deepEqual((await de.search('die und der', { mode: 'keyword' })).map((h) => h.id), []); // German stopwords only
+  } finally {
+    await de.close();
+  }
+  await assert.rejects(Collection.create(join(root.dir, 'xx'), { encoder, language: 'xx' }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT') && /supported/.test(e.message));
+  await assert.rejects(createCollection('postgres://u@localhost:1/db?collection=c', { encoder, language: 'de' }), (e) => isBiencoderError(e, 'UNSUPPORTED'));
+});
+
+test('{ text, vector } queries: hybrid without an encoder uses the given vector; dense refuses them', async () => {
+  const dir = join(root.dir, 'given');
+  const c = await fresh('given');
+  const vector = (await encoder.encode(['heart attack'], { role: 'query' })).data;
+  const withEncoder = await c.search('heart attack', { mode: 'hybrid', k: 3 });
+  await c.close();
+  const bare = await Collection.open(dir, { readOnly: true });
+  try {
+    const given = await bare.search({ text: 'heart attack', vector }, { mode: 'hybrid', k: 3 });
+    assert.deepEqual(given.map((h) => [h.id, h.score]), withEncoder.map((h) => [h.id, h.score]));
+    await assert.rejects(bare.search('heart attack', { mode: 'hybrid' }), (e) => isBiencoderError(e, 'ENCODER_REQUIRED'));
+    await assert.rejects(bare.searchBatch([{ text: 'heart', vector }], { mode: 'dense' }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+    assert.equal((await bare.search({ text: 'heart', vector }, { mode: 'keyword' })).length, 2);
+  } finally {
+    await bare.close();
+  }
 });
