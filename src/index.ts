@@ -55,6 +55,7 @@ export {
   type SearchOptions,
   type EncoderDescriptor,
   type SearchMode,
+  type TextWithVector,
   type WriteOptions,
 } from './collection/collection.ts';
 export type { CollectionApi, CollectionApiInfo } from './collection/collection-api.ts';
@@ -63,6 +64,8 @@ export type { Manifest } from './collection/manifest.ts';
 export { checkCollection, type CheckReport, type CheckProblem } from './collection/check.ts';
 export { parseFilter, matchesFilter, type MetadataFilter, type Metadata, type JsonValue } from './collection/filter.ts';
 export type { KeywordQueryOptions, KeywordStopwords } from './collection/keyword-query.ts';
+// Keyword analysis (the analyzers every store's keyword search uses)
+export { createAnalyzer, ANALYZER_LANGUAGES, isAnalyzerLanguage, type Analyzer, type AnalyzerSpec, type AnalyzerLanguage } from './analysis/index.ts';
 
 // Retrieval and reranking
 export { Retriever, type RetrieverOptions, type RetrieveOptions, type RetrievedHit, type RetrievalResult, type RetrievalTimings, type RetrieveRequest, type PipelineHit, type PipelineResult, type PipelineTimings } from './retriever/retriever.ts';
