@@ -58,10 +58,8 @@ test('runDataset: every index kind, BM25 and hybrid; the cache is reused without
   assert.deepEqual(evaluateRun(fused, dataset.qrels).mean, by.get('hybrid_rrf')!.metrics);
   const fusedConvex = fuseRuns(first.runs.dense, first.runs.keyword, { name: 'x', fusion: 'convex', weight: 0.5, normalization: 'zscore', candidates: 25 }, 20);
   assert.deepEqual(evaluateRun(fusedConvex, dataset.qrels).mean, by.get('hybrid_convex')!.metrics);
-  assert.notDeepEqual(
-    evaluateRun(fuseRuns(first.runs.dense, first.runs.keyword, { name: 'x', fusion: 'convex', weight: 0.5, normalization: 'zscore' }, 20, 2), dataset.qrels).mean,
-    by.get('hybrid_convex')!.metrics, 'candidates matter',
-  );
+  // Fewer candidates per side fuse other lists (title queries are easy enough that both may score perfectly).
+  assert.notDeepEqual(fuseRuns(first.runs.dense, first.runs.keyword, { name: 'x', fusion: 'convex', weight: 0.5, normalization: 'zscore' }, 20, 2), fusedConvex, 'candidates matter');
   for (const r of first.retrievers) assert.ok(r.searchQueriesPerSecond > 0, r.name);
 
   const before = encoder.documents;
