@@ -9,8 +9,14 @@
  * (runs of letters/marks/digits, lower-cased, no stemming, Lucene's English stopwords dropped from
  * queries); the language's own analyzer; 'auto'. Last stdout line: JSON of all figures.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { type Analyzer, createAnalyzer, ENGLISH_STOPWORDS } from '../src/analysis/index.ts';
+import { Collection } from '../src/collection/collection.ts';
+import { FTS5_TOKENIZER, keywordMatchExpression } from './fts5-query.ts';
 import { readXquad, XQUAD_LANGUAGES } from '../src/eval/crosslingual.ts';
 import { ExactBm25 } from '../test/helpers/exact-bm25.ts';
 
@@ -52,6 +58,64 @@ export function xquadKeywordRecall(language: string, analysis: KeywordAnalysis, 
   }
   const n = data.questions.length;
   return { language, paragraphs: data.paragraphs.length, questions: n, recallAt1: at1 / n, recallAt10: at10 / n };
+}
+
+function recallOf(language: string, data: XquadData, rankOf: (q: XquadData['questions'][number]) => number): XquadKeywordResult {
+  let at1 = 0;
+  let at10 = 0;
+  for (const q of data.questions) {
+    const rank = rankOf(q);
+    if (rank === 0) at1++;
+    if (rank >= 0 && rank < 10) at10++;
+  }
+  const n = data.questions.length;
+  return { language, paragraphs: data.paragraphs.length, questions: n, recallAt1: at1 / n, recallAt10: at10 / n };
+}
+
+/**
+ * R@1 and R@10 through a real collection: the keyword engine with `analyzerLanguage`'s analyzer,
+ * searched one question at a time with mode 'keyword'. The paragraphs' vectors are random (keyword
+ * search does not read them).
+ */
+export async function xquadCollectionRecall(language: string, analyzerLanguage: string, data: XquadData = loadXquadKeyword(language)): Promise<XquadKeywordResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'biencoder-xquad-'));
+  try {
+    const c = await Collection.create(join(dir, 'c'), { encoder: { modelId: 'random', dims: 8 }, index: { kind: 'flat' }, language: analyzerLanguage });
+    try {
+      let seed = 1;
+      const random = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+      await c.upsertVectors(data.paragraphs.map((text, i) => ({ id: String(i), text, vector: Array.from({ length: 8 }, random) })));
+      const ranks: number[] = [];
+      for (const q of data.questions) {
+        const hits = await c.search(q.text, { mode: 'keyword', k: 10 });
+        ranks.push(hits.findIndex((h) => Number(h.id) === q.paragraph));
+      }
+      let i = 0;
+      return recallOf(language, data, () => ranks[i++]);
+    } finally {
+      await c.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** R@1 and R@10 through SQLite FTS5 with the tokenizer and query collections had before the keyword engine (schema 2). */
+export function xquadFts5Recall(language: string, data: XquadData = loadXquadKeyword(language)): XquadKeywordResult {
+  const db = new Database(':memory:');
+  try {
+    db.exec(`CREATE VIRTUAL TABLE t USING fts5(text, tokenize='${FTS5_TOKENIZER}')`);
+    const put = db.prepare('INSERT INTO t (rowid, text) VALUES (?, ?)');
+    db.transaction(() => data.paragraphs.forEach((p, i) => put.run(i + 1, p)))();
+    const search = db.prepare('SELECT rowid AS id FROM t WHERE t MATCH ? ORDER BY bm25(t), rowid LIMIT 10').pluck();
+    return recallOf(language, data, (q) => {
+      const expression = keywordMatchExpression(q.text);
+      if (expression === undefined) return -1;
+      return (search.all(expression) as number[]).indexOf(q.paragraph + 1);
+    });
+  } finally {
+    db.close();
+  }
 }
 
 /** The keyword analysis before src/analysis: what src/collection/keyword-query.ts did to queries (FTS5 also stemmed and folded documents). */

@@ -7,7 +7,6 @@ import { createAnalyzer } from '../../src/analysis/index.ts';
 import { checkCollection } from '../../src/collection/check.ts';
 import { Collection } from '../../src/collection/collection.ts';
 import { createCollection } from '../../src/collection/open-collection.ts';
-import { keywordMatchExpression, keywordTerms } from '../../src/collection/keyword-query.ts';
 import { fuseRankings, resolveHybridOptions } from '../../src/retriever/fusion.ts';
 import { isBiencoderError } from '../../src/errors.ts';
 import type { Encoder } from '../../src/encoders/encoder.ts';
@@ -39,16 +38,6 @@ async function fresh(name: string): Promise<Collection> {
   await c.upsert(DOCS);
   return c;
 }
-
-test('user text becomes quoted OR-ed terms; operators are plain words', () => {
-  assert.equal(keywordMatchExpression('heart AND attack'), '"heart" OR "attack"'); // "and" is a stopword
-  assert.equal(keywordMatchExpression('NEAR(a b) "x" -y z*', { stopwords: 'none' }), '"near" OR "a" OR "b" OR "x" OR "y" OR "z"');
-  assert.equal(keywordMatchExpression('the of and'), undefined);
-  assert.equal(keywordMatchExpression('  ()*-"" '), undefined);
-  assert.deepEqual(keywordTerms('The the THE heart', { stopwords: 'none' }), ['the', 'heart']);
-  assert.deepEqual(keywordTerms('Crème brûlée'), ['crème', 'brûlée']);
-  assert.throws(() => keywordTerms('x', { stopwords: 'french' as never }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
-});
 
 test('keyword search ranks by BM25, stems, folds accents, and treats syntax as text', async () => {
   const c = await fresh('ranked');
