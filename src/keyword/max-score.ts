@@ -136,20 +136,7 @@ class TopK {
       this.keys[i] = key;
       return;
     }
-    let i = 0;
-    const n = this.size;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && this.#worse(this.scores[r], this.keys[r], this.scores[l], this.keys[l]) ? r : l;
-      if (!this.#worse(this.scores[c], this.keys[c], score, key)) break;
-      this.scores[i] = this.scores[c];
-      this.keys[i] = this.keys[c];
-      i = c;
-    }
-    this.scores[i] = score;
-    this.keys[i] = key;
+    this.#siftDown(score, key, this.size); // replaces the worst (the root)
   }
 
   /** a is worse than b: lower score, or the same score and a larger key. */
@@ -172,9 +159,11 @@ class TopK {
 
   #popWorst(): void {
     const n = --this.size;
-    if (n === 0) return;
-    const score = this.scores[n];
-    const key = this.keys[n];
+    if (n > 0) this.#siftDown(this.scores[n], this.keys[n], n);
+  }
+
+  /** Places (score, key) at the root of the heap's first n entries and sifts it down to its place. */
+  #siftDown(score: number, key: number, n: number): void {
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
