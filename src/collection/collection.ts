@@ -39,7 +39,7 @@ import {
 import { addAll, indexFileGroup, indexFileName, isIndexTemporary, listIndexFiles, loadSavedIndex, replayChanges } from './index-sync.ts';
 import { blobToVector, createDatabase, openDatabase, readMetaState, vectorToBlob, type Db, type Statements } from './store.ts';
 import {
-  checkEmbeddings, checkEncoderMatches, checkIds, checkText, identityOf, invalid, isEncoder, prepareTextDocuments, prepareVectorDocuments, queryMatrix, searchK,
+  checkEmbeddings, checkEncoderMatches, checkIds, checkText, checkVector, identityOf, invalid, isEncoder, prepareTextDocuments, prepareVectorDocuments, queryMatrix, searchK,
   type PreparedDocument,
 } from './document-input.ts';
 import { createAnalyzer, type Analyzer, type AnalyzerSpec } from '../analysis/index.ts';
@@ -339,7 +339,7 @@ export class Collection {
     const metric = options.metric ?? metricFor(identity.similarity);
     if (!['cosine', 'dot', 'l2'].includes(metric)) throw invalid(`metric must be cosine, dot or l2, got ${String(metric)}`);
     const spec = resolveIndexSpec(options.index ?? defaultCollectionIndex(metric));
-    const analyzer = createAnalyzer(options.language ?? 'en');
+    const analyzer = createAnalyzer(options.language === undefined ? 'en' : options.language);
     createIndex(spec, { dims: identity.dims, metric }); // validates the spec against dims and metric
     const target = resolve(dir);
     if (existsSync(target)) {
@@ -453,7 +453,11 @@ export class Collection {
       if (!readOnly) removeTemporaries(target);
       db = openDatabase(dbPath, { readOnly, dims: manifest.dims, verify: true });
       const analyzer = createAnalyzer(manifest.keyword?.analyzer.language ?? 'en');
-      if (!readOnly && !sameAnalyzer(manifest.keyword?.analyzer, analyzer.spec)) {
+      const recorded = manifest.keyword?.analyzer;
+      if (recorded !== undefined && recorded.version > analyzer.spec.version) {
+        throw new BiencoderError('UNSUPPORTED_FORMAT', `the collection at ${target} was indexed with keyword analyzer ${recorded.name}@${recorded.version}; this biencoder has ${analyzer.spec.name}@${analyzer.spec.version} (upgrade biencoder)`, { details: { dir: target } });
+      }
+      if (!readOnly && !sameAnalyzer(recorded, analyzer.spec)) {
         // Made before analyzers (English), or by an older analyzer version: record the one in use (the postings are rebuilt below).
         manifest = { ...manifest, keyword: { analyzer: analyzer.spec } };
         writeManifest(target, manifest);
@@ -978,7 +982,8 @@ export class Collection {
         }
         const list = queries as readonly (string | TextWithVector)[];
         const texts = list.map((q, i) => checkText(typeof q === 'string' ? q : q.text, `queries[${i}]`, false));
-        const vectors = list.map((q) => (typeof q === 'string' ? undefined : q.vector));
+        // Checked in every mode (keyword search does not read them, but a wrong one is a caller's bug).
+        const vectors = list.map((q, i) => (typeof q === 'string' ? undefined : checkVector(q.vector, this.dims, `queries[${i}].vector`, this.metric)));
         checkKeywordOptions(options.keyword);
         const hybrid = mode === 'hybrid' ? resolveHybridOptions(options.hybrid, k) : undefined;
         return this.#withDbErrors(this.#calls.track(this.#keywordOrHybrid(texts, vectors, k, filter, options, hybrid)));

@@ -182,7 +182,7 @@ function checkNotZero(v: Float32Array, where: string, metric: IndexMetric): void
   throw invalid(`${where}: the zero vector has no cosine similarity`);
 }
 
-function checkVector(v: unknown, dims: number, where: string, metric: IndexMetric): Float32Array {
+export function checkVector(v: unknown, dims: number, where: string, metric: IndexMetric): Float32Array {
   if (!(v instanceof Float32Array) && !Array.isArray(v)) throw invalid(`${where}: vector must be a Float32Array or an array of numbers`);
   const arr = v as ArrayLike<number>;
   if (arr.length !== dims) throw new BiencoderError('DIMENSION_MISMATCH', `${where}: vector has ${arr.length} dims, the collection holds ${dims}-d vectors`);

@@ -66,6 +66,7 @@ export function openKeywordIndex(dir: string, indexName: string | undefined, ana
     }
   }
   const index = new InvertedIndex(analyzer);
+  if (indexName === undefined && st.count.get()!.n === 0) return { index, action: 'loaded', replayed: 0 }; // an empty index has no file
   const replayed = addTexts(index, st.allTexts.iterate());
   return { index, action: 'rebuilt', replayed, ...(reason !== undefined ? { reason } : {}) };
 }

@@ -119,8 +119,11 @@ export function validateManifest(raw: unknown, path = MANIFEST_FILE): Manifest {
   }
   if (raw.keyword !== undefined) {
     const a = isObject(raw.keyword) ? raw.keyword.analyzer : undefined;
-    if (!isObject(a) || typeof a.language !== 'string' || !isAnalyzerLanguage(a.language) || typeof a.name !== 'string' || typeof a.version !== 'number' || !Number.isInteger(a.version)) {
-      throw corrupt(path, `keyword ${JSON.stringify(raw.keyword)} is not { analyzer: { language, name, version } } with a known language`);
+    if (!isObject(a) || typeof a.language !== 'string' || typeof a.name !== 'string' || typeof a.version !== 'number' || !Number.isInteger(a.version)) {
+      throw corrupt(path, `keyword ${JSON.stringify(raw.keyword)} is not { analyzer: { language, name, version } }`);
+    }
+    if (!isAnalyzerLanguage(a.language)) {
+      throw new BiencoderError('UNSUPPORTED_FORMAT', `${path}: keyword language ${JSON.stringify(a.language)} is not one this biencoder knows (upgrade biencoder)`, { details: { path } });
     }
   }
   for (const t of ['createdAt', 'updatedAt'] as const) {

@@ -375,27 +375,38 @@ export class HnswIndex implements VectorIndex {
   }
 
   /**
-   * The first exactScores results rescored as a search for that many would be; the other candidates,
-   * in the graph's order, with their int8 inner product (usearch's i8 'ip' distance is 1 - the dot of
-   * the codes) scaled back by the codes' scale: an approximate cosine.
+   * The first exactScores results rescored as a search for that many would be; the other candidates
+   * with their int8 inner product (usearch's i8 'ip' distance is 1 - the dot of the codes) scaled back
+   * by the codes' scale: an approximate cosine. Best first by these scores.
    */
   private rescoreHead(prepared: Float32Array, qi: number, rows: Int32Array, dists: Float64Array, m: number, kk: number, scale: number): ExactHits {
     const limit = this.exactScores;
     const head = rescore(this.store, prepared, qi, rows, Math.min(m, this.candidatesFor(limit)), limit);
     const taken = new Set(head.rows);
     const n = Math.min(kk, m);
-    const outRows = new Int32Array(n);
-    const outScores = new Float64Array(n);
-    outRows.set(head.rows);
-    outScores.set(head.scores);
+    // The rest in the graph's order (ascending int8 distance: descending approximate score), merged
+    // with the exact head by score so that the list stays best first.
     const inv = 1 / (scale * scale);
-    let w = head.rows.length;
-    for (let j = 0; j < m && w < n; j++) {
+    const tailRows = new Int32Array(n);
+    const tailScores = new Float64Array(n);
+    let t = 0;
+    for (let j = 0; j < m && t + head.rows.length < n; j++) {
       if (taken.has(rows[j])) continue;
-      outRows[w] = rows[j];
-      outScores[w++] = (1 - dists[j]) * inv;
+      tailRows[t] = rows[j];
+      tailScores[t++] = (1 - dists[j]) * inv;
     }
-    return { rows: outRows.subarray(0, w), scores: outScores.subarray(0, w) };
+    const outRows = new Int32Array(head.rows.length + t);
+    const outScores = new Float64Array(head.rows.length + t);
+    for (let w = 0, h = 0, r = 0; w < outRows.length; w++) {
+      if (r >= t || (h < head.rows.length && head.scores[h] >= tailScores[r])) {
+        outRows[w] = head.rows[h];
+        outScores[w] = head.scores[h++];
+      } else {
+        outRows[w] = tailRows[r];
+        outScores[w] = tailScores[r++];
+      }
+    }
+    return { rows: outRows, scores: outScores };
   }
 
   /** Candidates a quantized search rescores for the top kk (kk itself for f32): see RESCORE_FULL_K. */

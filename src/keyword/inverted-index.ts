@@ -366,12 +366,26 @@ export class InvertedIndex {
       for (let i = 0; i < p.length; i += 2) c += live[p[i]];
       counts[t + 1] += c;
     }
-    for (let t = 0; t < termCount; t++) counts[t + 1] += counts[t];
-    const total = counts[termCount];
+    // Terms left without a live document are dropped (ids renumbered), so the dictionary does not grow
+    // with every word ever indexed under churn.
+    const newId = new Int32Array(termCount);
+    const terms: string[] = [];
+    const offsets = new Float64Array(termCount + 1);
+    for (let t = 0; t < termCount; t++) {
+      if (counts[t + 1] === 0) {
+        newId[t] = -1;
+        continue;
+      }
+      newId[t] = terms.length;
+      offsets[terms.length + 1] = offsets[terms.length] + counts[t + 1];
+      terms.push(this.#terms[t]);
+    }
+    const total = offsets[terms.length];
     const docs = new Uint32Array(total);
     const tfs = new Uint16Array(total);
     for (let t = 0; t < termCount; t++) {
-      let w = counts[t];
+      if (newId[t] < 0) continue;
+      let w = offsets[newId[t]];
       if (t < this.#baseTerms) {
         for (let i = this.#offsets[t], end = this.#offsets[t + 1]; i < end; i++) {
           const r = renumber[this.#docs[i]];
@@ -397,7 +411,7 @@ export class InvertedIndex {
     this.#keyOrd.fill(-1);
     this.#keyOrdLarge.clear();
     this.#ords = 0;
-    this.#installBase({ terms: this.#terms, offsets: counts, docs, tfs, ordKey, ordLength });
+    this.#installBase({ terms, offsets: offsets.subarray(0, terms.length + 1), docs, tfs, ordKey, ordLength });
   }
 
   /** Makes `base` the whole index (no tail, no deletions): documents, counts and block bounds. */

@@ -221,6 +221,7 @@ export function searchTopK(index: InvertedIndex, terms: readonly string[], k: nu
   const live = index.live;
   const { base, slope, k1plus1 } = norm;
   const top = new TopK(k);
+  const contrib = new Float64Array(m); // this document's score per term
   let essential = 0; // terms [essential, m) are essential
   for (;;) {
     let d = NO_MORE;
@@ -232,24 +233,36 @@ export function searchTopK(index: InvertedIndex, terms: readonly string[], k: nu
       continue;
     }
     const lengthPart = base + slope * ordLength[d];
-    let score = 0;
+    let partial = 0;
     for (let i = essential; i < m; i++) {
       const c = cursors[i];
       if (c.doc !== d) continue;
       const tf = c.tfs[c.pos];
-      score += (idfs[i] * tf * k1plus1) / (tf + lengthPart);
+      partial += contrib[i] = (idfs[i] * tf * k1plus1) / (tf + lengthPart);
       c.next();
     }
     const threshold = top.threshold;
+    let pruned = false;
     for (let i = essential - 1; i >= 0; i--) {
-      if (score + prefix[i] < threshold) break;
+      if (partial + prefix[i] < threshold) {
+        pruned = true;
+        break;
+      }
       const c = cursors[i];
       c.advance(d);
       if (c.doc === d) {
         const tf = c.tfs[c.pos];
-        score += (idfs[i] * tf * k1plus1) / (tf + lengthPart);
+        partial += contrib[i] = (idfs[i] * tf * k1plus1) / (tf + lengthPart);
       }
     }
+    // The score is summed in one fixed order (by term), whatever the essential boundary was when the
+    // document was met: documents with the same terms get bit-identical scores, so ties go by key.
+    let score = 0;
+    for (let i = 0; i < m; i++) {
+      score += contrib[i];
+      contrib[i] = 0;
+    }
+    if (pruned) continue;
     if (!top.admits(score, key)) continue;
     top.push(score, key);
     const t = top.threshold;

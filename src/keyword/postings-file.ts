@@ -52,6 +52,8 @@ export function savePostings(index: InvertedIndex, path: string): void {
     let crc = 0;
     let written = 0;
     const put = (bytes: Uint8Array): void => {
+      // (zlib's crc32 of a view on an empty ArrayBuffer is 0, not the running value: skip empty sections)
+      if (bytes.length === 0) return;
       let off = 0;
       while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
       crc = crc32(bytes, crc);

@@ -263,3 +263,36 @@ test('{ text, vector } queries: hybrid without an encoder uses the given vector;
     await bare.close();
   }
 });
+
+test('edges: an empty collection reopens without rebuilding; bad { text, vector } and language values are refused; a newer analyzer is UNSUPPORTED_FORMAT', async () => {
+  const dir = join(root.dir, 'edges');
+  const empty = await Collection.create(dir, { encoder, index: { kind: 'flat' } });
+  await empty.close();
+  const reopened = await Collection.open(dir, { encoder });
+  try {
+    assert.equal(reopened.keywordStatus.action, 'loaded');
+    assert.equal(reopened.indexStatus.action, 'loaded');
+    await reopened.upsert(DOCS);
+    const short = new Float32Array(encoder.dims - 1).fill(0.1);
+    await assert.rejects(reopened.search({ text: 'heart', vector: short }, { mode: 'keyword' }), (e) => isBiencoderError(e, 'DIMENSION_MISMATCH'));
+    const nan = new Float32Array(encoder.dims).fill(Number.NaN);
+    await assert.rejects(reopened.search({ text: 'heart', vector: nan }, { mode: 'hybrid' }), (e) => isBiencoderError(e, 'INVALID_VECTOR') || isBiencoderError(e, 'INVALID_ARGUMENT'));
+  } finally {
+    await reopened.close();
+  }
+  await assert.rejects(Collection.create(join(root.dir, 'null-language'), { encoder, language: null as never }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT'));
+  const manifestPath = join(dir, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { keyword: { analyzer: { version: number; language: string } } };
+  const original = JSON.stringify(manifest);
+  manifest.keyword.analyzer.version += 1;
+  writeFileSync(manifestPath, JSON.stringify(manifest));
+  await assert.rejects(Collection.open(dir, { readOnly: true }), (e) => isBiencoderError(e, 'UNSUPPORTED_FORMAT') && /upgrade biencoder/.test(e.message));
+  const unknown = JSON.parse(original) as typeof manifest;
+  unknown.keyword.analyzer.language = 'tlh';
+  writeFileSync(manifestPath, JSON.stringify(unknown));
+  await assert.rejects(Collection.open(dir, { readOnly: true }), (e) => isBiencoderError(e, 'UNSUPPORTED_FORMAT'));
+  writeFileSync(manifestPath, original);
+  const back = await Collection.open(dir, { readOnly: true });
+  assert.equal((await back.search('heart', { mode: 'keyword' })).length, 2);
+  await back.close();
+});

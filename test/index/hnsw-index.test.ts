@@ -83,7 +83,7 @@ describe('HnswIndex on 20k clustered 64-d vectors', () => {
     assert.equal(h.expansionSearch, 64, 'the default is untouched');
   });
 
-  test('i8 with exactScores: the first results are rescored exactly, later ones keep an approximate score in rank order', () => {
+  test('i8 with exactScores: 32 results are rescored exactly, the others keep an approximate score, best first', () => {
     const h = get('i8');
     const q = rowsOf(queries, 0, 20);
     const full = h.search(q, 300);
@@ -96,22 +96,22 @@ describe('HnswIndex on 20k clustered 64-d vectors', () => {
       assert.equal(head[i].count, 300);
       const exactScore = new Map<bigint, number>();
       exact[i].keys.forEach((key, j) => exactScore.set(key, exact[i].scores[j]));
-      // the head: the best 32 by exact score among the candidates a search for 32 rescores (nearly all of the full top 32)
-      const fullTop = new Set(full[i].keys.subarray(0, 32));
-      overlap += [...head[i].keys.subarray(0, 32)].filter((key) => fullTop.has(key)).length;
-      for (let j = 1; j < 32; j++) assert.ok(head[i].scores[j] <= head[i].scores[j - 1], `query ${i}: head out of order at ${j}`);
+      let exactCount = 0;
       for (let j = 0; j < 300; j++) {
         const err = Math.abs(head[i].scores[j] - exactScore.get(head[i].keys[j])!);
-        if (j < 32) assert.ok(err < 1e-5, `query ${i} rank ${j}: exact score off by ${err}`);
+        if (err < 1e-5) exactCount++;
         else worst = Math.max(worst, err);
+        if (j > 0) assert.ok(head[i].scores[j] <= head[i].scores[j - 1], `query ${i}: not best first at ${j}`);
       }
+      assert.ok(exactCount >= 32, `query ${i}: ${exactCount} exact scores`);
+      const fullTop = new Set(full[i].keys.subarray(0, 32));
+      overlap += [...head[i].keys.subarray(0, 32)].filter((key) => fullTop.has(key)).length;
       // nearly the same 300 as a full rescore (which ranks 396 candidates exactly and keeps the best 300)
       const fullSet = new Set(full[i].keys);
       setOverlap += [...head[i].keys].filter((key) => fullSet.has(key)).length;
-      for (let j = 33; j < 300; j++) assert.ok(head[i].scores[j] <= head[i].scores[j - 1] + 1e-9, `query ${i}: tail out of order at ${j}`);
     }
     assert.ok(worst > 0 && worst < 0.05, `approximate scores off by up to ${worst}`);
-    assert.ok(overlap / (20 * 32) >= 0.95, `head overlap ${overlap / 640}`);
+    assert.ok(overlap / (20 * 32) >= 0.9, `top-32 overlap with a full rescore ${overlap / 640}`);
     assert.ok(setOverlap / (20 * 300) >= 0.9, `overlap with a full rescore ${setOverlap / 6000}`);
     expectCode(() => h.search(q, 10, { exactScores: 0 }), 'INVALID_ARGUMENT');
   });

@@ -154,3 +154,53 @@ test('document frequencies stay exact when documents holding a term are deleted'
   index.add([{ key: 60, text: 'other' }]); // a text change drops the old text's terms
   assert.equal(index.documentFrequency(index.termId('rare')), 9);
 });
+
+test('exact ties go to the lower key whatever k is (a document\'s score is summed in one order)', () => {
+  const rnd = prng(2);
+  const texts = Array.from({ length: 6 }, () => Array.from({ length: 4 + Math.floor(rnd() * 6) }, () => `w${Math.floor(rnd() * 5)}`).join(' '));
+  const index = new InvertedIndex(whitespace);
+  const docs = Array.from({ length: 200 }, (_, i) => ({ key: i + 1, text: texts[Math.floor(rnd() * texts.length)] }));
+  index.add(docs);
+  for (const q of [['w0', 'w3', 'w2', 'w2'], ['w1', 'w4'], ['w0', 'w1', 'w2', 'w3', 'w4']]) {
+    const all = searchTopK(index, q, 1000);
+    for (const k of [1, 3, 6, 20]) {
+      const top = searchTopK(index, q, k);
+      assert.deepEqual([...top.keys], [...all.keys.subarray(0, k)], `query ${q.join(' ')} k ${k}`);
+      assert.deepEqual([...top.scores], [...all.scores.subarray(0, k)]);
+    }
+    // within a run of equal scores the keys ascend
+    for (let i = 1; i < all.count; i++) if (all.scores[i] === all.scores[i - 1]) assert.ok(all.keys[i] > all.keys[i - 1]);
+  }
+});
+
+test('a merge drops terms no live document holds: the dictionary does not grow under churn', () => {
+  const index = new InvertedIndex(whitespace);
+  let key = 1;
+  for (let round = 0; round < 5; round++) {
+    const batch = Array.from({ length: 2000 }, () => ({ key: key++, text: `common unique${key} other${key % 7}` }));
+    index.add(batch);
+    index.remove(batch.slice(0, 1990).map((d) => d.key));
+    index.compact();
+  }
+  assert.equal(index.size, 50);
+  assert.ok(index.termCount <= 50 + 8, `${index.termCount} terms for 50 documents`);
+  assert.equal(searchTopK(index, ['common'], 100).count, 50);
+  assert.equal(index.documentFrequency(index.termId('common')), 50);
+});
+
+test('a postings file with empty sections (documents without terms) loads', () => {
+  const dir = tempDir('postings-empty');
+  try {
+    for (const texts of [[], ['', ''], ['only one']]) {
+      const index = new InvertedIndex(whitespace);
+      index.add(texts.map((text, i) => ({ key: i + 1, text })));
+      const path = join(dir.dir, `p${texts.length}.postings`);
+      savePostings(index, path);
+      const loaded = loadPostings(path, whitespace, index.params);
+      assert.ok(loaded.index !== undefined, loaded.index === undefined ? loaded.reason : '');
+      assert.equal(loaded.index.size, texts.length);
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
