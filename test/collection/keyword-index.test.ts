@@ -296,3 +296,22 @@ test('edges: an empty collection reopens without rebuilding; bad { text, vector 
   assert.equal((await back.search('heart', { mode: 'keyword' })).length, 2);
   await back.close();
 });
+
+test('a reader whose checkpoint\'s postings file was replaced meanwhile loads a later one instead of rebuilding', async () => {
+  const dir = join(root.dir, 'replaced');
+  const c = await fresh('replaced');
+  const want = (await c.search('heart', { mode: 'keyword' })).map((h) => [h.id, h.score]);
+  await c.close();
+  const current = readdirSync(dir).find((f) => /^index-\d+\.bin$/.test(f))!;
+  const later = `index-${Number(/\d+/.exec(current)![0]) + 7}.bin`;
+  // As a writer does: the next checkpoint's files appear, and then the old ones go (here only its postings are gone yet).
+  for (const f of readdirSync(dir).filter((n) => n.startsWith(current))) writeFileSync(join(dir, f.replace(current, later)), readFileSync(join(dir, f)));
+  rmSync(join(dir, `${current}.postings`));
+  const reader = await Collection.open(dir, { readOnly: true });
+  try {
+    assert.equal(reader.keywordStatus.action, 'loaded');
+    assert.deepEqual((await reader.search('heart', { mode: 'keyword' })).map((h) => [h.id, h.score]), want);
+  } finally {
+    await reader.close();
+  }
+});
