@@ -204,3 +204,15 @@ test('a postings file with empty sections (documents without terms) loads', () =
     dir.cleanup();
   }
 });
+
+test('a term repeated more than 65,535 times in one document counts 65,535 times (16-bit term frequencies)', () => {
+  const index = new InvertedIndex(whitespace);
+  const many = Array.from({ length: 70_000 }, () => 'a').join(' ');
+  index.add([{ key: 1, text: many }, { key: 2, text: 'b c' }, { key: 3, text: 'c d' }]);
+  const got = searchTopK(index, ['a'], 1);
+  const n = 3;
+  const avg = (70_000 + 2 + 2) / n;
+  const tf = 65_535;
+  const want = Math.log((n - 1 + 0.5) / (1 + 0.5)) * (tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * 70_000) / avg));
+  assert.ok(Math.abs(got.scores[0] - want) < 1e-12, `${got.scores[0]} vs ${want}`);
+});
