@@ -5,11 +5,11 @@
  * with the texts written and the documents deleted after that checkpoint; missing, damaged or made
  * by another analyzer, they are rebuilt from the texts.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Analyzer } from '../analysis/index.ts';
+import { DEFAULT_BM25 } from '../keyword/bm25.ts';
 import { InvertedIndex } from '../keyword/inverted-index.ts';
-import { loadPostings, savePostings } from '../keyword/postings-file.ts';
+import { loadPostings, savePostings, type LoadedPostings } from '../keyword/postings-file.ts';
 import { listIndexFiles } from './index-sync.ts';
 import type { Statements } from './store.ts';
 
@@ -57,13 +57,14 @@ export interface KeywordOpen {
 export function openKeywordIndex(dir: string, indexName: string | undefined, analyzer: Analyzer, st: Statements, indexSeq: number): KeywordOpen {
   let reason: string | undefined;
   if (indexName !== undefined) {
-    let loaded = loadPostings(join(dir, postingsFileName(indexName)), analyzer, { k1: 1.2, b: 0.75 });
+    const load = (name: string): LoadedPostings => loadPostings(join(dir, postingsFileName(name)), analyzer, DEFAULT_BM25);
+    let loaded = load(indexName);
     if (loaded.index === undefined) {
-      // A writer may have replaced the checkpoint since the vector file was read: any later postings file
-      // replays to the current state too (as loadSavedIndex does for the vector index).
-      const later = listIndexFiles(dir).filter((f) => f.seq >= indexSeq && f.name !== indexName && existsSync(join(dir, postingsFileName(f.name))));
-      for (const f of later) {
-        const next = loadPostings(join(dir, postingsFileName(f.name)), analyzer, { k1: 1.2, b: 0.75 });
+      // A writer may have replaced the checkpoint since the vector file was read: any later checkpoint's
+      // postings replay to the current state too (as loadSavedIndex does for the vector index).
+      for (const f of listIndexFiles(dir)) {
+        if (f.seq < indexSeq || f.name === indexName) continue;
+        const next = load(f.name);
         if (next.index !== undefined) {
           loaded = next;
           break;
