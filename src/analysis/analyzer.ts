@@ -50,6 +50,11 @@ export interface Analyzer {
   queryTerms(text: string, options?: QueryTermsOptions): string[];
 }
 
+/** Whether two analyzer identities are the same (an index made by one is valid for the other). */
+export function sameAnalyzerSpec(a: AnalyzerSpec | undefined, b: AnalyzerSpec): boolean {
+  return a !== undefined && a.language === b.language && a.name === b.name && a.version === b.version;
+}
+
 /** The version of every analyzer's output; bump it with any change to what terms() returns. */
 export const ANALYZER_VERSION = 1;
 

@@ -42,7 +42,7 @@ import {
   checkEmbeddings, checkEncoderMatches, checkIds, checkText, checkVector, identityOf, invalid, isEncoder, prepareTextDocuments, prepareVectorDocuments, queryMatrix, searchK,
   type PreparedDocument,
 } from './document-input.ts';
-import { createAnalyzer, type Analyzer, type AnalyzerSpec } from '../analysis/index.ts';
+import { createAnalyzer, sameAnalyzerSpec, type Analyzer, type AnalyzerSpec } from '../analysis/index.ts';
 import { InvertedIndex } from '../keyword/inverted-index.ts';
 import { searchTopK } from '../keyword/max-score.ts';
 import { checkKeywordOptions, type KeywordQueryOptions } from './keyword-query.ts';
@@ -457,7 +457,7 @@ export class Collection {
       if (recorded !== undefined && recorded.version > analyzer.spec.version) {
         throw new BiencoderError('UNSUPPORTED_FORMAT', `the collection at ${target} was indexed with keyword analyzer ${recorded.name}@${recorded.version}; this biencoder has ${analyzer.spec.name}@${analyzer.spec.version} (upgrade biencoder)`, { details: { dir: target } });
       }
-      if (!readOnly && !sameAnalyzer(recorded, analyzer.spec)) {
+      if (!readOnly && !sameAnalyzerSpec(recorded, analyzer.spec)) {
         // Made before analyzers (English), or by an older analyzer version: record the one in use (the postings are rebuilt below).
         manifest = { ...manifest, keyword: { analyzer: analyzer.spec } };
         writeManifest(target, manifest);
@@ -1139,10 +1139,6 @@ function isTextWithVector(q: unknown): q is TextWithVector {
 interface KeywordMatch {
   readonly key: number;
   readonly score: number;
-}
-
-function sameAnalyzer(a: AnalyzerSpec | undefined, b: AnalyzerSpec): boolean {
-  return a !== undefined && a.language === b.language && a.name === b.name && a.version === b.version;
 }
 
 export type { Metadata, MetadataFilter, JsonValue };

@@ -13,6 +13,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
+import { sameAnalyzerSpec } from '../analysis/analyzer.ts';
 import { BiencoderError } from '../errors.ts';
 import { InvertedIndex, type BaseSegment, type TermAnalyzer } from './inverted-index.ts';
 
@@ -113,7 +114,7 @@ export function loadPostings(path: string, analyzer: TermAnalyzer, bm25: { reado
     if (header.format !== FORMAT) return { reason: `${path} has keyword index format ${header.format}, expected ${FORMAT}` };
     const a = header.analyzer;
     const want = analyzer.spec;
-    if (a.language !== want.language || a.name !== want.name || a.version !== want.version) {
+    if (!sameAnalyzerSpec(a, want)) {
       return { reason: `${path} was made with analyzer ${a.name}@${a.version} (${a.language}), the collection uses ${want.name}@${want.version} (${want.language})` };
     }
     if (header.bm25.k1 !== bm25.k1 || header.bm25.b !== bm25.b) return { reason: `${path} was made with other BM25 parameters` };
