@@ -48,23 +48,14 @@ export function loadXquadKeyword(language: string, dir = XQUAD_DIR): XquadData {
 /** R@1 and R@10 of question -> paragraph keyword retrieval in one language with the given analysis. */
 export function xquadKeywordRecall(language: string, analysis: KeywordAnalysis, data: XquadData = loadXquadKeyword(language)): XquadKeywordResult {
   const bm25 = new ExactBm25(data.paragraphs.map((p) => analysis.terms(p)));
-  let at1 = 0;
-  let at10 = 0;
-  for (const q of data.questions) {
-    const hits = bm25.search(analysis.queryTerms(q.text), 10);
-    const rank = hits.findIndex((h) => h.index === q.paragraph);
-    if (rank === 0) at1++;
-    if (rank >= 0) at10++;
-  }
-  const n = data.questions.length;
-  return { language, paragraphs: data.paragraphs.length, questions: n, recallAt1: at1 / n, recallAt10: at10 / n };
+  return recallOf(language, data, data.questions.map((q) => bm25.search(analysis.queryTerms(q.text), 10).findIndex((h) => h.index === q.paragraph)));
 }
 
-function recallOf(language: string, data: XquadData, rankOf: (q: XquadData['questions'][number]) => number): XquadKeywordResult {
+/** R@1 and R@10 from each question's rank of its paragraph (-1: not found). */
+function recallOf(language: string, data: XquadData, ranks: readonly number[]): XquadKeywordResult {
   let at1 = 0;
   let at10 = 0;
-  for (const q of data.questions) {
-    const rank = rankOf(q);
+  for (const rank of ranks) {
     if (rank === 0) at1++;
     if (rank >= 0 && rank < 10) at10++;
   }
@@ -90,8 +81,7 @@ export async function xquadCollectionRecall(language: string, analyzerLanguage: 
         const hits = await c.search(q.text, { mode: 'keyword', k: 10 });
         ranks.push(hits.findIndex((h) => Number(h.id) === q.paragraph));
       }
-      let i = 0;
-      return recallOf(language, data, () => ranks[i++]);
+      return recallOf(language, data, ranks);
     } finally {
       await c.close();
     }
@@ -108,11 +98,10 @@ export function xquadFts5Recall(language: string, data: XquadData = loadXquadKey
     const put = db.prepare('INSERT INTO t (rowid, text) VALUES (?, ?)');
     db.transaction(() => data.paragraphs.forEach((p, i) => put.run(i + 1, p)))();
     const search = db.prepare('SELECT rowid AS id FROM t WHERE t MATCH ? ORDER BY bm25(t), rowid LIMIT 10').pluck();
-    return recallOf(language, data, (q) => {
+    return recallOf(language, data, data.questions.map((q) => {
       const expression = keywordMatchExpression(q.text);
-      if (expression === undefined) return -1;
-      return (search.all(expression) as number[]).indexOf(q.paragraph + 1);
-    });
+      return expression === undefined ? -1 : (search.all(expression) as number[]).indexOf(q.paragraph + 1);
+    }));
   } finally {
     db.close();
   }
