@@ -52,10 +52,11 @@ export interface PostingSegment {
   readonly tfs: Uint16Array;
   readonly start: number;
   readonly end: number;
-  /** Block-max bounds of this run (one entry per BLOCK postings from start). */
+  /** Block-max bounds of this run: blocks [firstBlock, endBlock) of these arrays (the largest tf, the shortest document). */
   readonly blockMaxTf: Uint16Array;
   readonly blockMinLength: Uint32Array;
   readonly firstBlock: number;
+  readonly endBlock: number;
 }
 
 /** The state a base is made of (built by a merge, or loaded from a file). */
@@ -232,7 +233,7 @@ export class InvertedIndex {
       const start = this.#offsets[termId];
       const end = this.#offsets[termId + 1];
       if (end > start) {
-        out.push({ docs: this.#docs, tfs: this.#tfs, start, end, blockMaxTf: this.#blockMaxTf, blockMinLength: this.#blockMinLength, firstBlock: this.#blockStart[termId] });
+        out.push({ docs: this.#docs, tfs: this.#tfs, start, end, blockMaxTf: this.#blockMaxTf, blockMinLength: this.#blockMinLength, firstBlock: this.#blockStart[termId], endBlock: this.#blockStart[termId + 1] });
       }
     }
     const tail = this.#tail.get(termId);
@@ -491,7 +492,7 @@ function typedTail(tail: TailList): PostingSegment {
     docs[i] = p[2 * i];
     tfs[i] = p[2 * i + 1];
   }
-  return { docs, tfs, start: 0, end: n, blockMaxTf: Uint16Array.of(tail.maxTf), blockMinLength: Uint32Array.of(tail.minLength), firstBlock: 0 };
+  return { docs, tfs, start: 0, end: n, blockMaxTf: Uint16Array.of(tail.maxTf), blockMinLength: Uint32Array.of(tail.minLength), firstBlock: 0, endBlock: 1 };
 }
 
 /** Whether the interleaved (ordinal, tf) pairs, ascending by ordinal, hold ord. */

@@ -12,7 +12,7 @@
  * score summed in another order can never exceed its bound.
  */
 import { bm25Idf, lengthNorm, type LengthNorm } from './bm25.ts';
-import { BLOCK, NO_MORE, type InvertedIndex, type PostingSegment } from './inverted-index.ts';
+import { NO_MORE, type InvertedIndex, type PostingSegment } from './inverted-index.ts';
 
 const SLACK = 1 + 1e-9;
 
@@ -89,8 +89,7 @@ class Cursor {
 function termBound(segments: readonly PostingSegment[], idf: number, norm: LengthNorm): number {
   let best = 0;
   for (const s of segments) {
-    const blocks = Math.ceil((s.end - s.start) / BLOCK);
-    for (let b = s.firstBlock, stop = s.firstBlock + Math.min(blocks, s.blockMaxTf.length - s.firstBlock); b < stop; b++) {
+    for (let b = s.firstBlock; b < s.endBlock; b++) {
       const tf = s.blockMaxTf[b];
       const w = (tf * norm.k1plus1) / (tf + norm.base + norm.slope * s.blockMinLength[b]);
       if (w > best) best = w;
