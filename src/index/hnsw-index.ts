@@ -139,8 +139,6 @@ export class HnswIndex implements VectorIndex {
   private store: VectorSource & { has(key: bigint): boolean; readonly bytes: number };
   private codes: Uint8Array | undefined;
   private i8: I8Params | undefined;
-  /** The current search's IndexSearchOptions.exactScores (Infinity: every result rescored). */
-  private exactScores = Infinity;
   private viewPath: string | undefined;
 
   constructor(options: HnswIndexOptions) {
@@ -315,14 +313,9 @@ export class HnswIndex implements VectorIndex {
     const prepared = prepareRows(queries, this.metric);
     const kk = Math.min(k, this.size);
     if (!filter && this.quantization === 'f32' && Math.max(ef, kk) < this.size) return this.plainSearch(prepared, nq, kk, ef);
-    // Read by graphSearch during this (synchronous) call only.
-    this.exactScores = options.exactScores === undefined ? Infinity : checkPositiveInt('exactScores', options.exactScores, 1, Number.MAX_SAFE_INTEGER);
-    try {
-      const hits = filter ? this.filtered(prepared, nq, kk, ef, filter, strategy) : this.unfiltered(prepared, nq, kk, ef);
-      return hits.map((h) => this.toMatches(h));
-    } finally {
-      this.exactScores = Infinity;
-    }
+    const exact = options.exactScores === undefined ? Infinity : checkPositiveInt('exactScores', options.exactScores, 1, Number.MAX_SAFE_INTEGER);
+    const hits = filter ? this.filtered(prepared, nq, kk, ef, exact, filter, strategy) : this.unfiltered(prepared, nq, kk, ef, exact);
+    return hits.map((h) => this.toMatches(h));
   }
 
   /** The common case (f32, no filter): usearch's keys and scores as they come, no per-result lookups. */
@@ -379,8 +372,7 @@ export class HnswIndex implements VectorIndex {
    * with their int8 inner product (usearch's i8 'ip' distance is 1 - the dot of the codes) scaled back
    * by the codes' scale: an approximate cosine. Best first by these scores.
    */
-  private rescoreHead(prepared: Float32Array, qi: number, rows: Int32Array, dists: Float64Array, m: number, kk: number, scale: number): ExactHits {
-    const limit = this.exactScores;
+  private rescoreHead(prepared: Float32Array, qi: number, rows: Int32Array, dists: Float64Array, m: number, kk: number, limit: number, scale: number): ExactHits {
     const head = rescore(this.store, prepared, qi, rows, Math.min(m, this.candidatesFor(limit)), limit);
     const taken = new Set(head.rows);
     const n = Math.min(kk, m);
@@ -415,7 +407,7 @@ export class HnswIndex implements VectorIndex {
     return kk + (this.rescore - 1) * Math.min(kk, RESCORE_FULL_K);
   }
 
-  private unfiltered(prepared: Float32Array, nq: number, kk: number, ef: number): ExactHits[] {
+  private unfiltered(prepared: Float32Array, nq: number, kk: number, ef: number, exact: number): ExactHits[] {
     const n = this.size;
     if (this.quantization === 'b1') {
       const cands = binaryScan(this.codes!, n, this.dims, prepared, nq, kk * this.rescore);
@@ -423,7 +415,7 @@ export class HnswIndex implements VectorIndex {
     }
     const wanted = Math.max(ef, this.candidatesFor(kk));
     if (wanted >= n) return exactSearch(this.store, prepared, nq, kk, { threads: this.threads });
-    return this.graphSearch(prepared, nq, kk, wanted, undefined);
+    return this.graphSearch(prepared, nq, kk, wanted, exact, undefined);
   }
 
   /**
@@ -434,9 +426,9 @@ export class HnswIndex implements VectorIndex {
    * the filter is correlated with the query's neighbourhood (e.g. it excludes the query's cluster), and
    * the true filtered neighbours may lie beyond the list.
    */
-  private graphSearch(prepared: Float32Array, nq: number, kk: number, wanted: number, accept: ((row: number) => boolean) | undefined): ExactHits[];
-  private graphSearch(prepared: Float32Array, nq: number, kk: number, wanted: number, accept: ((row: number) => boolean) | undefined, allowShort: true, minPass: number): (ExactHits | undefined)[];
-  private graphSearch(prepared: Float32Array, nq: number, kk: number, wanted: number, accept: ((row: number) => boolean) | undefined, allowShort = false, minPass = 0): (ExactHits | undefined)[] {
+  private graphSearch(prepared: Float32Array, nq: number, kk: number, wanted: number, exact: number, accept: ((row: number) => boolean) | undefined): ExactHits[];
+  private graphSearch(prepared: Float32Array, nq: number, kk: number, wanted: number, exact: number, accept: ((row: number) => boolean) | undefined, allowShort: true, minPass: number): (ExactHits | undefined)[];
+  private graphSearch(prepared: Float32Array, nq: number, kk: number, wanted: number, exact: number, accept: ((row: number) => boolean) | undefined, allowShort = false, minPass = 0): (ExactHits | undefined)[] {
     const input = this.quantization === 'i8' ? quantizeI8(prepared, nq, this.dims, this.i8 ?? { mode: 'global', scale: 1 }) : prepared;
     const { keys, dists, cnt, position } = this.nativeSearch(prepared, input, nq, wanted);
     const parts = new Uint32Array(keys.buffer, keys.byteOffset, keys.length * 2);
@@ -444,7 +436,7 @@ export class HnswIndex implements VectorIndex {
     const out: (ExactHits | undefined)[] = new Array(nq);
     const rows = new Int32Array(wanted);
     const rawScores = new Float64Array(wanted);
-    const exactScores = this.quantization === 'f32';
+    const graphScoresExact = this.quantization === 'f32';
     const l2 = this.metric === 'l2';
     let short: number[] | undefined;
     for (let qi = 0; qi < nq; qi++) {
@@ -459,7 +451,7 @@ export class HnswIndex implements VectorIndex {
         if (m >= need) continue;
         rows[m] = row;
         const d = dists[base + j];
-        if (exactScores) rawScores[m] = l2 ? 0 - Math.sqrt(d > 0 ? d : 0) : 1 - d;
+        if (graphScoresExact) rawScores[m] = l2 ? 0 - Math.sqrt(d > 0 ? d : 0) : 1 - d;
         else rawScores[m] = d;
         m++;
       }
@@ -467,10 +459,10 @@ export class HnswIndex implements VectorIndex {
         (short ??= []).push(qi);
         continue;
       }
-      if (exactScores) {
+      if (graphScoresExact) {
         out[qi] = { rows: rows.slice(0, kk), scores: rawScores.slice(0, kk) };
-      } else if (this.exactScores < kk && this.quantization === 'i8' && this.i8?.mode === 'global' && this.metric !== 'l2') {
-        out[qi] = this.rescoreHead(prepared, qi, rows, rawScores, m, kk, this.i8.scale);
+      } else if (exact < kk && this.quantization === 'i8' && this.i8?.mode === 'global' && this.metric !== 'l2') {
+        out[qi] = this.rescoreHead(prepared, qi, rows, rawScores, m, kk, exact, this.i8.scale);
       } else {
         out[qi] = rescore(this.store, prepared, qi, rows, m, kk);
       }
@@ -484,7 +476,7 @@ export class HnswIndex implements VectorIndex {
     return out;
   }
 
-  private filtered(prepared: Float32Array, nq: number, kk: number, ef: number, filter: KeyFilter, strategy: FilterStrategy): ExactHits[] {
+  private filtered(prepared: Float32Array, nq: number, kk: number, ef: number, exact: number, filter: KeyFilter, strategy: FilterStrategy): ExactHits[] {
     const n = this.size;
     const sample = sampleSelectivity(this.store, filter, 1024);
     const p = sample.passed / Math.max(1, sample.tested);
@@ -525,7 +517,7 @@ export class HnswIndex implements VectorIndex {
         break;
       }
       const sub = pending.length === nq ? prepared : permuteRows(prepared, pending, this.dims);
-      const res = this.graphSearch(sub, pending.length, kk, wanted, accept, true, p);
+      const res = this.graphSearch(sub, pending.length, kk, wanted, exact, accept, true, p);
       const next: number[] = [];
       for (let i = 0; i < pending.length; i++) {
         const h = res[i]; // (res has holes for short queries: no forEach)
