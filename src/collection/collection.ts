@@ -568,11 +568,16 @@ export class Collection {
       return this.#readerCatchUp;
     }
     if (this.#indexSeq !== this.#seq) {
-      replayChanges(this.#index, this.#st, this.#indexSeq, this.dims);
-      replayKeywordChanges(this.#keyword, this.#st, this.#indexSeq);
+      this.#replayDerived();
       this.#indexSeq = this.#seq;
     }
     return Promise.resolve();
+  }
+
+  /** Replays the commits after #indexSeq into the derived indexes (vectors and postings), which share that sequence. */
+  #replayDerived(): void {
+    replayChanges(this.#index, this.#st, this.#indexSeq, this.dims);
+    replayKeywordChanges(this.#keyword, this.#st, this.#indexSeq);
   }
 
   /**
@@ -597,8 +602,7 @@ export class Collection {
     try {
       const meta = readMetaState(db);
       if (meta.prunedThrough > this.#indexSeq) return true; // deletions we have not seen were pruned: start over from the saved file
-      replayChanges(this.#index, this.#st, this.#indexSeq, this.dims);
-      replayKeywordChanges(this.#keyword, this.#st, this.#indexSeq);
+      this.#replayDerived();
       this.#seq = meta.seq;
       this.#indexSeq = meta.seq;
       this.#dataVersion = dv;
