@@ -44,10 +44,10 @@ import {
 } from './document-input.ts';
 import { createAnalyzer, sameAnalyzerSpec, type Analyzer, type AnalyzerSpec } from '../analysis/index.ts';
 import { InvertedIndex } from '../keyword/inverted-index.ts';
-import { searchTopK } from '../keyword/max-score.ts';
+import { searchTopK, type KeywordTopK } from '../keyword/max-score.ts';
 import { checkKeywordOptions, type KeywordQueryOptions } from './keyword-query.ts';
 import { openKeywordIndex, replayKeywordChanges, saveKeywordIndex } from './keyword-sync.ts';
-import { fuseRankings, resolveHybridOptions, type HybridOptions } from '../retriever/fusion.ts';
+import { fuseRankings, resolveHybridOptions, type HybridOptions, type Scored } from '../retriever/fusion.ts';
 
 /** How search() ranks: dense vectors (default), BM25 over the texts, or both fused. */
 export type SearchMode = 'dense' | 'keyword' | 'hybrid';
@@ -246,7 +246,8 @@ function removeTemporaries(dir: string): void {
 
 interface FilterBits {
   readonly gen: number;
-  readonly bits: Uint8Array;
+  /** Whether a key matches: a test of the bitset over keys. */
+  readonly accept: (key: number) => boolean;
   readonly count: number;
 }
 
@@ -1046,13 +1047,9 @@ export class Collection {
     if (options.ef !== undefined) searchOptions.ef = options.ef;
     if (exactScores !== undefined) searchOptions.exactScores = exactScores;
     if (filter !== undefined) {
-      const { bits, count } = this.#filterBits(filter, options.filter!);
+      const { accept, count } = this.#filterBits(filter, options.filter!);
       if (count === 0) return none();
-      const size = bits.length * 8;
-      searchOptions.filter = (key: bigint): boolean => {
-        const n = Number(key);
-        return n < size && (bits[Math.floor(n / 8)] & (1 << n % 8)) !== 0;
-      };
+      searchOptions.filter = (key: bigint): boolean => accept(Number(key));
     }
     return this.#index.search(matrix, k, searchOptions);
   }
@@ -1069,39 +1066,36 @@ export class Collection {
     const want = hybrid === undefined ? k : hybrid.candidates;
     let accept: ((key: number) => boolean) | undefined;
     if (filter !== undefined) {
-      const { bits, count } = this.#read(() => this.#filterBits(filter, options.filter!));
-      if (count === 0) return texts.map(() => []);
-      const size = bits.length * 8;
-      accept = (key: number): boolean => key < size && (bits[key >>> 3] & (1 << (key & 7))) !== 0;
+      const bits = this.#read(() => this.#filterBits(filter, options.filter!));
+      if (bits.count === 0) return texts.map(() => []);
+      accept = bits.accept;
     }
     const keyword = texts.map((t) => searchTopK(this.#keyword, this.#analyzer.queryTerms(t, options.keyword), want, accept));
-    if (hybrid === undefined) return this.#keywordHits(keyword.map((top) => Array.from({ length: top.count }, (_, i) => ({ key: top.keys[i], score: top.scores[i] }))));
+    if (hybrid === undefined) return this.#hitsOfKeys(keyword.map(scoredKeys));
     // Hybrid: fuse on keys, then read the rows of the k winners only.
     // The dense candidates past the first HYBRID_EXACT_DENSE need a score for the fusion, not an exact one: a
     // quantized index keeps their graph score (1,000 candidates rescored cost more than the rest of the search).
     const dense = await this.#denseMatches(texts.map((t, i) => vectors[i] ?? t), want, filter, options, Math.max(k, HYBRID_EXACT_DENSE));
     this.#assertOpen();
-    const fuse = (qi: number, limit: number): KeywordMatch[] => {
+    const fuse = (qi: number, limit: number): ScoredKey[] => {
       const d = dense[qi];
       const denseList: { id: number; score: number }[] = [];
       for (let i = 0; i < d.count; i++) denseList.push({ id: Number(d.keys[i]), score: d.scores[i] });
-      const top = keyword[qi];
-      const keywordList: { id: number; score: number }[] = new Array(top.count);
-      for (let i = 0; i < top.count; i++) keywordList[i] = { id: top.keys[i], score: top.scores[i] };
-      return fuseRankings(denseList, keywordList, hybrid, limit).map((f) => ({ key: f.id, score: f.score }));
+      return fuseRankings(denseList, scoredKeys(keyword[qi]), hybrid, limit);
     };
     const fused = texts.map((_, qi) => fuse(qi, k));
-    const hits = this.#keywordHits(fused);
+    const hits = this.#hitsOfKeys(fused);
     // A reader's index may briefly hold a key deleted since its snapshot: fuse everything for such a query.
-    return hits.map((h, qi) => (h.length < fused[qi].length ? this.#keywordHits([fuse(qi, Number.MAX_SAFE_INTEGER)])[0].slice(0, k) : h));
+    return hits.map((h, qi) => (h.length < fused[qi].length ? this.#hitsOfKeys([fuse(qi, Number.MAX_SAFE_INTEGER)])[0].slice(0, k) : h));
   }
 
-  #keywordHits(matches: readonly KeywordMatch[][]): SearchHit[][] {
+  /** The stored rows of ranked keys, as hits (a key deleted meanwhile is skipped). */
+  #hitsOfKeys(matches: readonly (readonly ScoredKey[])[]): SearchHit[][] {
     const keys = new Set<number>();
-    for (const list of matches) for (const m of list) keys.add(m.key);
+    for (const list of matches) for (const m of list) keys.add(m.id);
     const rows = this.#rowsByKey(keys);
     return matches.map((list) => list.flatMap((m) => {
-      const row = rows.get(m.key);
+      const row = rows.get(m.id);
       return row === undefined ? [] : [{ ...row, score: m.score }];
     }));
   }
@@ -1120,7 +1114,9 @@ export class Collection {
       bits[Math.floor(key / 8)] |= 1 << key % 8;
       count++;
     }
-    const entry = { gen: this.#gen, bits, count };
+    const size = bits.length * 8;
+    const accept = (key: number): boolean => key < size && (bits[key >>> 3] & (1 << (key & 7))) !== 0;
+    const entry = { gen: this.#gen, accept, count };
     if (this.#filterCache.size >= 16) this.#filterCache.delete(this.#filterCache.keys().next().value!);
     this.#filterCache.set(cacheKey, entry);
     return entry;
@@ -1140,9 +1136,14 @@ function isTextWithVector(q: unknown): q is TextWithVector {
   return typeof q === 'object' && q !== null && !(q instanceof Float32Array) && typeof (q as TextWithVector).text === 'string' && (q as TextWithVector).vector instanceof Float32Array;
 }
 
-interface KeywordMatch {
-  readonly key: number;
-  readonly score: number;
+/** A keyword top-k as the { id, score } list fusion takes. */
+function scoredKeys(top: KeywordTopK): ScoredKey[] {
+  const out: ScoredKey[] = new Array(top.count);
+  for (let i = 0; i < top.count; i++) out[i] = { id: top.keys[i], score: top.scores[i] };
+  return out;
 }
+
+/** A collection key with its score, as fusion takes and gives them. */
+type ScoredKey = Scored<number>;
 
 export type { Metadata, MetadataFilter, JsonValue };
