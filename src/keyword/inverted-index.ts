@@ -124,6 +124,8 @@ export class InvertedIndex {
   #docTerms: number[] = [];
   #liveDocs = 0;
   #liveLength = 0;
+  /** One score per ordinal for term-at-a-time search, all zero between searches. */
+  #accumulator = new Float64Array(0);
 
   constructor(analyzer: TermAnalyzer, params: Bm25Parameters = DEFAULT_BM25) {
     this.analyzer = analyzer;
@@ -252,6 +254,20 @@ export class InvertedIndex {
 
   get live(): Uint8Array {
     return this.#live;
+  }
+
+  /** Ordinals in use (live and deleted documents until the next merge): the length of the per-ordinal arrays that matter. */
+  get ordinals(): number {
+    return this.#ords;
+  }
+
+  /**
+   * A scratch score per ordinal, all zero: a search adds into it and sets back to zero every entry it
+   * touched before it returns (searches are synchronous, so one array serves them all).
+   */
+  accumulator(): Float64Array {
+    if (this.#accumulator.length < this.#ords) this.#accumulator = new Float64Array(Math.max(this.#ords, Math.ceil(this.#accumulator.length * 1.5)));
+    return this.#accumulator;
   }
 
   // ------------------------------------------------------------ internals

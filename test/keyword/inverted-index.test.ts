@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvertedIndex } from '../../src/keyword/inverted-index.ts';
-import { searchTopK } from '../../src/keyword/max-score.ts';
+import { searchTopK } from '../../src/keyword/keyword-search.ts';
 import { loadPostings, savePostings } from '../../src/keyword/postings-file.ts';
 import { ExactBm25 } from '../helpers/exact-bm25.ts';
 import { tempDir } from '../helpers/synthetic.ts';
@@ -51,7 +51,10 @@ function assertExact(index: InvertedIndex, truth: Map<number, string>, queries: 
     all.sort((a, b) => b.score - a.score || a.key - b.key);
     const want = all.slice(0, k);
     const byKey = new Map(all.map((h) => [h.key, h.score]));
-    const got = searchTopK(index, q, k, accept);
+    const got = searchTopK(index, q, k, { accept, strategy: 'max-score' });
+    // scoring every match term at a time gives the same list, bit for bit
+    const taat = searchTopK(index, q, k, { accept, strategy: 'term-at-a-time' });
+    assert.deepEqual([taat.keys, taat.scores], [got.keys, got.scores], `${label}: query ${qi}: the two strategies differ`);
     assert.equal(got.count, want.length, `${label}: query ${qi} (${q.join(' ')}) k ${k}`);
     for (let i = 0; i < want.length; i++) {
       // the same score at every rank; the key may differ only between documents whose exact scores tie
@@ -161,11 +164,11 @@ test('exact ties go to the lower key whatever k is (a document\'s score is summe
   const index = new InvertedIndex(whitespace);
   const docs = Array.from({ length: 200 }, (_, i) => ({ key: i + 1, text: texts[Math.floor(rnd() * texts.length)] }));
   index.add(docs);
-  for (const q of [['w0', 'w3', 'w2', 'w2'], ['w1', 'w4'], ['w0', 'w1', 'w2', 'w3', 'w4']]) {
-    const all = searchTopK(index, q, 1000);
+  for (const [q, strategy] of [['w0', 'w3', 'w2', 'w2'], ['w1', 'w4'], ['w0', 'w1', 'w2', 'w3', 'w4']].flatMap((q) => (['max-score', 'term-at-a-time'] as const).map((s) => [q, s] as const))) {
+    const all = searchTopK(index, q, 1000, { strategy });
     for (const k of [1, 3, 6, 20]) {
-      const top = searchTopK(index, q, k);
-      assert.deepEqual([...top.keys], [...all.keys.subarray(0, k)], `query ${q.join(' ')} k ${k}`);
+      const top = searchTopK(index, q, k, { strategy });
+      assert.deepEqual([...top.keys], [...all.keys.subarray(0, k)], `query ${q.join(' ')} k ${k} ${strategy}`);
       assert.deepEqual([...top.scores], [...all.scores.subarray(0, k)]);
     }
     // within a run of equal scores the keys ascend
