@@ -44,10 +44,11 @@ import {
 } from './document-input.ts';
 import { createAnalyzer, sameAnalyzerSpec, type Analyzer, type AnalyzerSpec } from '../analysis/index.ts';
 import { InvertedIndex } from '../keyword/inverted-index.ts';
-import { searchTopK, type KeywordTopK } from '../keyword/max-score.ts';
+import { searchTopK, type KeywordTopK } from '../keyword/keyword-search.ts';
 import { checkKeywordOptions, type KeywordQueryOptions } from './keyword-query.ts';
 import { openKeywordIndex, replayKeywordChanges, saveKeywordIndex } from './keyword-sync.ts';
 import { fuseRankings, resolveHybridOptions, type HybridOptions, type Scored } from '../retriever/fusion.ts';
+import { convexFusionByKey } from '../retriever/keyed-fusion.ts';
 
 /** How search() ranks: dense vectors (default), BM25 over the texts, or both fused. */
 export type SearchMode = 'dense' | 'keyword' | 'hybrid';
@@ -1027,9 +1028,16 @@ export class Collection {
   }
 
   /** The dense top-k keys and scores of each query (no rows read): one entry per query, none for no queries. */
-  async #denseMatches(
-    queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions, exactScores?: number,
-  ): Promise<readonly IndexMatches[]> {
+  async #denseMatches(queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions): Promise<readonly IndexMatches[]> {
+    const matrix = await this.#queryMatrix(queries, options);
+    if (matrix.rows === 0) return [];
+    await this.#catchUp();
+    this.#assertOpen();
+    return this.#searchIndex(matrix, k, filter === undefined ? undefined : this.#filterBits(filter, options.filter!), options);
+  }
+
+  /** The queries as a matrix of vectors, texts embedded as queries. */
+  async #queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, options: SearchOptions): Promise<Matrix> {
     const matrix = await queryMatrix(queries, {
       dims: this.dims,
       metric: this.metric,
@@ -1038,17 +1046,18 @@ export class Collection {
       signal: options.signal,
     });
     this.#assertOpen();
-    if (matrix.rows === 0) return [];
-    await this.#catchUp();
-    this.#assertOpen();
+    return matrix;
+  }
+
+  /** The vector index's top k for each row of the matrix, only keys the filter's bits accept when given. */
+  #searchIndex(matrix: Matrix, k: number, bits: FilterBits | undefined, options: SearchOptions, exactScores?: number): readonly IndexMatches[] {
     const none = (): IndexMatches[] => Array.from({ length: matrix.rows }, () => ({ keys: new BigUint64Array(0), scores: new Float32Array(0), count: 0 }));
-    if (k === 0) return none();
+    if (k === 0 || bits?.count === 0) return none();
     const searchOptions: { filter?: IndexSearchOptions['filter']; ef?: number; exactScores?: number } = {};
     if (options.ef !== undefined) searchOptions.ef = options.ef;
     if (exactScores !== undefined) searchOptions.exactScores = exactScores;
-    if (filter !== undefined) {
-      const { accept, count } = this.#filterBits(filter, options.filter!);
-      if (count === 0) return none();
+    if (bits !== undefined) {
+      const accept = bits.accept;
       searchOptions.filter = (key: bigint): boolean => accept(Number(key));
     }
     return this.#index.search(matrix, k, searchOptions);
@@ -1061,26 +1070,31 @@ export class Collection {
     throwIfAborted(options.signal);
     if (texts.length === 0) return [];
     if (k === 0) return texts.map(() => []);
+    // Hybrid embeds the texts first, then runs both searches without a pause: nothing is held across the encoder's wait.
+    const matrix = hybrid === undefined ? undefined : await this.#queryMatrix(texts.map((t, i) => vectors[i] ?? t), options);
     await this.#catchUp();
     this.#assertOpen();
     const want = hybrid === undefined ? k : hybrid.candidates;
-    let accept: ((key: number) => boolean) | undefined;
+    let bits: FilterBits | undefined;
     if (filter !== undefined) {
-      const bits = this.#read(() => this.#filterBits(filter, options.filter!));
+      bits = this.#read(() => this.#filterBits(filter, options.filter!));
       if (bits.count === 0) return texts.map(() => []);
-      accept = bits.accept;
     }
-    const keyword = texts.map((t) => searchTopK(this.#keyword, this.#analyzer.queryTerms(t, options.keyword), want, accept));
-    if (hybrid === undefined) return this.#hitsOfKeys(keyword.map(scoredKeys));
+    // Convex fusion takes the keyword candidates in any order (it ranks them by key and score itself).
+    const sorted = hybrid?.fusion !== 'convex';
+    const accept = bits?.accept;
+    const keyword = texts.map((t) => searchTopK(this.#keyword, this.#analyzer.queryTerms(t, options.keyword), want, { accept, sorted }));
+    if (hybrid === undefined || matrix === undefined) return this.#hitsOfKeys(keyword.map(scoredKeys));
     // Hybrid: fuse on keys, then read the rows of the k winners only.
     // The dense candidates past the first HYBRID_EXACT_DENSE need a score for the fusion, not an exact one: a
     // quantized index keeps their graph score (1,000 candidates rescored cost more than the rest of the search).
-    const dense = await this.#denseMatches(texts.map((t, i) => vectors[i] ?? t), want, filter, options, Math.max(k, HYBRID_EXACT_DENSE));
-    this.#assertOpen();
+    const dense = this.#searchIndex(matrix, want, bits, options, Math.max(k, HYBRID_EXACT_DENSE));
     const fuse = (qi: number, limit: number): ScoredKey[] => {
       const d = dense[qi];
-      const denseList: { id: number; score: number }[] = [];
-      for (let i = 0; i < d.count; i++) denseList.push({ id: Number(d.keys[i]), score: d.scores[i] });
+      const denseSide = { keys: numericKeys(d.keys, d.count), scores: d.scores, count: d.count };
+      if (hybrid.fusion === 'convex') return convexFusionByKey(denseSide, keyword[qi], hybrid.weight, hybrid.normalization, limit);
+      const denseList: ScoredKey[] = [];
+      for (let i = 0; i < d.count; i++) denseList.push({ id: denseSide.keys[i], score: d.scores[i] });
       return fuseRankings(denseList, scoredKeys(keyword[qi]), hybrid, limit);
     };
     const fused = texts.map((_, qi) => fuse(qi, k));
@@ -1134,6 +1148,14 @@ export interface TextWithVector {
 
 function isTextWithVector(q: unknown): q is TextWithVector {
   return typeof q === 'object' && q !== null && !(q instanceof Float32Array) && typeof (q as TextWithVector).text === 'string' && (q as TextWithVector).vector instanceof Float32Array;
+}
+
+/** An index's keys as numbers (collection keys are integers below 2^53), read as 32-bit halves: no BigInt per key. */
+function numericKeys(keys: BigUint64Array, count: number): Float64Array {
+  const halves = new Uint32Array(keys.buffer, keys.byteOffset, count * 2);
+  const out = new Float64Array(count);
+  for (let i = 0; i < count; i++) out[i] = halves[2 * i] + halves[2 * i + 1] * 0x1_0000_0000; // little-endian
+  return out;
 }
 
 /** A keyword top-k as the { id, score } list fusion takes. */
