@@ -256,11 +256,6 @@ export class InvertedIndex {
     return this.#live;
   }
 
-  /** Ordinals in use (live and deleted documents until the next merge): the length of the per-ordinal arrays that matter. */
-  get ordinals(): number {
-    return this.#ords;
-  }
-
   /**
    * A scratch score per ordinal, all zero: a search adds into it and sets back to zero every entry it
    * touched before it returns (searches are synchronous, so one array serves them all).

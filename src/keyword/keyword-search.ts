@@ -25,19 +25,13 @@ export interface KeywordSearchOptions {
 }
 
 /**
- * 'auto' scores every match when the query has at most this many postings per result wanted and the
- * collection has at most TERM_AT_A_TIME_MAX_ORDINALS documents. Measured by npm run
- * bench:keyword-strategies (BENCHMARKS.md): scifact at k = 1,000, 0.42 ms a query by MaxScore against
- * 0.31 ms; its 100k synthetic documents at k = 1,000, queries of at most 16 postings per result 0.66 ms
- * against 0.44 ms, at most 64: 1.18 against 0.88 (k = 100 and 10 alike); beyond 64 MaxScore is as fast
- * or faster (at most 256: 1.53 against 2.33 ms at k = 1,000).
+ * 'auto' scores every match when the query has at most this many postings per result wanted. Measured by
+ * npm run bench:keyword-strategies (BENCHMARKS.md), k = 1,000: scifact 0.42 ms a query by MaxScore
+ * against 0.31 ms; the synthetic corpus at 100k documents, queries of at most 16 postings per result
+ * 0.66 against 0.44 ms, at most 64: 1.18 against 0.88; at 1M, 1.13 against 0.71 and 2.33 against 2.24
+ * (k = 100 and 10 alike). Beyond 64 MaxScore wins (at most 256: 4.14 against 5.87 ms at 1M).
  */
 export const TERM_AT_A_TIME_POSTINGS_PER_RESULT = 64;
-/**
- * Past this many documents the per-document arrays no longer stay in the CPU caches, where scoring every
- * match lost even small queries at 1M documents (BENCHMARKS.md): larger collections always prune.
- */
-export const TERM_AT_A_TIME_MAX_ORDINALS = 1 << 18;
 
 /**
  * The k best live documents for analyzed query terms (a term listed twice weighs double), by score
@@ -49,7 +43,6 @@ export function searchTopK(index: InvertedIndex, terms: readonly string[], k: nu
   if (prepared === undefined) return EMPTY_TOP_K;
   const strategy = options.strategy ?? 'auto';
   const sorted = options.sorted ?? true;
-  const exhaustive = strategy === 'term-at-a-time'
-    || (strategy === 'auto' && prepared.postings <= TERM_AT_A_TIME_POSTINGS_PER_RESULT * k && index.ordinals <= TERM_AT_A_TIME_MAX_ORDINALS);
+  const exhaustive = strategy === 'term-at-a-time' || (strategy === 'auto' && prepared.postings <= TERM_AT_A_TIME_POSTINGS_PER_RESULT * k);
   return exhaustive ? termAtATimeTopK(index, prepared, k, options.accept, sorted) : maxScoreTopK(index, prepared, k, options.accept, sorted);
 }

@@ -28,7 +28,8 @@ export interface Rescored {
 /** The best k of the candidate rows of query qi by exact score, best first. */
 export function rescore(source: VectorSource, queries: Float32Array, qi: number, candidates: ArrayLike<number>, count: number, k: number, scratch?: Float32Array): Rescored {
   const scores = scoreRows(source, queries, qi, candidates, count, scratch);
-  const ids = Int32Array.from({ length: count }, (_, i) => candidates[i]);
+  const ids = new Int32Array(count);
+  for (let i = 0; i < count; i++) ids[i] = candidates[i];
   const sorted = sortByScore(ids, scores);
   const n = Math.min(k, count);
   return { rows: sorted.ids.subarray(0, n), scores: sorted.scores.subarray(0, n) };

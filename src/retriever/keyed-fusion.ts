@@ -19,43 +19,60 @@ export interface KeyedScores {
   readonly count: number;
 }
 
-interface Normalization {
-  /** A score of the list, normalized. */
-  readonly scale: (s: number) => number;
-  /** What a document missing from the list gets. */
-  readonly missing: number;
+/**
+ * normalizeScores' arithmetic (fusion.ts) one score at a time: (s - offset) / divisor, clipped to [0, 1]
+ * for dbsf, or a constant for a list without spread. A class rather than a closure per list, so that the
+ * per-score call is inlined and its doubles are not boxed.
+ */
+class Normalization {
+  constructor(
+    readonly offset: number,
+    readonly divisor: number,
+    /** The value of every score when the list has no spread (divisor 0), else NaN. */
+    readonly constant: number,
+    readonly clip: boolean,
+    /** What a document missing from the list gets. */
+    readonly missing: number,
+  ) {}
+
+  value(s: number): number {
+    if (this.constant === this.constant) return this.constant; // not NaN
+    const v = (s - this.offset) / this.divisor;
+    return this.clip ? Math.min(1, Math.max(0, v)) : v;
+  }
 }
 
 /**
- * normalizeScores' constants and arithmetic (fusion.ts), applied one score at a time. `scores` must be in
- * the list's order: zscore and dbsf sum them, and a floating-point sum depends on the order.
+ * normalizeScores' constants for a list. `scores` must be in the list's order: zscore and dbsf sum them,
+ * and a floating-point sum depends on the order.
  */
 function normalizationOf(scores: Float64Array, method: ScoreNormalization): Normalization {
   const n = scores.length;
-  if (n === 0) return { scale: () => 0, missing: 0 };
+  if (n === 0) return new Normalization(0, 1, 0, false, 0);
   let min = Infinity;
   let max = -Infinity;
-  for (const s of scores) {
+  // indexed loops: for-of over a typed array boxes every double
+  for (let i = 0; i < n; i++) {
+    const s = scores[i];
     if (!Number.isFinite(s)) throw new BiencoderError('INVALID_ARGUMENT', `scores to normalize must be finite numbers, got ${String(s)}`);
     if (s < min) min = s;
     if (s > max) max = s;
   }
   if (method === 'minmax') {
     const span = max - min;
-    return { scale: (s) => (span > 0 ? (s - min) / span : 1), missing: 0 };
+    return new Normalization(min, span, span > 0 ? Number.NaN : 1, false, 0);
   }
   let mean = 0;
-  for (const s of scores) mean += s;
+  for (let i = 0; i < n; i++) mean += scores[i];
   mean /= n;
   let variance = 0;
-  for (const s of scores) variance += (s - mean) ** 2;
+  for (let i = 0; i < n; i++) variance += (scores[i] - mean) ** 2;
   const std = Math.sqrt(variance / n);
   if (method === 'zscore') {
-    const scale = (s: number): number => (std > 0 ? (s - mean) / std : 0);
-    return { scale, missing: scale(min) }; // the lowest z-score (the scale is monotone)
+    const z = new Normalization(mean, std, std > 0 ? Number.NaN : 0, false, 0);
+    return new Normalization(mean, std, z.constant, false, z.value(min)); // missing: the lowest z-score (the scale is monotone)
   }
-  const low = mean - 3 * std;
-  return { scale: (s) => (std > 0 ? Math.min(1, Math.max(0, (s - low) / (6 * std))) : 1), missing: 0 };
+  return new Normalization(mean - 3 * std, 6 * std, std > 0 ? Number.NaN : 1, true, 0);
 }
 
 function copy(values: ArrayLike<number>, n: number): Float64Array {
@@ -100,7 +117,7 @@ export function convexFusionByKey(dense: KeyedScores, keyword: KeyedScores, weig
     tableKeys[h] = key;
     tableSlots[h] = slots;
     keys[slots] = key;
-    denseValue[slots++] = d.scale(dense.scores[i]);
+    denseValue[slots++] = d.value(dense.scores[i]);
   }
   const denseSlots = slots;
   for (let i = 0; i < nk; i++) {
@@ -109,14 +126,14 @@ export function convexFusionByKey(dense: KeyedScores, keyword: KeyedScores, weig
     const h = find(key);
     const at = tableSlots[h];
     if (at >= 0) {
-      if (at < denseSlots) keywordValue[at] = kw.scale(score);
+      if (at < denseSlots) keywordValue[at] = kw.value(score);
       continue;
     }
     tableKeys[h] = key;
     tableSlots[h] = slots;
     keys[slots] = key;
     denseValue[slots] = d.missing;
-    keywordValue[slots] = kw.scale(score);
+    keywordValue[slots] = kw.value(score);
     keywordRaw[slots++] = score;
   }
   const fused = new Float64Array(slots);
