@@ -8,7 +8,7 @@
  * --docs of them (default 100,000) in an InvertedIndex with the English analyzer, compacted; 300 of its
  * queries. For k = 10, 100 and 1,000: the mean time a query of each strategy and of 'auto', and per bucket
  * of postings per result wanted (the rule's measure) the mean of each. One thread; nothing else should run.
- * The scifact line (--scifact, default on): the 1,109 scifact queries over its 5,183 documents at k = 1,000.
+ * The scifact line (unless --skip-scifact): the 1,109 scifact queries over its 5,183 documents at k = 1,000.
  *
  * Human-readable lines, then one JSON object as the last stdout line.
  */
@@ -21,7 +21,7 @@ import { InvertedIndex } from '../src/keyword/inverted-index.ts';
 import { searchTopK, type KeywordStrategy } from '../src/keyword/keyword-search.ts';
 import { prepareQuery } from '../src/keyword/prepared-query.ts';
 
-const { values } = parseArgs({ options: { docs: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' }, scifact: { type: 'boolean', default: true } } });
+const { values } = parseArgs({ options: { docs: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' }, 'skip-scifact': { type: 'boolean', default: false } } });
 const docs = Number(values.docs);
 if (!Number.isInteger(docs) || docs < 1000) throw new Error('--docs must be an integer >= 1000');
 const analyzer = createAnalyzer('en');
@@ -78,7 +78,7 @@ const synthetic = [10, 100, 1000].map((k) => measure(index, queries, k));
 synthetic.forEach((r) => report(`synthetic ${docs}`, r));
 
 let scifact: ReturnType<typeof measure> | null = null;
-if (values.scifact) {
+if (!values['skip-scifact']) {
   const data = new URL('../../shared/data/scifact/', import.meta.url);
   const lines = (name: string): { [key: string]: string }[] => readFileSync(new URL(name, data), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { [key: string]: string });
   const sci = new InvertedIndex(analyzer);
