@@ -13,7 +13,11 @@
  * queries in-process, one at a time (the floor of a request at 1 connection) and in batches of 32
  * with two in flight (the ceiling micro-batching aims at); the ratios server/in-process are reported.
  *
- * Options: --duration S (per autocannon run, default 15), --warmup S (default 3), --dir DIR.
+ * 5. Unless --mode dense: the dense route at 32 connections, for reference (the same embedding work, a k = 10 search).
+ * Every run reports the process's CPU time (all threads: server, encoder workers, load generator, GC) per
+ * request and the cores it kept busy: on this 2-core machine, 2,000 ms of CPU a second is the ceiling.
+ *
+ * Options: --duration S (per autocannon run, default 15), --warmup S (default 3), --dir DIR, --mode M.
  * Human-readable lines, then one JSON object as the last stdout line.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -76,6 +80,10 @@ interface Run {
   non2xx: number;
   /** Mean texts per encode() call the server made during the run (micro-batching). */
   texts_per_encode_call: number;
+  /** CPU time of this process (every thread: server, encoder workers, load generator, GC) per request. */
+  cpu_ms_per_request: number;
+  /** That CPU time over the run's wall time: cores kept busy on average. */
+  cpu_cores: number;
 }
 
 /** Texts and encode() calls so far, from the server's own metrics. */
@@ -94,6 +102,8 @@ async function batchTotals(url: string): Promise<{ calls: number; texts: number 
  */
 async function cannon(url: string, path: string, connections: number, seconds: number, bodies: readonly string[]): Promise<Run> {
   const before = await batchTotals(url);
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
   const result = await autocannon({
     url: `${url}${path}`,
     connections,
@@ -101,7 +111,10 @@ async function cannon(url: string, path: string, connections: number, seconds: n
     workers: 1,
     requests: bodies.map((body) => ({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body })),
   });
+  const cpu = process.cpuUsage(cpuBefore);
+  const wallMs = performance.now() - started;
   const after = await batchTotals(url);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   return {
     connections,
     requests_per_s: result.requests.total / (result.duration || seconds),
@@ -112,12 +125,14 @@ async function cannon(url: string, path: string, connections: number, seconds: n
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     texts_per_encode_call: (after.texts - before.texts) / Math.max(1, after.calls - before.calls),
+    cpu_ms_per_request: cpuMs / Math.max(1, result.requests.total),
+    cpu_cores: cpuMs / wallMs,
   };
 }
 
 const round = (x: number, d = 1): number => Number(x.toFixed(d));
 const show = (label: string, r: Run): void => {
-  console.log(`${label}: ${r.requests_per_s.toFixed(1)} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms (${r.requests} requests, ${r.errors} errors, ${r.non2xx} non-2xx; ${r.texts_per_encode_call.toFixed(1)} texts per encode call)`);
+  console.log(`${label}: ${r.requests_per_s.toFixed(1)} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms (${r.requests} requests, ${r.errors} errors, ${r.non2xx} non-2xx; ${r.texts_per_encode_call.toFixed(1)} texts per encode call; CPU ${r.cpu_ms_per_request.toFixed(2)} ms a request, ${r.cpu_cores.toFixed(2)} cores busy)`);
 };
 
 const dir = values.dir;
@@ -133,6 +148,7 @@ let t = performance.now();
 for (const q of sample.slice(0, 128)) await encoder.encode([q], { role: 'query' });
 const singleQps = 128 / ((performance.now() - t) / 1000);
 t = performance.now();
+const encodeCpu = process.cpuUsage();
 let nextBatch = 0;
 const lane = async (): Promise<void> => {
   while (nextBatch < sample.length) {
@@ -143,7 +159,10 @@ const lane = async (): Promise<void> => {
 };
 await Promise.all([lane(), lane()]);
 const batchQps = sample.length / ((performance.now() - t) / 1000);
-console.log(`in-process ${encoder.modelId}: ${singleQps.toFixed(1)} queries/s one at a time, ${batchQps.toFixed(1)} queries/s in batches of 32 (2 in flight)`);
+const encodeCpuUsed = process.cpuUsage(encodeCpu);
+// What embedding one query costs the machine (all threads), the floor under any text search route's CPU per request.
+const encoderCpuPerText = (encodeCpuUsed.user + encodeCpuUsed.system) / 1000 / sample.length;
+console.log(`in-process ${encoder.modelId}: ${singleQps.toFixed(1)} queries/s one at a time, ${batchQps.toFixed(1)} queries/s in batches of 32 (2 in flight), ${encoderCpuPerText.toFixed(2)} ms of CPU a query`);
 
 const app = await createServer({ collections: { scifact: dir }, encoders: [encoder] });
 const url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -156,6 +175,7 @@ const embedBodies = queries.slice(0, 256).map((q) => JSON.stringify({ model: 'de
 let c1: Run;
 let c32: Run;
 let emb: Run;
+let denseC32: Run | undefined;
 try {
   if (warmup > 0) await cannon(url, '/collections/scifact/search', 8, warmup, searchBodies);
   c1 = await cannon(url, '/collections/scifact/search', 1, duration, searchBodies);
@@ -164,12 +184,18 @@ try {
   show('search, 32 connections', c32);
   emb = await cannon(url, '/v1/embeddings', 32, duration, embedBodies);
   show('/v1/embeddings, 32 connections, 1 input per request', emb);
+  if (searchMode !== 'dense') {
+    // Reference: the dense route embeds the same queries and searches k = 10 (far less work than hybrid's two searches of 1,000).
+    denseC32 = await cannon(url, '/collections/scifact/search', 32, duration, queries.slice(0, 256).map((query) => JSON.stringify({ query, k: 10, mode: 'dense' })));
+    show('reference: search (dense), 32 connections', denseC32);
+  }
 } finally {
   await app.close();
   await encoder.close();
 }
 
-const errors = c1.errors + c1.non2xx + c32.errors + c32.non2xx + emb.errors + emb.non2xx;
+const errors = c1.errors + c1.non2xx + c32.errors + c32.non2xx + emb.errors + emb.non2xx + (denseC32 ? denseC32.errors + denseC32.non2xx : 0);
+const cpuOf = (r: Run) => ({ cpu_ms_per_request: round(r.cpu_ms_per_request, 2), cpu_cores: round(r.cpu_cores, 2) });
 const summary = {
   bench: 'serve',
   date: new Date().toISOString(),
@@ -180,9 +206,11 @@ const summary = {
   duration_s: duration,
   micro_batch: DEFAULT_MICRO_BATCH,
   search_mode: searchMode ?? 'default (hybrid)',
-  search_c1: { qps: round(c1.requests_per_s), p50_ms: c1.p50_ms, p99_ms: c1.p99_ms, texts_per_encode_call: round(c1.texts_per_encode_call, 2) },
-  search_c32: { qps: round(c32.requests_per_s), p50_ms: c32.p50_ms, p99_ms: c32.p99_ms, texts_per_encode_call: round(c32.texts_per_encode_call, 2) },
-  embeddings_c32: { inputs_per_s: round(emb.requests_per_s), p50_ms: emb.p50_ms, p99_ms: emb.p99_ms, texts_per_encode_call: round(emb.texts_per_encode_call, 2) },
+  search_c1: { qps: round(c1.requests_per_s), p50_ms: c1.p50_ms, p99_ms: c1.p99_ms, texts_per_encode_call: round(c1.texts_per_encode_call, 2), ...cpuOf(c1) },
+  search_c32: { qps: round(c32.requests_per_s), p50_ms: c32.p50_ms, p99_ms: c32.p99_ms, texts_per_encode_call: round(c32.texts_per_encode_call, 2), ...cpuOf(c32) },
+  embeddings_c32: { inputs_per_s: round(emb.requests_per_s), p50_ms: emb.p50_ms, p99_ms: emb.p99_ms, texts_per_encode_call: round(emb.texts_per_encode_call, 2), ...cpuOf(emb) },
+  dense_search_c32: denseC32 ? { qps: round(denseC32.requests_per_s), p50_ms: denseC32.p50_ms, p99_ms: denseC32.p99_ms, ...cpuOf(denseC32) } : null,
+  encoder_cpu_ms_per_query: round(encoderCpuPerText, 2),
   errors,
   peer: {
     name: `${encoder.modelId} in-process encode() on the same queries (no HTTP, no search): one at a time, and batches of 32 with 2 in flight`,
