@@ -214,11 +214,18 @@ export function convexFusion<Id>(
  */
 function topIndices(scores: Float64Array, limit: number): number[] {
   const n = scores.length;
-  const better = (a: number, b: number): boolean => scores[a] > scores[b] || (scores[a] === scores[b] && a < b);
   if (limit >= n || limit > 256) {
     const all = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
     return limit >= n ? all : all.slice(0, limit);
   }
+  return bestIndices(n, limit, (a, b) => scores[a] > scores[b] || (scores[a] === scores[b] && a < b));
+}
+
+/**
+ * The `limit` best of indices 0..n-1 under a strict total order (`better`), best first, in one pass over
+ * a sorted buffer of `limit`: for small limits, where most candidates fail the threshold test.
+ */
+export function bestIndices(n: number, limit: number, better: (a: number, b: number) => boolean): number[] {
   const top: number[] = [];
   if (limit <= 0) return top;
   for (let i = 0; i < n; i++) {

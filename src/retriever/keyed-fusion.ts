@@ -10,7 +10,7 @@
  * and the same tie order (first appearance: the dense list's order, then the keyword list's).
  */
 import { BiencoderError } from '../errors.ts';
-import type { Scored, ScoreNormalization } from './fusion.ts';
+import { bestIndices, type Scored, type ScoreNormalization } from './fusion.ts';
 
 /** Candidates of one side: keys[i] scored scores[i], for i < count. */
 export interface KeyedScores {
@@ -146,20 +146,8 @@ export function convexFusionByKey(dense: KeyedScores, keyword: KeyedScores, weig
     return keywordRaw[a] > keywordRaw[b] || (keywordRaw[a] === keywordRaw[b] && keys[a] < keys[b]);
   };
   const take = Math.min(limit, slots);
-  let order: number[];
-  if (take > 256 || take === slots) {
-    order = Array.from({ length: slots }, (_, i) => i).sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0)).slice(0, take);
-  } else {
-    order = [];
-    for (let i = 0; i < slots && take > 0; i++) {
-      if (order.length === take && !better(i, order[take - 1])) continue;
-      let at = order.length === take ? take - 1 : order.length;
-      while (at > 0 && better(i, order[at - 1])) {
-        order[at] = order[at - 1];
-        at--;
-      }
-      order[at] = i;
-    }
-  }
+  const order = take > 256 || take === slots
+    ? Array.from({ length: slots }, (_, i) => i).sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0)).slice(0, take)
+    : bestIndices(slots, take, better);
   return order.map((i) => ({ id: keys[i], score: fused[i] }));
 }

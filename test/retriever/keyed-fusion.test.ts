@@ -2,17 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { convexFusion, SCORE_NORMALIZATIONS, type Scored } from '../../src/retriever/fusion.ts';
 import { convexFusionByKey } from '../../src/retriever/keyed-fusion.ts';
-
-/** mulberry32: a seeded PRNG, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/prng.ts';
 
 function shuffle<T>(items: T[], rnd: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -25,7 +15,7 @@ function shuffle<T>(items: T[], rnd: () => number): T[] {
 const keyed = (list: readonly Scored<number>[]) => ({ keys: Float64Array.from(list, (h) => h.id), scores: Float64Array.from(list, (h) => h.score), count: list.length });
 
 test('convexFusionByKey gives convexFusion\'s ranking bit for bit, with the keyword side in any order', () => {
-  const rnd = prng(7);
+  const rnd = rng(7);
   let compared = 0;
   for (let round = 0; round < 400; round++) {
     const universe = 5 + Math.floor(rnd() * 300);
