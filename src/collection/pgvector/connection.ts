@@ -1,7 +1,8 @@
 /**
- * Connections to PostgreSQL (a node-postgres Pool) and the translation of its failures into
- * BiencoderErrors: unreachable servers and failed statements are STORE_FAILED, carrying the server's
- * message and SQLSTATE; a BiencoderError passes through unchanged.
+ * Connections to PostgreSQL (a node-postgres Pool), transactions (retried when they lose a deadlock or
+ * a serialization conflict to another writer), and the translation of failures into BiencoderErrors:
+ * unreachable servers and failed statements are STORE_FAILED, carrying the server's message and
+ * SQLSTATE; a BiencoderError passes through unchanged.
  */
 import pg from 'pg';
 import { BiencoderError } from '../../errors.ts';
@@ -58,6 +59,47 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
     }
   } finally {
     client.release(broken);
+  }
+}
+
+/**
+ * SQLSTATEs of a transaction that lost to a concurrent one and may succeed when run again:
+ * deadlock_detected (the server aborted one side of a lock cycle) and serialization_failure.
+ */
+const RETRYABLE_STATES = new Set(['40P01', '40001']);
+
+/** Whether an error is a deadlock or serialization failure (a transaction worth running again). */
+export function isRetryableConflict(error: unknown): boolean {
+  const state = sqlState(error);
+  return state !== undefined && RETRYABLE_STATES.has(state);
+}
+
+/** How a transaction that lost a conflict is run again. */
+export interface RetryPolicy {
+  /** Runs in all, the first included. */
+  readonly attempts: number;
+  /** The n-th retry waits a random time in [0, min(maxDelayMs, baseDelayMs x 2^(n-1))) ("full jitter"). */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 25, maxDelayMs: 1000 };
+
+/**
+ * inTransaction, run again from the start (after its ROLLBACK) when it fails with a deadlock or a
+ * serialization failure, at most policy.attempts times in all; the random waits between runs keep the
+ * writers that collided from colliding again in step. Any other error, or the last conflict, is thrown.
+ * `fn` must do nothing outside its transaction that a second run would repeat.
+ */
+export async function inRetriedTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await inTransaction(pool, fn);
+    } catch (error) {
+      if (!isRetryableConflict(error) || attempt >= policy.attempts) throw error;
+      const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+    }
   }
 }
 

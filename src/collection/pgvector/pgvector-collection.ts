@@ -13,7 +13,12 @@
  * Writes: every upsert/upsertVectors/delete call is one transaction (batched multi-row statements
  * over unnest() arrays), atomic like the embedded store's. Texts are embedded before the transaction;
  * inside it the stored hashes are re-read FOR UPDATE and, if another writer changed a text meanwhile,
- * the call embeds the difference and tries again.
+ * the call embeds the difference and tries again. Writers do not deadlock each other over a batch's
+ * rows: every write takes its rows' locks in one order, whatever order the caller gave — the stored rows
+ * locked first (FOR UPDATE), then the new rows inserted, each by id in byte order (COLLATE "C"). A
+ * transaction that still loses a lock cycle or a serialization conflict (another kind of write on the
+ * same rows, a third writer committing in between) is rolled back and run again after a random wait
+ * (connection.ts: inRetriedTransaction); the batch stays all-or-nothing.
  *
  * Search: `ORDER BY embedding <op> $query LIMIT k` with the filter compiled to parameterized SQL
  * (filter-sql.ts), inside a transaction that sets hnsw.ef_search (ef, at least k up to 1000) and,
@@ -42,7 +47,7 @@ import {
   type PreparedDocument,
 } from '../document-input.ts';
 import { noNul } from './input.ts';
-import { createPool, inTransaction, parseVersion, sqlState, storeError, versionAtLeast, type Pool, type PoolClient } from './connection.ts';
+import { createPool, inRetriedTransaction, inTransaction, parseVersion, sqlState, storeError, versionAtLeast, type Pool, type PoolClient } from './connection.ts';
 import { bumpSeq, insertRegistryRow, lockRegistry, readRegistryRow, readSeq } from './manifest-table.ts';
 import {
   MAX_EF_SEARCH, checkSpecForPgvector, collectionDdl, hnswIndexDdl, metricOperator, quoteIdent, scoreExpression, tableNames, vectorTypeFor, type VectorType,
@@ -53,6 +58,13 @@ import { fromVectorSend, toVectorLiteral } from './vector-codec.ts';
 
 /** The default index of a new pgvector collection: HNSW over vector(d) (pgvector has no int8 vectors). */
 export const DEFAULT_PGVECTOR_INDEX: IndexSpec = resolveIndexSpec({ kind: 'hnsw' });
+
+/** Documents in the order their rows are locked: by id in byte order (PostgreSQL's COLLATE "C"). */
+function inLockOrder<T extends { readonly id: string }>(docs: readonly T[]): T[] {
+  const keyed = docs.map((d) => ({ d, key: Buffer.from(d.id, 'utf8') }));
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  return keyed.map((k) => k.d);
+}
 
 /** Rows per INSERT/UPDATE statement inside a write transaction. */
 const ROWS_PER_STATEMENT = 1000;
@@ -321,7 +333,8 @@ export class PgvectorCollection implements CollectionApi {
     }
   }
 
-  async #upsertTexts(prepared: PreparedDocument[], signal: AbortSignal | undefined): Promise<WriteResult> {
+  async #upsertTexts(input: PreparedDocument[], signal: AbortSignal | undefined): Promise<WriteResult> {
+    const prepared = inLockOrder(input);
     let embedded = 0;
     const needsVector = (stored: Map<string, Buffer>, p: PreparedDocument): boolean => {
       const hash = stored.get(p.id);
@@ -345,7 +358,7 @@ export class PgvectorCollection implements CollectionApi {
         this.#assertOpen();
       }
       throwIfAborted(signal);
-      const result = await this.#db('writing documents', () => inTransaction(this.#pool, async (client) => {
+      const result = await this.#db('writing documents', () => inRetriedTransaction(this.#pool, async (client) => {
         const locked = await this.#hashes(client, prepared, true);
         if (prepared.some((p) => p.vector === undefined && needsVector(locked, p))) return undefined; // changed by another writer: embed and retry
         const withVector = prepared.filter((p) => needsVector(locked, p));
@@ -369,7 +382,7 @@ export class PgvectorCollection implements CollectionApi {
     const out = new Map<string, Buffer>();
     for (const part of chunks(docs, ROWS_PER_STATEMENT * 10)) {
       const { rows } = await db.query<{ id: string; hash: Buffer }>(
-        `SELECT id, hash FROM ${this.#table} WHERE id = ANY($1::text[])${lock ? ' ORDER BY id FOR UPDATE' : ''}`,
+        `SELECT id, hash FROM ${this.#table} WHERE id = ANY($1::text[])${lock ? ' ORDER BY id COLLATE "C" FOR UPDATE' : ''}`,
         [part.map((d) => d.id)],
       );
       for (const r of rows) out.set(r.id, r.hash);
@@ -388,7 +401,8 @@ export class PgvectorCollection implements CollectionApi {
     for (const part of chunks(docs, ROWS_PER_STATEMENT)) {
       const { rows } = await client.query<{ inserted: boolean }>(
         `INSERT INTO ${this.#table} AS cur (id, text, hash, metadata, embedding)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[], $5::${type}[])
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[], $5::${type}[]) AS u(id, text, hash, metadata, embedding)
+         ORDER BY u.id COLLATE "C"
          ON CONFLICT (id) DO UPDATE SET text = EXCLUDED.text, hash = EXCLUDED.hash, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding
          ${onlyIfDifferent ? 'WHERE (cur.hash, cur.metadata, cur.embedding) IS DISTINCT FROM (EXCLUDED.hash, EXCLUDED.metadata, EXCLUDED.embedding)' : ''}
          RETURNING (xmax = 0) AS inserted`,
@@ -421,11 +435,11 @@ export class PgvectorCollection implements CollectionApi {
   upsertVectors(docs: readonly VectorDocumentInput[], options: WriteOptions = {}): Promise<WriteResult> {
     try {
       this.#assertWritable();
-      const prepared = prepareVectorDocuments(docs, this.dims, this.metric, { rule: noNul, chunkRows: options.chunkRows, storedRows: options.storedRows });
+      const prepared = inLockOrder(prepareVectorDocuments(docs, this.dims, this.metric, { rule: noNul, chunkRows: options.chunkRows, storedRows: options.storedRows }));
       if (prepared.length === 0) return Promise.resolve({ inserted: 0, updated: 0, unchanged: 0, embedded: 0 });
       return this.#exclusive(async () => {
         throwIfAborted(options.signal);
-        return this.#db('writing documents', () => inTransaction(this.#pool, async (client) => {
+        return this.#db('writing documents', () => inRetriedTransaction(this.#pool, async (client) => {
           const { inserted, updated } = await this.#writeWithVectors(client, prepared, true);
           if (inserted + updated > 0) await bumpSeq(client, this.collectionName);
           return { inserted, updated, unchanged: prepared.length - inserted - updated, embedded: 0 };
@@ -440,11 +454,13 @@ export class PgvectorCollection implements CollectionApi {
   delete(ids: readonly string[]): Promise<number> {
     try {
       this.#assertWritable();
-      const list = [...new Set(checkIds(ids, noNul))];
+      const list = inLockOrder([...new Set(checkIds(ids, noNul))].map((id) => ({ id }))).map((d) => d.id);
       if (list.length === 0) return Promise.resolve(0);
-      return this.#exclusive(() => this.#db('deleting documents', () => inTransaction(this.#pool, async (client) => {
+      return this.#exclusive(() => this.#db('deleting documents', () => inRetriedTransaction(this.#pool, async (client) => {
         let deleted = 0;
         for (const part of chunks(list, ROWS_PER_STATEMENT * 10)) {
+          // the rows locked in the writers' order first (DELETE alone locks them in the order it finds them)
+          await client.query(`SELECT 1 FROM ${this.#table} WHERE id = ANY($1::text[]) ORDER BY id COLLATE "C" FOR UPDATE`, [part]);
           const { rowCount } = await client.query(`DELETE FROM ${this.#table} WHERE id = ANY($1::text[])`, [part]);
           deleted += rowCount ?? 0;
         }
@@ -463,7 +479,8 @@ export class PgvectorCollection implements CollectionApi {
       checkDeleteFilter(filter);
       const params = new SqlParams();
       const where = compileFilterToSql(parseFilter(filter), params);
-      return this.#exclusive(() => this.#db('deleting documents', () => inTransaction(this.#pool, async (client) => {
+      return this.#exclusive(() => this.#db('deleting documents', () => inRetriedTransaction(this.#pool, async (client) => {
+        await client.query(`SELECT 1 FROM ${this.#table} WHERE ${where} ORDER BY id COLLATE "C" FOR UPDATE`, params.values);
         const { rowCount } = await client.query(`DELETE FROM ${this.#table} WHERE ${where}`, params.values);
         if ((rowCount ?? 0) > 0) await bumpSeq(client, this.collectionName);
         return rowCount ?? 0;
