@@ -83,6 +83,9 @@ export const STATUS_OF_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
   INVALID_INPUT: 400,
 };
 
+/** What a 503 (a transient store failure, a closing server) tells clients to wait before trying again. */
+export const RETRY_AFTER_SECONDS = 1;
+
 export interface ErrorBody {
   code: HttpErrorCode;
   message: string;
@@ -106,7 +109,8 @@ function classify(error: unknown): { status: number; body: ErrorBody } {
     return { status: error.statusCode, body: withDetails({ code: error.code, message: error.message }, error.details) };
   }
   if (error instanceof BiencoderError) {
-    const status = STATUS_OF_CODE[error.code] ?? 500;
+    // A store failure is 503 (try again later) only when it may pass: a transient one says so in its details.
+    const status = error.code === 'STORE_FAILED' && error.details?.transient === false ? 500 : STATUS_OF_CODE[error.code] ?? 500;
     return { status, body: withDetails({ code: error.code, message: error.message }, error.details) };
   }
   const fe = error as Partial<FastifyError> & { validationContext?: string };
@@ -154,6 +158,7 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   if (status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: body.code }, body.message);
   if (status === 401) void reply.header('www-authenticate', 'Bearer');
+  if (status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   void reply.code(status).type('application/json; charset=utf-8');
   if (status === 413) {
     void reply.header('connection', 'close');

@@ -29,14 +29,37 @@ export function sqlState(error: unknown): string | undefined {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
+/**
+ * SQLSTATE classes of failures that may pass if the call is made again later: connection exceptions
+ * (08), transaction rollbacks (40: deadlock and serialization failures that outlasted their retries),
+ * insufficient resources (53), a lock not available (55P03), operator intervention (57: shutdown,
+ * crash recovery, "cannot connect now") and system errors (58).
+ */
+function isTransientState(state: string): boolean {
+  return ['08', '40', '53', '57', '58'].includes(state.slice(0, 2)) || state === '55P03';
+}
+
+/**
+ * A PostgreSQL failure as a BiencoderError, by what a caller can do about it:
+ * - refused for good: 25006 (a hot standby or read-only transaction) is READ_ONLY, 42501 (the role lacks
+ *   the privilege) PERMISSION — retrying cannot help (HTTP 403);
+ * - the input: 23505 (unique violation) is ALREADY_EXISTS (409), other integrity violations (23) and
+ *   data exceptions (22) INVALID_INPUT (400);
+ * - everything else is STORE_FAILED, with details.transient true when trying again later may succeed (no
+ *   reply from the server, or a transient SQLSTATE class: HTTP 503 with Retry-After) and false otherwise (500).
+ * The server's message and SQLSTATE are kept (details.sqlState).
+ */
 export function storeError(error: unknown, what: string, where: string): BiencoderError {
   if (error instanceof BiencoderError) return error;
   const state = sqlState(error);
   const message = (error as Error)?.message ?? String(error);
-  return new BiencoderError('STORE_FAILED', `${what} failed on ${where}: ${message}${state ? ` (SQLSTATE ${state})` : ''}`, {
-    cause: error,
-    details: { where, ...(state ? { sqlState: state } : {}) },
-  });
+  const text = `${what} failed on ${where}: ${message}${state ? ` (SQLSTATE ${state})` : ''}`;
+  const details = { where, ...(state ? { sqlState: state } : {}) };
+  if (state === '25006') return new BiencoderError('READ_ONLY', `${text}: the server accepts no writes here (a hot standby or a read-only transaction)`, { cause: error, details });
+  if (state === '42501') return new BiencoderError('PERMISSION', `${text}: the database role lacks the privilege`, { cause: error, details });
+  if (state === '23505') return new BiencoderError('ALREADY_EXISTS', text, { cause: error, details });
+  if (state !== undefined && (state.startsWith('23') || state.startsWith('22'))) return new BiencoderError('INVALID_INPUT', text, { cause: error, details });
+  return new BiencoderError('STORE_FAILED', text, { cause: error, details: { ...details, transient: state === undefined || isTransientState(state) } });
 }
 
 /** Runs fn on one client inside BEGIN ... COMMIT (ROLLBACK on any error). */

@@ -148,11 +148,11 @@ async function ensurePgvector(db: Pool | PoolClient, create: boolean, where: str
     try {
       await db.query('CREATE EXTENSION IF NOT EXISTS vector');
     } catch (error) {
-      throw new BiencoderError('STORE_FAILED', `the pgvector extension is not installed in the database at ${where} and could not be created (${(error as Error).message}); install pgvector and run CREATE EXTENSION vector as a privileged user`, { cause: error });
+      throw new BiencoderError('STORE_FAILED', `the pgvector extension is not installed in the database at ${where} and could not be created (${(error as Error).message}); install pgvector and run CREATE EXTENSION vector as a privileged user`, { cause: error, details: { where, transient: false } });
     }
     version = await read();
   }
-  if (version === undefined) throw new BiencoderError('STORE_FAILED', `the pgvector extension is not installed in the database at ${where} (CREATE EXTENSION vector)`);
+  if (version === undefined) throw new BiencoderError('STORE_FAILED', `the pgvector extension is not installed in the database at ${where} (CREATE EXTENSION vector)`, { details: { where, transient: false } });
   if (!versionAtLeast(parseVersion(version), MIN_HNSW)) throw new BiencoderError('UNSUPPORTED', `pgvector ${version} at ${where} has no HNSW index; biencoder needs pgvector >= 0.5.0`);
   return version;
 }
@@ -343,6 +343,8 @@ export class PgvectorCollection implements CollectionApi {
     for (let attempt = 1; ; attempt++) {
       const stored = await this.#db('reading stored hashes', () => this.#hashes(this.#pool, prepared, false));
       const toEmbed = prepared.filter((p) => p.vector === undefined && needsVector(stored, p));
+      // Embedding is the costly part: a write the server would refuse for good is refused before it.
+      if (toEmbed.length > 0 && attempt === 1) await this.#db('checking that writes are accepted', () => this.#checkWritable());
       if (toEmbed.length > 0) {
         const encoder = this.#encoder;
         if (encoder === undefined) {
@@ -372,9 +374,26 @@ export class PgvectorCollection implements CollectionApi {
       }));
       if (result !== undefined) return { ...result, embedded };
       if (attempt >= MAX_UPSERT_ATTEMPTS) {
-        throw new BiencoderError('STORE_FAILED', `upsert gave up after ${attempt} attempts: other writers kept changing the same documents at ${this.url}`);
+        throw new BiencoderError('STORE_FAILED', `upsert gave up after ${attempt} attempts: other writers kept changing the same documents at ${this.url}`, { details: { where: this.url, transient: true } });
       }
     }
+  }
+
+  /**
+   * READ_ONLY when the server takes no writes (a hot standby, or read-only transactions by default),
+   * PERMISSION when this role may not insert and update the collection's rows: what the write would meet.
+   */
+  async #checkWritable(): Promise<void> {
+    const { rows } = await this.#pool.query<{ standby: boolean; read_only: boolean; can_write: boolean }>(
+      `SELECT pg_is_in_recovery() AS standby, current_setting('default_transaction_read_only') = 'on' AS read_only,
+              has_table_privilege($1, 'INSERT') AND has_table_privilege($1, 'UPDATE') AS can_write`,
+      [this.#table],
+    );
+    const r = rows[0];
+    if (r.standby || r.read_only) {
+      throw new BiencoderError('READ_ONLY', `the server at ${this.url} accepts no writes (${r.standby ? 'a hot standby' : 'read-only transactions by default'}): nothing was embedded or written`);
+    }
+    if (!r.can_write) throw new BiencoderError('PERMISSION', `the database role may not insert and update ${this.#table} at ${this.url}: nothing was embedded or written`);
   }
 
   /** The stored hashes of the docs' ids (FOR UPDATE inside a write transaction). */

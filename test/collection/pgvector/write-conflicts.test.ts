@@ -6,35 +6,31 @@
  * The two-connection deadlock needs a real server (BIENCODER_PG_URL): PGlite runs every query on one
  * connection, so writers there never hold locks at the same time.
  */
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PgvectorCollection } from '../../../src/collection/pgvector/pgvector-collection.ts';
 import { DEFAULT_RETRY, isRetryableConflict } from '../../../src/collection/pgvector/connection.ts';
 import { pgServerForFile } from '../../helpers/pglite-server.ts';
-import { rejectsWith, unitVector } from '../helpers.ts';
+import { injectFailures, removeInjection } from './inject-failures.ts';
+import { after, test } from 'node:test';
+import { DelegatingEncoder } from '../../../src/encoders/delegating-encoder.ts';
+import type { EncodeOptions, Embeddings } from '../../../src/encoders/encoder.ts';
+import { tempDir } from '../../helpers/synthetic.ts';
+import { rejectsWith, tinyEncoder, unitVector } from '../helpers.ts';
 
 const server = pgServerForFile();
+const tmp = tempDir('pg-'+'conflicts');
+after(() => tmp.cleanup());
+
+/** The tiny synthetic ONNX encoder, counting the texts it embeds. */
+class CountingEncoder extends DelegatingEncoder {
+  texts = 0;
+  override encode(texts: readonly string[], options?: EncodeOptions): Promise<Embeddings> {
+    this.texts += texts.length;
+    return super.encode(texts, options);
+  }
+}
+
 const DIMS = 4;
-
-/** Makes the next `failures` write statements on the collection's table fail with `state`; returns how many statements reached the trigger so far. */
-async function injectFailures(c: PgvectorCollection, state: string, failures: number): Promise<() => Promise<number>> {
-  const table = `biencoder_${c.collectionName}`;
-  const seq = `${table}_inject_seq`;
-  await server.query(`DROP TRIGGER IF EXISTS inject ON ${table}`);
-  await server.query(`DROP SEQUENCE IF EXISTS ${seq}`);
-  await server.query(`CREATE SEQUENCE ${seq}`);
-  await server.query(`CREATE OR REPLACE FUNCTION ${table}_inject() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF nextval('${seq}') <= ${failures} THEN RAISE EXCEPTION 'injected conflict' USING ERRCODE = '${state}'; END IF;
-      RETURN NULL;
-    END $$`);
-  await server.query(`CREATE TRIGGER inject BEFORE INSERT OR UPDATE OR DELETE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${table}_inject()`);
-  return async () => Number((await server.query<{ n: string }>(`SELECT last_value AS n FROM ${seq}`)).rows[0].n);
-}
-
-async function removeInjection(c: PgvectorCollection): Promise<void> {
-  await server.query(`DROP TRIGGER IF EXISTS inject ON biencoder_${c.collectionName}`);
-}
 
 const docs = (ids: readonly string[], seed: number) => ids.map((id, i) => ({ id, vector: unitVector(DIMS, seed, i), metadata: { seed } }));
 
@@ -48,54 +44,44 @@ test('a write that loses a deadlock or serialization conflict is run again, and 
   for (const state of ['40P01', '40001']) {
     const c = await PgvectorCollection.create(server.collectionUrl('retry'), { encoder: { modelId: 'm', dims: DIMS } });
     await c.upsertVectors(docs(['a', 'b'], 1));
-    const reached = await injectFailures(c, state, 2);
+    const reached = await injectFailures(server, c, state, 2);
     const written = await c.upsertVectors(docs(['c', 'b', 'a'], 2));
     assert.deepEqual(written, { inserted: 1, updated: 2, unchanged: 0, embedded: 0 }, state);
     assert.ok((await reached()) >= 3, 'two runs failed, the third went through');
     assert.deepEqual((await c.get(['a', 'b', 'c'])).map((d) => d?.metadata), [{ seed: 2 }, { seed: 2 }, { seed: 2 }]);
 
-    await injectFailures(c, state, 1);
+    await injectFailures(server, c, state, 1);
     assert.equal(await c.delete(['c', 'zz']), 1, 'delete');
-    await injectFailures(c, state, 1);
+    await injectFailures(server, c, state, 1);
     assert.equal(await c.deleteWhere({ seed: 2 }), 2, 'deleteWhere');
     assert.equal(await c.count(), 0);
-    await removeInjection(c);
+    await removeInjection(server, c);
     await c.close();
   }
 });
 
 test('a text upsert is retried too, without embedding its texts again', async () => {
-  let encoded = 0;
-  const encoder = {
-    modelId: 'm', dims: DIMS, normalized: true, similarity: 'cosine' as const, prompts: {}, maxTokens: 128,
-    async encode(texts: readonly string[]) {
-      encoded += texts.length;
-      const data = new Float32Array(texts.length * DIMS);
-      texts.forEach((_, i) => data.set(unitVector(DIMS, 5, i), i * DIMS));
-      return { data, rows: texts.length, dims: DIMS, truncated: 0, truncatedIndices: [] };
-    },
-    async close() {},
-  };
+  const encoder = new CountingEncoder(await tinyEncoder(tmp.dir));
   const c = await PgvectorCollection.create(server.collectionUrl('retrytext'), { encoder });
-  await injectFailures(c, '40P01', 3);
+  await injectFailures(server, c, '40P01', 3);
   const r = await c.upsert([{ id: 'y', text: 'why' }, { id: 'x', text: 'ex' }]);
   assert.deepEqual(r, { inserted: 2, updated: 0, unchanged: 0, embedded: 2 });
-  assert.equal(encoded, 2, 'the texts were embedded once, before the transaction');
-  await removeInjection(c);
+  assert.equal(encoder.texts, 2, 'the texts were embedded once, before the transaction');
+  await removeInjection(server, c);
   await c.close();
 });
 
 test('a conflict that persists fails after the bounded retries, with its SQLSTATE, and writes nothing', async () => {
   const c = await PgvectorCollection.create(server.collectionUrl('retryfail'), { encoder: { modelId: 'm', dims: DIMS } });
   await c.upsertVectors(docs(['a'], 1));
-  const reached = await injectFailures(c, '40P01', 1000);
+  const reached = await injectFailures(server, c, '40P01', 1000);
   const started = performance.now();
   const error = await c.upsertVectors(docs(['a', 'b', 'c'], 2)).then(() => undefined, (e: unknown) => e as { code?: string; details?: { sqlState?: string } });
   assert.equal(error?.code, 'STORE_FAILED');
   assert.equal(error?.details?.sqlState, '40P01');
   assert.equal(await reached(), DEFAULT_RETRY.attempts, 'one statement reached the trigger per run');
   assert.ok(performance.now() - started < 10_000, 'the waits between runs are bounded');
-  await removeInjection(c);
+  await removeInjection(server, c);
   assert.equal(await c.count(), 1, 'nothing of the failed batch was written');
   assert.deepEqual((await c.get(['a']))[0]?.metadata, { seed: 1 });
   await c.close();
@@ -103,10 +89,10 @@ test('a conflict that persists fails after the bounded retries, with its SQLSTAT
 
 test('other failures are not retried', async () => {
   const c = await PgvectorCollection.create(server.collectionUrl('noretry'), { encoder: { modelId: 'm', dims: DIMS } });
-  const reached = await injectFailures(c, '22012', 1000); // division_by_zero: a statement that will never succeed
-  await rejectsWith(c.upsertVectors(docs(['a'], 1)), 'STORE_FAILED', /22012/);
+  const reached = await injectFailures(server, c, 'XX000', 1000); // internal_error: not a conflict between writers
+  await rejectsWith(c.upsertVectors(docs(['a'], 1)), 'STORE_FAILED', /XX000/);
   assert.equal(await reached(), 1);
-  await removeInjection(c);
+  await removeInjection(server, c);
   await c.close();
 });
 
