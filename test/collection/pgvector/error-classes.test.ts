@@ -13,23 +13,12 @@ import { errorResponse } from '../../../src/server/errors.ts';
 import { pgServerForFile } from '../../helpers/pglite-server.ts';
 import { injectFailures, removeInjection } from './inject-failures.ts';
 import { after, test } from 'node:test';
-import { DelegatingEncoder } from '../../../src/encoders/delegating-encoder.ts';
-import type { EncodeOptions, Embeddings } from '../../../src/encoders/encoder.ts';
 import { tempDir } from '../../helpers/synthetic.ts';
-import { rejectsWith, tinyEncoder, unitVector } from '../helpers.ts';
+import { CountingEncoder, rejectsWith, tinyEncoder, unitVector } from '../helpers.ts';
 
 const server = pgServerForFile();
 const tmp = tempDir('pg-'+'errors');
 after(() => tmp.cleanup());
-
-/** The tiny synthetic ONNX encoder, counting the texts it embeds. */
-class CountingEncoder extends DelegatingEncoder {
-  texts = 0;
-  override encode(texts: readonly string[], options?: EncodeOptions): Promise<Embeddings> {
-    this.texts += texts.length;
-    return super.encode(texts, options);
-  }
-}
 
 
 test('storeError: SQLSTATEs to error codes, transient or not, and the HTTP status each gets', () => {
@@ -66,11 +55,11 @@ test('a server that accepts no writes: READ_ONLY before anything is embedded, 40
   const url = server.collectionUrl('readonly');
   const c = await PgvectorCollection.create(url, { encoder });
   await c.upsert([{ id: 'a', text: 'alpha' }]);
-  assert.equal(encoder.texts, 1);
+  assert.equal(encoder.documents, 1);
   await server.query('SET default_transaction_read_only = on');
   try {
     await rejectsWith(c.upsert([{ id: 'b', text: 'beta' }]), 'READ_ONLY', /accepts no writes/);
-    assert.equal(encoder.texts, 1, 'nothing was embedded');
+    assert.equal(encoder.documents, 1, 'nothing was embedded');
     await rejectsWith(c.upsertVectors([{ id: 'c', vector: unitVector(encoder.dims, 4, 0) }]), 'READ_ONLY', /25006/);
     await rejectsWith(c.delete(['a']), 'READ_ONLY', /25006/);
     const app = await createServer({ collections: { ro: url }, encoders: [encoder] });
@@ -82,7 +71,7 @@ test('a server that accepts no writes: READ_ONLY before anything is embedded, 40
     } finally {
       await app.close();
     }
-    assert.equal(encoder.texts, 1, 'nothing was embedded');
+    assert.equal(encoder.documents, 1, 'nothing was embedded');
   } finally {
     await server.query('SET default_transaction_read_only = off');
   }

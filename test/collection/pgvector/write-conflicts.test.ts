@@ -12,23 +12,12 @@ import { DEFAULT_RETRY, isRetryableConflict } from '../../../src/collection/pgve
 import { pgServerForFile } from '../../helpers/pglite-server.ts';
 import { injectFailures, removeInjection } from './inject-failures.ts';
 import { after, test } from 'node:test';
-import { DelegatingEncoder } from '../../../src/encoders/delegating-encoder.ts';
-import type { EncodeOptions, Embeddings } from '../../../src/encoders/encoder.ts';
 import { tempDir } from '../../helpers/synthetic.ts';
-import { rejectsWith, tinyEncoder, unitVector } from '../helpers.ts';
+import { CountingEncoder, rejectsWith, tinyEncoder, unitVector } from '../helpers.ts';
 
 const server = pgServerForFile();
 const tmp = tempDir('pg-'+'conflicts');
 after(() => tmp.cleanup());
-
-/** The tiny synthetic ONNX encoder, counting the texts it embeds. */
-class CountingEncoder extends DelegatingEncoder {
-  texts = 0;
-  override encode(texts: readonly string[], options?: EncodeOptions): Promise<Embeddings> {
-    this.texts += texts.length;
-    return super.encode(texts, options);
-  }
-}
 
 const DIMS = 4;
 
@@ -66,7 +55,7 @@ test('a text upsert is retried too, without embedding its texts again', async ()
   await injectFailures(server, c, '40P01', 3);
   const r = await c.upsert([{ id: 'y', text: 'why' }, { id: 'x', text: 'ex' }]);
   assert.deepEqual(r, { inserted: 2, updated: 0, unchanged: 0, embedded: 2 });
-  assert.equal(encoder.texts, 2, 'the texts were embedded once, before the transaction');
+  assert.equal(encoder.documents, 2, 'the texts were embedded once, before the transaction');
   await removeInjection(server, c);
   await c.close();
 });
