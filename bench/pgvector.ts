@@ -19,6 +19,8 @@
  *
  * Options: --docs (50000), --dims (384), --batch (1000), --inline (2000), --queries (500),
  * --recall-queries (200), --ef (200), --efs (40,64,100,200,400), --sigma (1), --no-peer.
+ * --overlap [--writers N (2)]: instead, N writer processes upserting overlapping batches in opposite
+ * orders at once (bench/pgvector-overlap.ts): failed batches, exact contents, deadlocks detected.
  * Human-readable lines, then one JSON object as the last stdout line (recall10: at --ef).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +34,7 @@ import { toVectorLiteral } from '../src/collection/pgvector/vector-codec.ts';
 import { FlatIndex } from '../src/index/flat-index.ts';
 import { normalizeInPlace } from '../src/index/validate.ts';
 import { startPgServer } from '../test/helpers/pglite-server.ts';
+import { runOverlap } from './pgvector-overlap.ts';
 import { rng as uniform } from '../test/helpers/prng.ts';
 
 const { values } = parseArgs({
@@ -46,6 +49,8 @@ const { values } = parseArgs({
     efs: { type: 'string', default: '40,64,100,200,400' },
     sigma: { type: 'string', default: '1' },
     'no-peer': { type: 'boolean', default: false },
+    overlap: { type: 'boolean', default: false },
+    writers: { type: 'string', default: '2' },
   },
 });
 const int = (name: string, v: string | undefined, min: number): number => {
@@ -53,6 +58,12 @@ const int = (name: string, v: string | undefined, min: number): number => {
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${v}`);
   return n;
 };
+if (values.overlap) {
+  const writers = int('writers', values.writers, 1);
+  const figures = await runOverlap(writers);
+  console.log(JSON.stringify({ bench: 'pgvector', mode: 'overlap', date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version }, ...figures }));
+  process.exit(0);
+}
 const N = int('docs', values.docs, 100);
 const DIMS = int('dims', values.dims, 2);
 const BATCH = int('batch', values.batch, 1);
