@@ -24,7 +24,7 @@
  * (filter-sql.ts), inside a transaction that sets hnsw.ef_search (ef, at least k up to 1000) and,
  * on pgvector >= 0.8, hnsw.iterative_scan = relaxed_order, so filtered HNSW scans keep going until k
  * rows match (results are re-sorted by score). Selective filters (matching at most 5% of the documents,
- * counted once per filter and cached until the next write) are searched exactly instead: HNSW recall
+ * estimated from a bounded sample once per filter and cached until the next write) are searched exactly instead: HNSW recall
  * drops with them, and the exact scan evaluates the filter on every row anyway. When an HNSW search still returns fewer than k rows
  * (a very selective filter past hnsw.max_scan_tuples, or k above what the scan yields), the query is
  * re-run as an exact scan (index scans disabled for that transaction): k results whenever k match.
@@ -53,6 +53,7 @@ import {
   MAX_EF_SEARCH, checkSpecForPgvector, collectionDdl, hnswIndexDdl, metricOperator, quoteIdent, scoreExpression, tableNames, vectorTypeFor, type VectorType,
 } from './schema.ts';
 import { SqlParams, compileFilterToSql } from './filter-sql.ts';
+import { estimateFilterFraction } from './selectivity.ts';
 import { parsePgTarget, type PgTarget } from './target.ts';
 import { fromVectorSend, toVectorLiteral } from './vector-codec.ts';
 
@@ -678,8 +679,8 @@ export class PgvectorCollection implements CollectionApi {
    * Whether a filter matches at most EXACT_FILTER_FRACTION of the documents. An HNSW scan with such a
    * filter visits many neighbours for each one that passes and still misses some (recall@10 0.85 for a
    * 1% filter over 50k clustered vectors in bench:pgvector), while an exact scan evaluates the filter
-   * on every row anyway and computes few distances. Counted with one scan, cached per filter until the
-   * collection's write sequence moves.
+   * on every row anyway and computes few distances. Estimated from a bounded sample (selectivity.ts),
+   * never a scan of the whole table; cached per filter until the collection's write sequence moves.
    */
   async #selective(client: PoolClient, filter: FilterNode, original: unknown): Promise<boolean> {
     const key = JSON.stringify(original);
@@ -688,11 +689,8 @@ export class PgvectorCollection implements CollectionApi {
     if (cached !== undefined && cached.seq === seq) return cached.selective;
     const params = new SqlParams();
     const sql = compileFilterToSql(filter, params);
-    const { rows } = await client.query<{ matches: string; total: string }>(
-      `SELECT (count(*) FILTER (WHERE ${sql}))::text AS matches, count(*)::text AS total FROM ${this.#table}`,
-      params.values,
-    );
-    const selective = Number(rows[0].matches) <= EXACT_FILTER_FRACTION * Number(rows[0].total);
+    const { fraction } = await estimateFilterFraction(client, this.#table, sql, params.values);
+    const selective = fraction <= EXACT_FILTER_FRACTION;
     if (this.#selectivity.size >= SELECTIVITY_CACHE_SIZE) this.#selectivity.delete(this.#selectivity.keys().next().value!);
     this.#selectivity.set(key, { seq, selective });
     return selective;
