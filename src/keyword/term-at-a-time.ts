@@ -4,8 +4,9 @@
  * the postings (hybrid search asks for 1,000 candidates; a small collection matches a few thousand
  * documents), MaxScore can prune little and its cursor bookkeeping costs more than the scoring.
  *
- * Scores are summed per document over the terms in the prepared order, as max-score.ts sums them,
- * and collected in the same heap, so both strategies return the same keys and bit-identical scores.
+ * Scores are summed per document over the terms in the prepared order, as max-score.ts sums them, and
+ * the k best are selected in the same order (score descending, key ascending; quickselect instead of a
+ * heap, since every candidate is known), so both strategies return the same keys and bit-identical scores.
  */
 import type { InvertedIndex } from './inverted-index.ts';
 import type { PreparedQuery } from './prepared-query.ts';
