@@ -119,36 +119,65 @@ export interface NormalizedScores {
  * z-score of the list for 'zscore'. An empty list gives no values and missing 0.
  */
 export function normalizeScores(scores: readonly number[], method: ScoreNormalization): NormalizedScores {
-  const n = scores.length;
-  if (n === 0) return { values: [], missing: 0 };
-  for (const s of scores) if (!Number.isFinite(s)) throw invalid(`scores to normalize must be finite numbers, got ${String(s)}`);
-  if (method === 'minmax') {
-    let min = Infinity;
-    let max = -Infinity;
-    for (const s of scores) {
-      if (s < min) min = s;
-      if (s > max) max = s;
-    }
-    const span = max - min;
-    return { values: scores.map((s) => (span > 0 ? (s - min) / span : 1)), missing: 0 };
+  const norm = scoreNormalization(scores, method);
+  return { values: scores.map((s) => norm.value(s)), missing: norm.missing };
+}
+
+/**
+ * A list's normalization as constants: (s - offset) / divisor, clipped to [0, 1] for dbsf, or a
+ * constant for a list without spread. A class rather than a closure per list, so that the per-score
+ * call is inlined and its doubles are not boxed (keyed-fusion.ts calls it for every candidate).
+ */
+export class ScoreScale {
+  constructor(
+    readonly offset: number,
+    readonly divisor: number,
+    /** The value of every score when the list has no spread (divisor 0), else NaN. */
+    readonly constant: number,
+    readonly clip: boolean,
+    /** What a document missing from the list gets. */
+    readonly missing: number,
+  ) {}
+
+  value(s: number): number {
+    if (this.constant === this.constant) return this.constant; // not NaN
+    const v = (s - this.offset) / this.divisor;
+    return this.clip ? Math.min(1, Math.max(0, v)) : v;
   }
+}
+
+/**
+ * The constants of normalizeScores for a list, its scores in the list's order (zscore and dbsf sum
+ * them, and a floating-point sum depends on the order).
+ */
+export function scoreNormalization(scores: ArrayLike<number>, method: ScoreNormalization): ScoreScale {
+  const n = scores.length;
+  if (n === 0) return new ScoreScale(0, 1, 0, false, 0);
+  let min = Infinity;
+  let max = -Infinity;
+  // indexed loops: for-of over a typed array boxes every double
+  for (let i = 0; i < n; i++) {
+    const s = scores[i];
+    if (!Number.isFinite(s)) throw invalid(`scores to normalize must be finite numbers, got ${String(s)}`);
+    if (s < min) min = s;
+    if (s > max) max = s;
+  }
+  if (method === 'minmax') {
+    const span = max - min;
+    return new ScoreScale(min, span, span > 0 ? Number.NaN : 1, false, 0);
+  }
+  if (method !== 'zscore' && method !== 'dbsf') throw invalid(`normalization must be one of ${SCORE_NORMALIZATIONS.join(', ')}, got ${JSON.stringify(method)}`);
   let mean = 0;
-  for (const s of scores) mean += s;
+  for (let i = 0; i < n; i++) mean += scores[i];
   mean /= n;
   let variance = 0;
-  for (const s of scores) variance += (s - mean) ** 2;
+  for (let i = 0; i < n; i++) variance += (scores[i] - mean) ** 2;
   const std = Math.sqrt(variance / n);
   if (method === 'zscore') {
-    const values = scores.map((s) => (std > 0 ? (s - mean) / std : 0));
-    let lowest = Infinity;
-    for (const v of values) if (v < lowest) lowest = v;
-    return { values, missing: lowest };
+    const z = new ScoreScale(mean, std, std > 0 ? Number.NaN : 0, false, 0);
+    return new ScoreScale(mean, std, z.constant, false, z.value(min)); // missing: the lowest z-score (the scale is monotone)
   }
-  if (method === 'dbsf') {
-    const low = mean - 3 * std;
-    return { values: scores.map((s) => (std > 0 ? Math.min(1, Math.max(0, (s - low) / (6 * std))) : 1)), missing: 0 };
-  }
-  throw invalid(`normalization must be one of ${SCORE_NORMALIZATIONS.join(', ')}, got ${JSON.stringify(method)}`);
+  return new ScoreScale(mean - 3 * std, 6 * std, std > 0 ? Number.NaN : 1, true, 0);
 }
 
 /**

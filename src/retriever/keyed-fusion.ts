@@ -9,70 +9,13 @@
  * descending, key ascending), bit for bit: the same normalization arithmetic, the same combination,
  * and the same tie order (first appearance: the dense list's order, then the keyword list's).
  */
-import { BiencoderError } from '../errors.ts';
-import { bestIndices, type Scored, type ScoreNormalization } from './fusion.ts';
+import { bestIndices, scoreNormalization, type Scored, type ScoreNormalization } from './fusion.ts';
 
 /** Candidates of one side: keys[i] scored scores[i], for i < count. */
 export interface KeyedScores {
   readonly keys: ArrayLike<number>;
   readonly scores: ArrayLike<number>;
   readonly count: number;
-}
-
-/**
- * normalizeScores' arithmetic (fusion.ts) one score at a time: (s - offset) / divisor, clipped to [0, 1]
- * for dbsf, or a constant for a list without spread. A class rather than a closure per list, so that the
- * per-score call is inlined and its doubles are not boxed.
- */
-class Normalization {
-  constructor(
-    readonly offset: number,
-    readonly divisor: number,
-    /** The value of every score when the list has no spread (divisor 0), else NaN. */
-    readonly constant: number,
-    readonly clip: boolean,
-    /** What a document missing from the list gets. */
-    readonly missing: number,
-  ) {}
-
-  value(s: number): number {
-    if (this.constant === this.constant) return this.constant; // not NaN
-    const v = (s - this.offset) / this.divisor;
-    return this.clip ? Math.min(1, Math.max(0, v)) : v;
-  }
-}
-
-/**
- * normalizeScores' constants for a list. `scores` must be in the list's order: zscore and dbsf sum them,
- * and a floating-point sum depends on the order.
- */
-function normalizationOf(scores: Float64Array, method: ScoreNormalization): Normalization {
-  const n = scores.length;
-  if (n === 0) return new Normalization(0, 1, 0, false, 0);
-  let min = Infinity;
-  let max = -Infinity;
-  // indexed loops: for-of over a typed array boxes every double
-  for (let i = 0; i < n; i++) {
-    const s = scores[i];
-    if (!Number.isFinite(s)) throw new BiencoderError('INVALID_ARGUMENT', `scores to normalize must be finite numbers, got ${String(s)}`);
-    if (s < min) min = s;
-    if (s > max) max = s;
-  }
-  if (method === 'minmax') {
-    const span = max - min;
-    return new Normalization(min, span, span > 0 ? Number.NaN : 1, false, 0);
-  }
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += scores[i];
-  mean /= n;
-  let variance = 0;
-  for (let i = 0; i < n; i++) variance += (scores[i] - mean) ** 2;
-  const std = Math.sqrt(variance / n);
-  if (method === 'zscore') {
-    const z = new Normalization(mean, std, std > 0 ? Number.NaN : 0, false, 0);
-    return new Normalization(mean, std, z.constant, false, z.value(min)); // missing: the lowest z-score (the scale is monotone)
-  }
-  return new Normalization(mean - 3 * std, 6 * std, std > 0 ? Number.NaN : 1, true, 0);
 }
 
 function copy(values: ArrayLike<number>, n: number): Float64Array {
@@ -89,11 +32,11 @@ function copy(values: ArrayLike<number>, n: number): Float64Array {
 export function convexFusionByKey(dense: KeyedScores, keyword: KeyedScores, weight: number, normalization: ScoreNormalization, limit: number): Scored<number>[] {
   const nd = dense.count;
   const nk = keyword.count;
-  const d = normalizationOf(copy(dense.scores, nd), normalization);
+  const d = scoreNormalization(copy(dense.scores, nd), normalization);
   // The keyword side in the sorted list's order (best first; equal scores are equal values, so their order cannot change a sum).
   const kwScores = copy(keyword.scores, nk);
   if (normalization !== 'minmax') kwScores.sort().reverse();
-  const kw = normalizationOf(kwScores, normalization);
+  const kw = scoreNormalization(kwScores, normalization);
   const capacity = 1 << Math.max(4, Math.ceil(Math.log2(2 * (nd + nk) + 1)));
   const shift = 32 - Math.log2(capacity);
   const tableKeys = new Float64Array(capacity);
