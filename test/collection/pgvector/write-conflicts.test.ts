@@ -3,8 +3,9 @@
  * conflict (40001) is run again and stays all-or-nothing; rows are locked in one order whatever order the
  * caller gave. Failures are injected by the server itself: a statement trigger on the collection's table
  * raises the SQLSTATE for the first N statements (a sequence counts them: nextval survives the rollback).
- * The two-connection deadlock needs a real server (BIENCODER_PG_URL): PGlite runs every query on one
- * connection, so writers there never hold locks at the same time.
+ * Writers that really hold locks at once (two processes, overlapping batches in opposite orders) are
+ * test/bench/pgvector-overlap.test.ts: meaningful against a real server (BIENCODER_PG_URL), since PGlite
+ * runs every query on one connection.
  */
 import assert from 'node:assert/strict';
 import { PgvectorCollection } from '../../../src/collection/pgvector/pgvector-collection.ts';
@@ -83,24 +84,4 @@ test('other failures are not retried', async () => {
   assert.equal(await reached(), 1);
   await removeInjection(server, c);
   await c.close();
-});
-
-test('two writers upserting overlapping ids in opposite orders: no failed batch, exact contents (real server)', { skip: process.env.BIENCODER_PG_URL === undefined && 'PGlite runs every query on one connection (set BIENCODER_PG_URL)' }, async () => {
-  const url = server.collectionUrl('overlap');
-  const a = await PgvectorCollection.create(url, { encoder: { modelId: 'm', dims: DIMS } });
-  const b = await PgvectorCollection.open(url);
-  const ids = Array.from({ length: 2000 }, (_, i) => `d${i}`);
-  const batches = (reverse: boolean): string[][] => Array.from({ length: 8 }, (_, j) => {
-    const part = ids.slice(j * 200, j * 200 + 600); // overlapping windows
-    return reverse ? [...part].reverse() : part;
-  });
-  const run = async (c: PgvectorCollection, list: string[][], seed: number) => {
-    for (const batch of list) await c.upsertVectors(docs(batch, seed));
-  };
-  const results = await Promise.allSettled([run(a, batches(false), 1), run(b, batches(true).reverse(), 2)]);
-  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled'], String(results.map((r) => (r as PromiseRejectedResult).reason)));
-  const stored = await a.get(ids);
-  assert.equal(stored.filter((d) => d !== undefined).length, Math.min(ids.length, 7 * 200 + 600));
-  await a.close();
-  await b.close();
 });
