@@ -10,7 +10,7 @@
 import type { Encoder } from '../encoders/encoder.ts';
 import type { Matrix } from '../matrix.ts';
 import type { IndexMetric } from '../index/vector-index.ts';
-import type { DocumentInput, SearchHit, SearchMode, SearchOptions, StoredDocument, VectorDocumentInput, WriteOptions, WriteResult } from './collection.ts';
+import type { DocumentInput, SearchHit, SearchMode, SearchOptions, StoredDocument, TextWithVector, VectorDocumentInput, WriteOptions, WriteResult } from './collection.ts';
 import type { Manifest } from './manifest.ts';
 import type { MetadataFilter } from './filter.ts';
 
@@ -28,7 +28,7 @@ export interface CollectionApi {
   readonly readOnly: boolean;
   readonly dims: number;
   readonly metric: IndexMetric;
-  /** The search modes this store serves ('dense' always; the embedded store also 'keyword' and 'hybrid'). */
+  /** The search modes this collection serves: 'dense', 'keyword' and 'hybrid' (a pgvector collection made before keyword search and opened read-only: 'dense'). */
   readonly searchModes: readonly SearchMode[];
   /** The encoder given at open or create, if any. */
   readonly encoder: Encoder | undefined;
@@ -46,10 +46,13 @@ export interface CollectionApi {
   /** Number of documents. */
   count(): number | Promise<number>;
   info(): CollectionApiInfo | Promise<CollectionApiInfo>;
-  /** The k nearest documents to a text (embedded as a query) or a vector; scores are higher-is-better. */
-  search(query: string | Float32Array, options?: SearchOptions): Promise<SearchHit[]>;
+  /**
+   * The k best documents for a text (embedded as a query) or a vector; scores are higher-is-better.
+   * keyword and hybrid modes take texts, or { text, vector } with the text's embedding computed elsewhere.
+   */
+  search(query: string | Float32Array | TextWithVector, options?: SearchOptions): Promise<SearchHit[]>;
   /** search() for many queries at once: one result list per query. */
-  searchBatch(queries: readonly (string | Float32Array)[] | Matrix, options?: SearchOptions): Promise<SearchHit[][]>;
+  searchBatch(queries: readonly (string | Float32Array | TextWithVector)[] | Matrix, options?: SearchOptions): Promise<SearchHit[][]>;
   /** Makes pending state durable (the embedded index file); a no-op where every write is already durable. */
   flush(): Promise<void>;
   /** Releases the collection (files, locks, connections). Idempotent. */

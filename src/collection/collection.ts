@@ -39,8 +39,8 @@ import {
 import { addAll, indexFileGroup, indexFileName, isIndexTemporary, listIndexFiles, loadSavedIndex, replayChanges } from './index-sync.ts';
 import { blobToVector, createDatabase, openDatabase, readMetaState, vectorToBlob, type Db, type Statements } from './store.ts';
 import {
-  checkEmbeddings, checkEncoderMatches, checkIds, checkText, checkVector, identityOf, invalid, isEncoder, prepareTextDocuments, prepareVectorDocuments, queryMatrix, searchK,
-  type PreparedDocument,
+  checkDenseQueries, checkEmbeddings, checkEncoderMatches, checkIds, checkTextQueries, identityOf, invalid, isEncoder, isTextWithVector,
+  prepareTextDocuments, prepareVectorDocuments, queryMatrix, searchK, type PreparedDocument, type TextWithVector,
 } from './document-input.ts';
 import { createAnalyzer, sameAnalyzerSpec, type Analyzer, type AnalyzerSpec } from '../analysis/index.ts';
 import { InvertedIndex } from '../keyword/inverted-index.ts';
@@ -983,20 +983,12 @@ export class Collection {
       const filter = options.filter === undefined ? undefined : parseFilter(options.filter);
       const mode = checkSearchMode(options.mode ?? 'dense');
       if (mode !== 'dense') {
-        if (!Array.isArray(queries) || queries.some((q) => typeof q !== 'string' && !isTextWithVector(q))) {
-          throw invalid(`${mode} search takes text queries (or { text, vector }) only (BM25 needs words); use mode 'dense' to search with vectors`);
-        }
-        const list = queries as readonly (string | TextWithVector)[];
-        const texts = list.map((q, i) => checkText(typeof q === 'string' ? q : q.text, `queries[${i}]`, false));
-        // Checked in every mode (keyword search does not read them, but a wrong one is a caller's bug).
-        const vectors = list.map((q, i) => (typeof q === 'string' ? undefined : checkVector(q.vector, this.dims, `queries[${i}].vector`, this.metric)));
+        const { texts, vectors } = checkTextQueries(queries, mode, this.dims, this.metric);
         checkKeywordOptions(options.keyword);
         const hybrid = mode === 'hybrid' ? resolveHybridOptions(options.hybrid, k) : undefined;
         return this.#withDbErrors(this.#calls.track(this.#keywordOrHybrid(texts, vectors, k, filter, options, hybrid)));
       }
-      if (Array.isArray(queries) && queries.some((q) => isTextWithVector(q))) {
-        throw invalid("{ text, vector } queries are for the keyword and hybrid modes; dense search takes the text or the vector");
-      }
+      checkDenseQueries(queries);
       return this.#withDbErrors(this.#calls.track(this.#searchBatch(queries as readonly (string | Float32Array)[] | Matrix, k, filter, options)));
     } catch (error) {
       return Promise.reject(error);
@@ -1140,15 +1132,7 @@ export class Collection {
 /** Dense candidates of a hybrid search rescored exactly (see IndexSearchOptions.exactScores). */
 const HYBRID_EXACT_DENSE = 32;
 
-/** A query for the keyword and hybrid modes with its embedding computed elsewhere: the text feeds BM25, the vector the dense side. */
-export interface TextWithVector {
-  readonly text: string;
-  readonly vector: Float32Array;
-}
-
-function isTextWithVector(q: unknown): q is TextWithVector {
-  return typeof q === 'object' && q !== null && !(q instanceof Float32Array) && typeof (q as TextWithVector).text === 'string' && (q as TextWithVector).vector instanceof Float32Array;
-}
+export type { TextWithVector };
 
 /** An index's keys as numbers (collection keys are integers below 2^53), read as 32-bit halves: no BigInt per key. */
 function numericKeys(keys: BigUint64Array, count: number): Float64Array {

@@ -311,6 +311,44 @@ export function searchK(options: SearchOptions): number {
   return k;
 }
 
+/** A query for the keyword and hybrid modes with its embedding computed elsewhere: the text feeds BM25, the vector the dense side. */
+export interface TextWithVector {
+  readonly text: string;
+  readonly vector: Float32Array;
+}
+
+export function isTextWithVector(q: unknown): q is TextWithVector {
+  return typeof q === 'object' && q !== null && !(q instanceof Float32Array) && typeof (q as TextWithVector).text === 'string' && (q as TextWithVector).vector instanceof Float32Array;
+}
+
+/** The queries of a keyword or hybrid search, checked: their texts, and the vectors given with some of them. */
+export interface TextQueries {
+  readonly texts: string[];
+  readonly vectors: (Float32Array | undefined)[];
+}
+
+/**
+ * Checks the queries of a keyword or hybrid search (both stores): texts, or { text, vector } with the
+ * vector checked as a dense query would be (keyword search does not read it, but a wrong one is a caller's bug).
+ */
+export function checkTextQueries(queries: unknown, mode: string, dims: number, metric: IndexMetric, rule: StringRule = anyString): TextQueries {
+  if (!Array.isArray(queries) || queries.some((q) => typeof q !== 'string' && !isTextWithVector(q))) {
+    throw invalid(`${mode} search takes text queries (or { text, vector }) only (BM25 needs words); use mode 'dense' to search with vectors`);
+  }
+  const list = queries as readonly (string | TextWithVector)[];
+  return {
+    texts: list.map((q, i) => checkText(typeof q === 'string' ? q : q.text, `queries[${i}]`, false, rule)),
+    vectors: list.map((q, i) => (typeof q === 'string' ? undefined : checkVector(q.vector, dims, `queries[${i}].vector`, metric))),
+  };
+}
+
+/** Refuses { text, vector } queries in a dense search. */
+export function checkDenseQueries(queries: unknown): void {
+  if (Array.isArray(queries) && queries.some((q) => isTextWithVector(q))) {
+    throw invalid("{ text, vector } queries are for the keyword and hybrid modes; dense search takes the text or the vector");
+  }
+}
+
 interface QueryMatrixOptions {
   readonly dims: number;
   /** The collection's metric: a zero query vector is refused where a zero stored vector is (checkNotZero). */

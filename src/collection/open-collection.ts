@@ -7,10 +7,9 @@
  *   await openCollection('postgres://app:secret@db:5432/search?collection=articles', { encoder });
  *
  * Options that only one store understands are ignored by the other (autoFlushChanges: embedded;
- * poolSize and collection: pgvector). The pgvector store (and with it `pg`) is loaded on first use,
+ * poolSize, collection and partitions: pgvector). The pgvector store (and with it `pg`) is loaded on first use,
  * so an application of directories never loads a PostgreSQL client.
  */
-import { BiencoderError } from '../errors.ts';
 import { resolve } from 'node:path';
 import type { Encoder } from '../encoders/encoder.ts';
 import type { IndexMetric } from '../index/vector-index.ts';
@@ -38,8 +37,10 @@ export interface CreateTargetOptions extends Omit<OpenTargetOptions, 'encoder' |
   readonly encoder: Encoder | EncoderDescriptor;
   readonly index?: IndexSpecInput;
   readonly metric?: IndexMetric;
-  /** Directory collections: the keyword analyzer's language (CreateCollectionOptions.language). pgvector has no keyword search yet: refused there. */
+  /** The keyword analyzer's language (CreateCollectionOptions.language), on both stores. */
   readonly language?: string;
+  /** pgvector only: hash partitions of the tables (PgvectorCreateOptions.partitions). */
+  readonly partitions?: number;
 }
 
 async function pgvectorStore(): Promise<typeof PgvectorCollection> {
@@ -62,10 +63,10 @@ export async function openCollection(target: string, options: OpenTargetOptions 
 /** Creates a collection at a directory or postgres:// URL and opens it for writing. */
 export async function createCollection(target: string, options: CreateTargetOptions): Promise<CollectionApi> {
   if (isPostgresUrl(target)) {
-    if (options.language !== undefined) {
-      throw new BiencoderError('UNSUPPORTED', 'a pgvector collection has no keyword search (yet), so no keyword language; leave language out, or use a directory collection');
-    }
-    return (await pgvectorStore()).create(target, { encoder: options.encoder, index: options.index, metric: options.metric, collection: options.collection, poolSize: options.poolSize });
+    return (await pgvectorStore()).create(target, {
+      encoder: options.encoder, index: options.index, metric: options.metric, collection: options.collection, poolSize: options.poolSize,
+      language: options.language, partitions: options.partitions,
+    });
   }
   return Collection.create(target, { encoder: options.encoder, index: options.index, metric: options.metric, autoFlushChanges: options.autoFlushChanges, language: options.language });
 }

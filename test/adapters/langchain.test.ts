@@ -173,18 +173,22 @@ describe('BiencoderVectorStore', () => {
     }
   });
 
-  test('over a pgvector collection: the same documents, the same dense results', async () => {
+  test('over a pgvector collection: the same documents, the same hybrid (default) and dense results', async () => {
     let store: CollectionApi | undefined;
     const dir = await Collection.create(newDir(), { encoder, index: { kind: 'flat' } });
     try {
       store = await createCollection(pg.collectionUrl('langchain'), { encoder, index: { kind: 'flat' } });
       const docs = TEXTS.map((t, i) => new Document({ id: `d${i}`, pageContent: t, metadata: { i } }));
       const onPg = await BiencoderVectorStore.fromDocuments(docs, embeddings, { collection: store });
-      const onDir = await BiencoderVectorStore.fromDocuments(docs, embeddings, { collection: dir, mode: 'dense' });
-      const a = await onPg.similaritySearchWithScore(QUERY, 5, { i: { $lt: 20 } });
-      const b = await onDir.similaritySearchWithScore(QUERY, 5, { i: { $lt: 20 } });
-      assert.deepEqual(a.map(([d]) => d.id), b.map(([d]) => d.id));
-      a.forEach(([, s], i) => assert.ok(Math.abs(s - b[i][1]) < 1e-5));
+      const onDir = await BiencoderVectorStore.fromDocuments(docs, embeddings, { collection: dir });
+      const densePg = new BiencoderVectorStore(embeddings, { collection: store, mode: 'dense' });
+      const denseDir = new BiencoderVectorStore(embeddings, { collection: dir, mode: 'dense' });
+      for (const [x, y] of [[onPg, onDir], [densePg, denseDir]]) {
+        const a = await x.similaritySearchWithScore(QUERY, 5, { i: { $lt: 20 } });
+        const b = await y.similaritySearchWithScore(QUERY, 5, { i: { $lt: 20 } });
+        assert.deepEqual(a.map(([d]) => d.id), b.map(([d]) => d.id));
+        a.forEach(([, s], i) => assert.ok(Math.abs(s - b[i][1]) < 1e-5));
+      }
       await onPg.delete({ ids: ['d0'] });
       assert.equal(await store.count(), TEXTS.length - 1);
     } finally {

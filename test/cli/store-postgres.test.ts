@@ -77,18 +77,21 @@ test('index --store creates a pgvector collection, reruns embed nothing, and sea
   assert.equal(top.id, 'long.txt');
   assert.equal(top.chunk?.index, 0);
 
-  const hybrid = await runCli(['search', 'museum', '--store', url, '--mode', 'hybrid']);
-  assert.equal(hybrid.code, 1);
-  assert.match(hybrid.stderr, /\[UNSUPPORTED\]: .*"hybrid".*pgvector/);
+  // Keyword and hybrid search on a --store collection, as on a directory: a word only one document holds finds it.
+  for (const mode of ['keyword', 'hybrid']) {
+    const found = await runCli(['search', 'museum', '--store', url, '--mode', mode, '-k', '1', '--json']);
+    assert.equal(found.code, 0, found.stderr);
+    assert.equal((JSON.parse(found.stdout) as SearchJson).hits[0].id, 'museum', mode);
+  }
 
-  // --rerank works on a --store collection: its dense candidates, reranked by the cross-encoder.
+  // --rerank works on a --store collection: its candidates by the default ranking (hybrid, as on a directory), reranked by the cross-encoder.
   const reranked = await runCli(['search', SHORT[1].text, '--store', url, '-k', '2', '--rerank', ce, '--rerank-top', '4', '--json']);
   assert.equal(reranked.code, 0, reranked.stderr);
   const rr = JSON.parse(reranked.stdout) as SearchJson & { rerank: { mode: string; reranked: number } };
-  assert.equal(rr.rerank.mode, 'dense');
+  assert.equal(rr.rerank.mode, 'hybrid');
   assert.ok(rr.rerank.reranked > 0);
   assert.equal(rr.hits.length, 2);
-  assert.match(reranked.stderr, /reranked \d+ of \d+ dense candidates/);
+  assert.match(reranked.stderr, /reranked \d+ of \d+ hybrid candidates/);
 });
 
 test('index and search need exactly one of --collection and --store, and --store a postgres:// URL (usage errors)', async () => {

@@ -50,7 +50,7 @@ describe('Retriever.retrieve: the one pipeline', () => {
     assert.ok((await dir.count()) > SOURCES.length * 2, `${await dir.count()} rows for ${SOURCES.length} documents`);
   });
 
-  test('text queries take the collection default ranking (hybrid here, dense on pgvector), vectors dense; options override', async () => {
+  test('text queries take the collection default ranking (hybrid, on both stores), vectors dense; options override', async () => {
     const r = new Retriever({ collection: dir });
     assert.equal(r.mode, undefined);
     const text = await r.retrieve(QUERY, { k: 5 });
@@ -60,7 +60,7 @@ describe('Retriever.retrieve: the one pipeline', () => {
     assert.equal((await r.retrieve(vector, { k: 5 })).mode, 'dense');
     assert.equal((await r.retrieve(QUERY, { k: 5, mode: 'keyword' })).mode, 'keyword');
     assert.equal((await new Retriever({ collection: dir, mode: 'dense' }).retrieve(QUERY, { k: 5 })).mode, 'dense');
-    assert.equal((await new Retriever({ collection: store }).retrieve(QUERY, { k: 5 })).mode, 'dense');
+    assert.equal((await new Retriever({ collection: store }).retrieve(QUERY, { k: 5 })).mode, 'hybrid');
   });
 
   test('documents without a reranker are searchDocuments\' documents; chunks are the collection search', async () => {
@@ -120,7 +120,7 @@ describe('Retriever.retrieve: the one pipeline', () => {
 
   test('reranking works on a pgvector collection through the same pipeline', async () => {
     const onDir = await new Retriever({ collection: dir, mode: 'dense', reranker, candidates: 10 }).retrieve(QUERY, { k: 3, results: 'chunks' });
-    const onPg = await new Retriever({ collection: store, reranker, candidates: 10 }).retrieve(QUERY, { k: 3, results: 'chunks', wholeDocuments: true });
+    const onPg = await new Retriever({ collection: store, mode: 'dense', reranker, candidates: 10 }).retrieve(QUERY, { k: 3, results: 'chunks', wholeDocuments: true });
     assert.equal(onPg.mode, 'dense');
     assert.equal(onPg.reranked, true);
     assert.equal(onPg.rerankedCount, 10);

@@ -58,7 +58,7 @@ after(async () => {
   tmp.cleanup();
 });
 
-test('a --store collection is served under its collection name; text searches default to dense; keyword and hybrid are UNSUPPORTED', async () => {
+test('a --store collection is served under its collection name; text searches default to hybrid; keyword works', async () => {
   const list = await app.inject({ method: 'GET', url: '/collections' });
   assert.equal(list.statusCode, 200, list.body);
   const listed = list.json<{ collections: { name: string; open: boolean; count?: number }[] }>().collections;
@@ -93,9 +93,17 @@ test('a --store collection is served under its collection name; text searches de
   assert.equal(whole.statusCode, 200, whole.body);
   assert.equal(whole.json<{ text: string }>().text, top.document.text);
 
-  const hybrid = await app.inject({ method: 'POST', url: `/collections/${name}/search`, payload: { query: 'x', mode: 'hybrid' } });
-  assert.equal(hybrid.statusCode, 400, hybrid.body);
-  assert.equal(hybrid.json<{ code: string }>().code, 'UNSUPPORTED');
+  // Text searches default to hybrid here too; keyword search finds a document by a word only it holds.
+  const search = async (payload: object): Promise<Hit[]> => {
+    const res = await app.inject({ method: 'POST', url: `/collections/${name}/search`, payload });
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json<{ hits: Hit[] }>().hits;
+  };
+  const query = SHORT[5].text.slice(0, 60);
+  const byDefault = await search({ query, k: 5 });
+  assert.deepEqual(byDefault, await search({ query, k: 5, mode: 'hybrid' }));
+  assert.notDeepEqual(byDefault.map((h) => h.score), (await search({ query, k: 5, mode: 'dense' })).map((h) => h.score), 'fused scores, not cosines');
+  assert.equal((await search({ query: 'Pleurocidin', k: 1, mode: 'keyword' }))[0].id, 's5');
 
   // The directory collection next to it keeps the hybrid default.
   const dirSearch = await app.inject({ method: 'POST', url: '/collections/papers/search', payload: { query: 'Rivers carry sediment to the sea.', k: 1 } });

@@ -43,19 +43,26 @@ import {
 import type { CollectionApi, CollectionApiInfo } from '../collection-api.ts';
 import { CallQueue } from '../call-queue.ts';
 import {
-  checkEmbeddings, checkEncoderMatches, checkIds, identityOf, invalid, isEncoder, prepareTextDocuments, prepareVectorDocuments, queryMatrix, searchK,
-  type PreparedDocument,
+  checkDenseQueries, checkEmbeddings, checkEncoderMatches, checkIds, checkTextQueries, identityOf, invalid, isEncoder, prepareTextDocuments, prepareVectorDocuments,
+  queryMatrix, searchK, type PreparedDocument, type TextWithVector,
 } from '../document-input.ts';
+import { checkSearchMode } from '../collection.ts';
+import { checkKeywordOptions } from '../keyword-query.ts';
+import { createAnalyzer, sameAnalyzerSpec, type Analyzer } from '../../analysis/index.ts';
+import { fuseRankings, resolveHybridOptions, type Scored } from '../../retriever/fusion.ts';
 import { noNul } from './input.ts';
 import { createPool, inRetriedTransaction, inTransaction, parseVersion, sqlState, storeError, versionAtLeast, type Pool, type PoolClient } from './connection.ts';
-import { bumpSeq, insertRegistryRow, lockRegistry, readRegistryRow, readSeq } from './manifest-table.ts';
+import { bumpSeq, insertRegistryRow, lockRegistry, readRegistryRow } from './manifest-table.ts';
 import {
-  MAX_EF_SEARCH, checkSpecForPgvector, collectionDdl, hnswIndexDdl, metricOperator, quoteIdent, scoreExpression, tableNames, vectorTypeFor, type VectorType,
+  MAX_EF_SEARCH, REGISTRY_TABLE, checkPartitions, checkSpecForPgvector, collectionDdl, hnswIndexDdl, partitionName, quoteIdent, tableNames, vectorTypeFor,
+  type TableNames, type VectorType,
 } from './schema.ts';
 import { SqlParams, compileFilterToSql } from './filter-sql.ts';
+import { bm25Placeholders, buildKeywordPostings, deletePostings, insertPostings, partitionCount, postingColumns, weightedTerms } from './keyword-postings.ts';
+import { denseSql, hybridCandidatesSql, keywordSql, type StatementTarget } from './search-statements.ts';
 import { estimateFilterFraction } from './selectivity.ts';
 import { parsePgTarget, type PgTarget } from './target.ts';
-import { fromVectorSend, toVectorLiteral } from './vector-codec.ts';
+import { fromVectorSend, toVectorLiteral, toVectorSend } from './vector-codec.ts';
 
 /** The default index of a new pgvector collection: HNSW over vector(d) (pgvector has no int8 vectors). */
 export const DEFAULT_PGVECTOR_INDEX: IndexSpec = resolveIndexSpec({ kind: 'hnsw' });
@@ -77,6 +84,8 @@ const MIN_HNSW = [0, 5, 0] as const;
 /** Filters matching at most this fraction of the documents are searched exactly (see #selective). */
 const EXACT_FILTER_FRACTION = 0.05;
 const SELECTIVITY_CACHE_SIZE = 64;
+/** A filter's selectivity estimate is reused this long (this handle's own writes drop it at once). */
+const SELECTIVITY_TTL_MS = 30_000;
 
 export interface PgvectorOpenOptions {
   /** The encoder for upsert() and text queries; it must be the model the collection was created with. */
@@ -102,6 +111,13 @@ export interface PgvectorCreateOptions extends Omit<PgvectorOpenOptions, 'encode
    * buildIndex() runs. Default false.
    */
   readonly deferIndex?: boolean;
+  /** The language of keyword search, as for embedded collections (CreateCollectionOptions.language); default 'en'. */
+  readonly language?: string;
+  /**
+   * Hash-partition the tables by id into this many partitions (2..64; default 0, one table): each
+   * partition has its own HNSW graph and term index. See docs/pgvector.md (partitions and Citus).
+   */
+  readonly partitions?: number;
 }
 
 export interface BuildIndexOptions {
@@ -120,6 +136,10 @@ export interface PgvectorInfo extends CollectionApiInfo {
   /** Whether the HNSW index exists (false for flat collections and deferred builds). */
   readonly indexBuilt: boolean;
   readonly pgvectorVersion: string;
+  /** Hash partitions of the tables (0: not partitioned). */
+  readonly partitions: number;
+  /** Whether keyword and hybrid search are served (false only for a collection made before them, opened read-only). */
+  readonly keyword: boolean;
 }
 
 interface PgvectorInit {
@@ -130,6 +150,9 @@ interface PgvectorInit {
   readonly readOnly: boolean;
   readonly encoder: Encoder | undefined;
   readonly pgvectorVersion: string;
+  readonly analyzer: Analyzer;
+  /** Whether the keyword postings and statistics are built for this analyzer. */
+  readonly keyword: boolean;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -163,8 +186,8 @@ export class PgvectorCollection implements CollectionApi {
   readonly readOnly: boolean;
   readonly dims: number;
   readonly metric: IndexMetric;
-  /** Dense only: PostgreSQL's full-text ranking is not BM25. */
-  readonly searchModes: readonly SearchMode[] = ['dense'];
+  /** All three; dense only for a collection made before keyword search and opened read-only (its postings are built by a writable open). */
+  readonly searchModes: readonly SearchMode[];
   /** The target URL with its password hidden (and the collection parameter). */
   readonly url: string;
   readonly collectionName: string;
@@ -173,11 +196,15 @@ export class PgvectorCollection implements CollectionApi {
 
   readonly #pool: Pool;
   readonly #table: string;
+  readonly #names: TableNames;
+  readonly #statements: StatementTarget;
   readonly #encoder: Encoder | undefined;
-  readonly #op: string;
+  readonly #analyzer: Analyzer;
   readonly #iterativeScan: boolean;
-  /** Filter (JSON) -> whether it is selective, as of a write sequence. */
-  #selectivity = new Map<string, { readonly seq: number; readonly selective: boolean }>();
+  /** Filter (JSON) -> whether it is selective, estimated at a time (ms). */
+  #selectivity = new Map<string, { readonly at: number; readonly selective: boolean }>();
+  /** The hnsw.ef_search each pooled connection's session has (set once, not per search). */
+  readonly #sessionEf = new WeakMap<PoolClient, number>();
   readonly #calls = new CallQueue();
   #closed = false;
 
@@ -192,8 +219,13 @@ export class PgvectorCollection implements CollectionApi {
     this.pgvectorVersion = init.pgvectorVersion;
     this.#pool = init.pool;
     this.#table = quoteIdent(init.table);
+    this.#names = tableNames(init.target.collection);
+    this.#statements = {
+      table: this.#names.table, terms: this.#names.terms, collection: init.target.collection, dims: this.dims, vectorType: this.vectorType, metric: this.metric,
+    };
     this.#encoder = init.encoder;
-    this.#op = metricOperator(this.metric).op;
+    this.#analyzer = init.analyzer;
+    this.searchModes = init.keyword ? ['dense', 'keyword', 'hybrid'] : ['dense'];
     this.#iterativeScan = versionAtLeast(parseVersion(init.pgvectorVersion), MIN_ITERATIVE_SCAN);
   }
 
@@ -214,12 +246,14 @@ export class PgvectorCollection implements CollectionApi {
     }
     const spec = resolveIndexSpec(options.index ?? DEFAULT_PGVECTOR_INDEX);
     const type = checkSpecForPgvector(spec, identity.dims);
+    const partitions = checkPartitions(options.partitions);
+    const analyzer = createAnalyzer(options.language === undefined ? 'en' : options.language);
     const pool = createPool(target.connectionString, options.poolSize);
     try {
       const now = new Date().toISOString();
       const manifest: Manifest = {
         format: MANIFEST_FORMAT, formatVersion: FORMAT_VERSION, encoder: identity, dims: identity.dims, metric: metric as IndexMetric,
-        normalized: identity.normalized, index: spec, createdAt: now, updatedAt: now,
+        normalized: identity.normalized, index: spec, createdAt: now, updatedAt: now, keyword: { analyzer: analyzer.spec },
       };
       const names = tableNames(target.collection);
       let version: string;
@@ -238,7 +272,7 @@ export class PgvectorCollection implements CollectionApi {
           if (taken.rows[0]?.t != null) {
             throw new BiencoderError('ALREADY_EXISTS', `a table ${names.table} that is not a registered collection already exists at ${target.display}; choose another collection name`, { details: { table: names.table } });
           }
-          for (const ddl of collectionDdl(names, identity.dims, type, manifest.metric, spec, options.deferIndex === true)) await client.query(ddl);
+          for (const ddl of collectionDdl(names, identity.dims, type, manifest.metric, spec, options.deferIndex === true, partitions)) await client.query(ddl);
           await insertRegistryRow(client, target.collection, names.table, manifest);
         });
       } catch (error) {
@@ -247,6 +281,7 @@ export class PgvectorCollection implements CollectionApi {
       }
       return new PgvectorCollection({
         target, pool, manifest, table: names.table, readOnly: false, encoder: isEncoder(options.encoder) ? options.encoder : undefined, pgvectorVersion: version,
+        analyzer, keyword: true,
       });
     } catch (error) {
       await pool.end().catch(() => undefined);
@@ -277,11 +312,23 @@ export class PgvectorCollection implements CollectionApi {
       } catch (error) {
         throw storeError(error, 'opening the collection', target.display);
       }
-      const manifest = row.manifest;
+      let manifest = row.manifest;
       if (options.encoder !== undefined) {
         checkEncoderMatches(manifest.encoder, options.encoder, target.display, { url: target.display });
       }
-      return new PgvectorCollection({ target, pool, manifest, table: row.table, readOnly: options.readOnly ?? false, encoder: options.encoder, pgvectorVersion: version });
+      const analyzer = createAnalyzer(manifest.keyword?.analyzer.language ?? 'en');
+      const recorded = manifest.keyword?.analyzer;
+      if (recorded !== undefined && recorded.version > analyzer.spec.version) {
+        throw new BiencoderError('UNSUPPORTED_FORMAT', `the collection at ${target.display} was indexed with keyword analyzer ${recorded.name}@${recorded.version}; this biencoder has ${analyzer.spec.name}@${analyzer.spec.version} (upgrade biencoder)`);
+      }
+      const readOnly = options.readOnly ?? false;
+      let keyword = row.docCount !== undefined && sameAnalyzerSpec(recorded, analyzer.spec);
+      if (!keyword && !readOnly) {
+        // Made before keyword search (or by an older analyzer): build the postings from the stored texts, once.
+        manifest = await buildKeywordPostings(pool, target, analyzer, manifest);
+        keyword = true;
+      }
+      return new PgvectorCollection({ target, pool, manifest, table: row.table, readOnly, encoder: options.encoder, pgvectorVersion: version, analyzer, keyword });
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw error;
@@ -368,9 +415,10 @@ export class PgvectorCollection implements CollectionApi {
         const metadataOnly = prepared.filter((p) => !needsVector(locked, p));
         const written = await this.#writeWithVectors(client, withVector, false);
         const metadataUpdated = await this.#writeMetadata(client, metadataOnly);
+        const terms = await this.#replacePostings(client, withVector, locked);
         const inserted = written.inserted;
         const updated = written.updated + metadataUpdated;
-        if (inserted + updated > 0) await bumpSeq(client, this.collectionName);
+        if (inserted + updated > 0) await bumpSeq(client, this.collectionName, { docs: inserted, terms });
         return { inserted, updated, unchanged: prepared.length - inserted - updated };
       }));
       if (result !== undefined) return { ...result, embedded };
@@ -395,6 +443,19 @@ export class PgvectorCollection implements CollectionApi {
       throw new BiencoderError('READ_ONLY', `the server at ${this.url} accepts no writes (${r.standby ? 'a hot standby' : 'read-only transactions by default'}): nothing was embedded or written`);
     }
     if (!r.can_write) throw new BiencoderError('PERMISSION', `the database role may not insert and update ${this.#table} at ${this.url}: nothing was embedded or written`);
+  }
+
+  /**
+   * Replaces the keyword postings of documents whose text is new or changed (`stored`: the hashes
+   * stored before this write); returns the change of the collection's total length in terms.
+   */
+  async #replacePostings(client: PoolClient, changed: readonly PreparedDocument[], stored: ReadonlyMap<string, Buffer>): Promise<number> {
+    if (changed.length === 0) return 0;
+    const removed = await deletePostings(client, this.#names.terms, changed.filter((p) => stored.has(p.id)).map((p) => p.id));
+    const columns = postingColumns(this.#analyzer, changed);
+    await insertPostings(client, this.#names.terms, columns);
+    this.#selectivity.clear();
+    return columns.length - removed;
   }
 
   /** The stored hashes of the docs' ids (FOR UPDATE inside a write transaction). */
@@ -460,8 +521,11 @@ export class PgvectorCollection implements CollectionApi {
       return this.#exclusive(async () => {
         throwIfAborted(options.signal);
         return this.#db('writing documents', () => inRetriedTransaction(this.#pool, async (client) => {
+          const stored = await this.#hashes(client, prepared, true);
           const { inserted, updated } = await this.#writeWithVectors(client, prepared, true);
-          if (inserted + updated > 0) await bumpSeq(client, this.collectionName);
+          const textChanged = prepared.filter((p) => !stored.get(p.id)?.equals(p.hash));
+          const terms = await this.#replacePostings(client, textChanged, stored);
+          if (inserted + updated > 0) await bumpSeq(client, this.collectionName, { docs: inserted, terms });
           return { inserted, updated, unchanged: prepared.length - inserted - updated, embedded: 0 };
         }));
       });
@@ -478,13 +542,16 @@ export class PgvectorCollection implements CollectionApi {
       if (list.length === 0) return Promise.resolve(0);
       return this.#exclusive(() => this.#db('deleting documents', () => inRetriedTransaction(this.#pool, async (client) => {
         let deleted = 0;
+        let terms = 0;
         for (const part of chunks(list, ROWS_PER_STATEMENT * 10)) {
           // the rows locked in the writers' order first (DELETE alone locks them in the order it finds them)
           await client.query(`SELECT 1 FROM ${this.#table} WHERE id = ANY($1::text[]) ORDER BY id COLLATE "C" FOR UPDATE`, [part]);
           const { rowCount } = await client.query(`DELETE FROM ${this.#table} WHERE id = ANY($1::text[])`, [part]);
           deleted += rowCount ?? 0;
+          if ((rowCount ?? 0) > 0) terms += await deletePostings(client, this.#names.terms, part);
         }
-        if (deleted > 0) await bumpSeq(client, this.collectionName);
+        if (deleted > 0) await bumpSeq(client, this.collectionName, { docs: -deleted, terms: -terms });
+        this.#selectivity.clear();
         return deleted;
       })));
     } catch (error) {
@@ -501,9 +568,13 @@ export class PgvectorCollection implements CollectionApi {
       const where = compileFilterToSql(parseFilter(filter), params);
       return this.#exclusive(() => this.#db('deleting documents', () => inRetriedTransaction(this.#pool, async (client) => {
         await client.query(`SELECT 1 FROM ${this.#table} WHERE ${where} ORDER BY id COLLATE "C" FOR UPDATE`, params.values);
-        const { rowCount } = await client.query(`DELETE FROM ${this.#table} WHERE ${where}`, params.values);
-        if ((rowCount ?? 0) > 0) await bumpSeq(client, this.collectionName);
-        return rowCount ?? 0;
+        const { rows } = await client.query<{ id: string }>(`DELETE FROM ${this.#table} WHERE ${where} RETURNING id`, params.values);
+        if (rows.length > 0) {
+          const terms = await deletePostings(client, this.#names.terms, rows.map((r) => r.id));
+          await bumpSeq(client, this.collectionName, { docs: -rows.length, terms: -terms });
+        }
+        this.#selectivity.clear();
+        return rows.length;
       })));
     } catch (error) {
       return Promise.reject(error);
@@ -556,10 +627,19 @@ export class PgvectorCollection implements CollectionApi {
     }
   }
 
-  /** Number of documents (an exact count(*)). */
+  /**
+   * Number of documents: the registry row's doc_count, which every write's transaction keeps exact, so
+   * one row is read whatever the collection's size (/metrics and GET /collections ask often). A
+   * collection made before keyword search and opened read-only has none yet: counted with count(*).
+   */
   async count(): Promise<number> {
     this.#assertOpen();
     return this.#db('counting documents', async () => {
+      if (this.searchModes.length > 1) {
+        const { rows } = await this.#pool.query<{ n: string | null }>(`SELECT doc_count::text AS n FROM ${REGISTRY_TABLE} WHERE name = $1`, [this.collectionName]);
+        if (rows.length === 0) throw new BiencoderError('NOT_FOUND', `the collection ${JSON.stringify(this.collectionName)} was dropped while it was open`);
+        if (rows[0].n !== null) return Number(rows[0].n);
+      }
       const { rows } = await this.#pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${this.#table}`);
       return Number(rows[0].n);
     });
@@ -568,20 +648,27 @@ export class PgvectorCollection implements CollectionApi {
   async info(): Promise<PgvectorInfo> {
     this.#assertOpen();
     const count = await this.count();
-    const seq = await this.#db('reading the sequence', () => readSeq(this.#pool, this.collectionName));
-    const indexBuilt = await this.#db('reading the index', async () => {
-      const { rows } = await this.#pool.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [quoteIdent(tableNames(this.collectionName).index)]);
-      return rows[0]?.t != null;
+    const state = await this.#db('reading the collection', async () => {
+      const { rows } = await this.#pool.query<{ seq: string; index_valid: boolean | null }>(
+        `SELECT seq::text AS seq, (SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($2)) AS index_valid FROM ${REGISTRY_TABLE} WHERE name = $1`,
+        [this.collectionName, quoteIdent(this.#names.index)],
+      );
+      if (rows.length === 0) throw new BiencoderError('NOT_FOUND', `the collection ${JSON.stringify(this.collectionName)} was dropped while it was open`);
+      return { seq: Number(rows[0].seq), indexBuilt: rows[0].index_valid === true, partitions: await partitionCount(this.#pool, this.#names.table) };
     });
     return {
-      store: 'pgvector', url: this.url, collection: this.collectionName, table: tableNames(this.collectionName).table, vectorType: this.vectorType,
-      index: this.manifest.index, indexBuilt, pgvectorVersion: this.pgvectorVersion, count, seq,
+      store: 'pgvector', url: this.url, collection: this.collectionName, table: this.#names.table, vectorType: this.vectorType,
+      index: this.manifest.index, pgvectorVersion: this.pgvectorVersion, count, keyword: this.searchModes.length > 1, ...state,
     };
   }
 
   /**
    * Builds the HNSW index of a collection created with deferIndex (a no-op when it exists, or for a
-   * flat collection). Returns whether an index was built. Writers wait while it builds.
+   * flat collection); returns whether an index was built. The build is CONCURRENTLY: writers, in this
+   * process or others, go on meanwhile (this handle's own writes wait for it). A build that failed
+   * midway leaves an invalid index, which the next call drops and builds again. PostgreSQL builds no
+   * index on a partitioned table concurrently: the parent's index is made ON ONLY the parent, each
+   * partition's concurrently and attached to it, and the parent's is valid once all are.
    */
   buildIndex(options: BuildIndexOptions = {}): Promise<boolean> {
     try {
@@ -590,44 +677,83 @@ export class PgvectorCollection implements CollectionApi {
       if (spec.kind !== 'hnsw') return Promise.resolve(false);
       const memory = options.maintenanceWorkMem ?? '256MB';
       if (typeof memory !== 'string' || !/^\d+\s*(kB|MB|GB)$/.test(memory)) throw invalid(`maintenanceWorkMem must look like '256MB', got ${JSON.stringify(memory)}`);
-      const names = tableNames(this.collectionName);
-      return this.#exclusive(() => this.#db('building the HNSW index', () => inTransaction(this.#pool, async (client) => {
-        const { rows } = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [quoteIdent(names.index)]);
-        if (rows[0]?.t != null) return false;
-        await client.query(`SELECT set_config('maintenance_work_mem', $1, true)`, [memory]);
-        await client.query(hnswIndexDdl(names, this.vectorType, this.metric, spec));
-        return true;
-      })));
+      const names = this.#names;
+      return this.#exclusive(() => this.#db('building the HNSW index', async () => {
+        const client = await this.#pool.connect();
+        let broken = false;
+        try {
+          const valid = async (index: string): Promise<boolean | undefined> => {
+            const { rows } = await client.query<{ v: boolean }>('SELECT indisvalid AS v FROM pg_index WHERE indexrelid = to_regclass($1)', [quoteIdent(index)]);
+            return rows[0]?.v;
+          };
+          if (await valid(names.index) === true) return false;
+          await client.query(`SELECT set_config('maintenance_work_mem', $1, false)`, [memory]);
+          const partitions = await partitionCount(client, names.table);
+          const build = async (index: string, table: string, how: { concurrently?: boolean; only?: boolean }): Promise<void> => {
+            // an invalid index left by a build that failed midway is dropped first (IF NOT EXISTS would keep it)
+            if (await valid(index) === false) await client.query(`DROP INDEX ${how.concurrently ? 'CONCURRENTLY ' : ''}IF EXISTS ${quoteIdent(index)}`);
+            await client.query(hnswIndexDdl({ index, table }, this.vectorType, this.metric, spec, how));
+          };
+          if (partitions === 0) {
+            await build(names.index, names.table, { concurrently: true });
+          } else {
+            await client.query(hnswIndexDdl(names, this.vectorType, this.metric, spec, { only: true }));
+            for (let i = 0; i < partitions; i++) {
+              const index = partitionIndexName(names.table, i);
+              const { rows } = await client.query('SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass($1)', [quoteIdent(index)]);
+              if (rows.length > 0) continue; // built and attached by an earlier call
+              await build(index, partitionName(names.table, i), { concurrently: true });
+              await client.query(`ALTER INDEX ${quoteIdent(names.index)} ATTACH PARTITION ${quoteIdent(index)}`);
+            }
+          }
+          return true;
+        } catch (error) {
+          broken = sqlState(error) === undefined;
+          throw error;
+        } finally {
+          await client.query('RESET maintenance_work_mem').catch(() => {
+            broken = true;
+          });
+          client.release(broken);
+        }
+      }));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** The k nearest documents to a text (embedded as a query) or a vector. */
-  async search(query: string | Float32Array, options: SearchOptions = {}): Promise<SearchHit[]> {
-    if (typeof query !== 'string' && !(query instanceof Float32Array)) throw invalid('query must be a string or a Float32Array');
-    return (await this.searchBatch([query], options))[0];
+  /** The k nearest documents to a text (embedded as a query) or a vector; keyword and hybrid modes take a text, or { text, vector }. */
+  async search(query: string | Float32Array | TextWithVector, options: SearchOptions = {}): Promise<SearchHit[]> {
+    return (await this.searchBatch([query] as readonly (string | Float32Array)[], options))[0];
   }
 
-  /** search() for many queries at once (texts are embedded in one call), in one transaction: one result list per query. */
-  searchBatch(queries: readonly (string | Float32Array)[] | Matrix, options: SearchOptions = {}): Promise<SearchHit[][]> {
+  /** search() for many queries at once (texts are embedded in one call): one result list per query. */
+  searchBatch(queries: readonly (string | Float32Array | TextWithVector)[] | Matrix, options: SearchOptions = {}): Promise<SearchHit[][]> {
     try {
       this.#assertOpen();
-      const mode = (options as { mode?: unknown }).mode;
-      if (mode !== undefined && !this.searchModes.includes(mode as SearchMode)) {
-        throw new BiencoderError('UNSUPPORTED', `search mode ${JSON.stringify(mode)} is not supported by the pgvector store (dense only)`);
-      }
       const k = searchK(options);
+      const mode = checkSearchMode(options.mode ?? 'dense');
+      if (!this.searchModes.includes(mode)) {
+        throw new BiencoderError('UNSUPPORTED', `${mode} search needs the keyword postings of the collection at ${this.url}, which was made before keyword search and opened read-only: open it once for writing to build them`);
+      }
       const filter = options.filter === undefined ? undefined : parseFilter(options.filter);
       if (filter !== undefined) compileFilterToSql(filter, new SqlParams()); // validates values (NUL) before any work
-      return this.#calls.track(this.#searchBatch(queries, k, filter, options));
+      if (mode !== 'dense') {
+        const { texts, vectors } = checkTextQueries(queries, mode, this.dims, this.metric, noNul);
+        checkKeywordOptions(options.keyword);
+        const hybrid = mode === 'hybrid' ? resolveHybridOptions(options.hybrid, k) : undefined;
+        return this.#calls.track(this.#keywordOrHybrid(texts, vectors, k, filter, options, hybrid));
+      }
+      checkDenseQueries(queries);
+      return this.#calls.track(this.#searchBatch(queries as readonly (string | Float32Array)[] | Matrix, k, filter, options));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  async #searchBatch(queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions): Promise<SearchHit[][]> {
-    const matrix = await queryMatrix(queries, {
+  /** Text queries and vectors as one matrix of query vectors. */
+  #queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, options: SearchOptions): Promise<Matrix> {
+    return queryMatrix(queries, {
       dims: this.dims,
       metric: this.metric,
       encoder: this.#encoder,
@@ -635,38 +761,41 @@ export class PgvectorCollection implements CollectionApi {
       signal: options.signal,
       rule: noNul,
     });
+  }
+
+  /**
+   * How a dense search of `want` results runs: hnsw.ef_search (ef, at least want up to 1000), or an
+   * exact scan (flat collections, and selective filters: see #selective).
+   */
+  async #denseRoute(want: number, filter: FilterNode | undefined, options: SearchOptions): Promise<{ ef: number | undefined; exact: boolean }> {
+    const spec = this.manifest.index;
+    if (spec.kind !== 'hnsw') return { ef: undefined, exact: true };
+    const ef = Math.min(MAX_EF_SEARCH, Math.max(options.ef ?? spec.expansionSearch, Math.min(want, MAX_EF_SEARCH)));
+    const exact = filter !== undefined && await this.#selective(filter, options.filter!);
+    return { ef: exact ? undefined : ef, exact };
+  }
+
+  async #searchBatch(queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions): Promise<SearchHit[][]> {
+    const matrix = await this.#queryMatrix(queries, options);
     this.#assertOpen();
     if (matrix.rows === 0) return [];
     if (k === 0) return Array.from({ length: matrix.rows }, () => []);
     throwIfAborted(options.signal);
-    const spec = this.manifest.index;
-    const hnsw = spec.kind === 'hnsw';
-    const ef = Math.min(MAX_EF_SEARCH, Math.max(options.ef ?? (hnsw ? spec.expansionSearch : 1), Math.min(k, MAX_EF_SEARCH)));
-    const type = this.vectorType;
-    // $1 the query vector, $2 k; the filter's parameters follow.
-    const params = new SqlParams([null, k]);
-    const where = filter === undefined ? '' : `WHERE ${compileFilterToSql(filter, params)}`;
-    const distance = `(embedding ${this.#op} $1::${type}(${this.dims}))`;
-    const sql = `SELECT id, text, metadata, ${scoreExpression(this.metric, distance)}::float8 AS score FROM ${this.#table} ${where} ORDER BY ${distance} LIMIT $2`;
-    return this.#db('searching', () => inTransaction(this.#pool, async (client) => {
-      if (hnsw) {
-        await client.query(`SELECT set_config('hnsw.ef_search', $1, true)${this.#iterativeScan ? `, set_config('hnsw.iterative_scan', 'relaxed_order', true)` : ''}`, [String(ef)]);
-      }
-      let exact = !hnsw;
-      if (hnsw && filter !== undefined && await this.#selective(client, filter, options.filter!)) {
-        await client.query(`SELECT set_config('enable_indexscan', 'off', true)`);
-        exact = true;
-      }
+    const route = await this.#db('estimating the filter', () => this.#denseRoute(k, filter, options));
+    const params = new SqlParams();
+    const statement = { vector: params.add(null), limit: params.add(k), where: filter === undefined ? undefined : compileFilterToSql(filter, params), rows: true };
+    return this.#db('searching', () => this.#withSession(route.ef, async (client) => {
+      let exact = route.exact;
       const results: SearchHit[][] = [];
       for (let q = 0; q < matrix.rows; q++) {
         throwIfAborted(options.signal);
-        params.values[0] = toVectorLiteral(matrix.data.subarray(q * this.dims, (q + 1) * this.dims));
-        let { rows } = await client.query<{ id: string; text: string; metadata: Metadata; score: number }>(sql, params.values);
+        params.values[0] = toVectorSend(matrix.data.subarray(q * this.dims, (q + 1) * this.dims));
+        type Row = { id: string; text: string; metadata: Metadata; score: number };
+        let { rows } = await client.query<Row>(denseSql(this.#statements, { ...statement, exact }), params.values);
         if (rows.length < k && !exact) {
-          // The HNSW scan ended before k rows matched: an exact scan for this transaction's remaining queries.
-          await client.query(`SELECT set_config('enable_indexscan', 'off', true)`);
+          // The HNSW scan ended before k rows matched: exact scans for the remaining queries.
           exact = true;
-          ({ rows } = await client.query(sql, params.values));
+          ({ rows } = await client.query<Row>(denseSql(this.#statements, { ...statement, exact }), params.values));
         }
         rows.sort((a, b) => b.score - a.score); // relaxed_order scans may return neighbours slightly out of order
         results.push(rows.map((r) => ({ id: r.id, score: r.score, text: r.text, metadata: r.metadata })));
@@ -676,23 +805,123 @@ export class PgvectorCollection implements CollectionApi {
   }
 
   /**
+   * Keyword search: BM25 in SQL (keyword-postings.ts), one statement a query. Hybrid: each query's
+   * dense and keyword candidates in one statement, fused here by the embedded store's code
+   * (fuseRankings), then one statement reads the rows of every query's winners.
+   */
+  async #keywordOrHybrid(
+    texts: readonly string[], vectors: readonly (Float32Array | undefined)[], k: number, filter: FilterNode | undefined, options: SearchOptions,
+    hybrid: ReturnType<typeof resolveHybridOptions> | undefined,
+  ): Promise<SearchHit[][]> {
+    throwIfAborted(options.signal);
+    if (texts.length === 0) return [];
+    if (k === 0) return texts.map(() => []);
+    const matrix = hybrid === undefined ? undefined : await this.#queryMatrix(texts.map((t, i) => vectors[i] ?? t), options);
+    this.#assertOpen();
+    const queries = texts.map((t) => weightedTerms(this.#analyzer.queryTerms(t, options.keyword)));
+    const params = new SqlParams();
+    const keyword = {
+      terms: params.add(null), weights: params.add(null), collectionName: params.add(this.collectionName), limit: params.add(hybrid?.candidates ?? k),
+      bm25: bm25Placeholders(params), where: undefined as string | undefined, rows: hybrid === undefined,
+    };
+    if (hybrid === undefined || matrix === undefined) {
+      if (filter !== undefined) keyword.where = compileFilterToSql(filter, params);
+      const sql = keywordSql(this.#statements, keyword);
+      return this.#db('searching', () => this.#withSession(undefined, async (client) => {
+        const results: SearchHit[][] = [];
+        for (const q of queries) {
+          throwIfAborted(options.signal);
+          if (q.terms.length === 0) {
+            results.push([]);
+            continue;
+          }
+          params.values[0] = q.terms;
+          params.values[1] = q.weights;
+          const { rows } = await client.query<{ id: string; text: string; metadata: Metadata; score: number }>(sql, params.values);
+          results.push(rows.map((r) => ({ id: r.id, score: r.score, text: r.text, metadata: r.metadata })));
+        }
+        return results;
+      }));
+    }
+    const want = hybrid.candidates;
+    const route = await this.#db('estimating the filter', () => this.#denseRoute(want, filter, options));
+    const dense = { vector: params.add(null), limit: keyword.limit, where: undefined as string | undefined, exact: route.exact, rows: false };
+    const vectorIndex = params.values.length - 1;
+    if (filter !== undefined) dense.where = keyword.where = compileFilterToSql(filter, params);
+    return this.#db('searching', () => this.#withSession(route.ef, async (client) => {
+      const fused: Scored<string>[][] = [];
+      for (let qi = 0; qi < queries.length; qi++) {
+        throwIfAborted(options.signal);
+        params.values[0] = queries[qi].terms;
+        params.values[1] = queries[qi].weights;
+        params.values[vectorIndex] = toVectorSend(matrix.data.subarray(qi * this.dims, (qi + 1) * this.dims));
+        type Row = { side: number; id: string; score: number };
+        let { rows } = await client.query<Row>(hybridCandidatesSql(this.#statements, dense, keyword), params.values);
+        const denseCount = (list: Row[]): number => list.reduce((n, r) => n + (r.side === 0 ? 1 : 0), 0);
+        if (denseCount(rows) < k && !dense.exact) {
+          dense.exact = true; // as in dense search: exact scans once the HNSW scan comes up short
+          ({ rows } = await client.query<Row>(hybridCandidatesSql(this.#statements, dense, keyword), params.values));
+        }
+        const denseList = rows.filter((r) => r.side === 0).sort((a, b) => b.score - a.score).map((r) => ({ id: r.id, score: r.score }));
+        const keywordList = rows.filter((r) => r.side === 1).map((r) => ({ id: r.id, score: r.score }));
+        fused.push(fuseRankings(denseList, keywordList, hybrid, k));
+      }
+      const ids = [...new Set(fused.flatMap((list) => list.map((h) => h.id)))];
+      const { rows } = await client.query<{ id: string; text: string; metadata: Metadata }>(`SELECT id, text, metadata FROM ${this.#table} WHERE id = ANY($1::text[])`, [ids]);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      // a winner deleted since its candidates were read is skipped
+      return fused.map((list) => list.flatMap((h) => {
+        const row = byId.get(h.id);
+        return row === undefined ? [] : [{ id: h.id, score: h.score, text: row.text, metadata: row.metadata }];
+      }));
+    }));
+  }
+
+  /**
+   * Runs searches on one pooled connection whose session has hnsw.ef_search = ef (and iterative scans
+   * on pgvector >= 0.8): set once per connection and value, so that a search is one statement, one round trip.
+   */
+  async #withSession<T>(ef: number | undefined, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    let broken = false;
+    try {
+      if (ef !== undefined && this.#sessionEf.get(client) !== ef) {
+        this.#sessionEf.delete(client);
+        await client.query(`SELECT set_config('hnsw.ef_search', $1, false)${this.#iterativeScan ? `, set_config('hnsw.iterative_scan', 'relaxed_order', false)` : ''}`, [String(ef)]);
+        this.#sessionEf.set(client, ef);
+      }
+      return await fn(client);
+    } catch (error) {
+      broken = sqlState(error) === undefined && !(error instanceof BiencoderError); // no reply from the server: do not reuse the connection
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
    * Whether a filter matches at most EXACT_FILTER_FRACTION of the documents. An HNSW scan with such a
    * filter visits many neighbours for each one that passes and still misses some (recall@10 0.85 for a
    * 1% filter over 50k clustered vectors in bench:pgvector), while an exact scan evaluates the filter
    * on every row anyway and computes few distances. Estimated from a bounded sample (selectivity.ts),
-   * never a scan of the whole table; cached per filter until the collection's write sequence moves.
+   * never a scan of the whole table; reused for SELECTIVITY_TTL_MS, and dropped by this handle's writes.
    */
-  async #selective(client: PoolClient, filter: FilterNode, original: unknown): Promise<boolean> {
+  async #selective(filter: FilterNode, original: unknown): Promise<boolean> {
     const key = JSON.stringify(original);
-    const seq = await readSeq(client, this.collectionName);
     const cached = this.#selectivity.get(key);
-    if (cached !== undefined && cached.seq === seq) return cached.selective;
+    if (cached !== undefined && performance.now() - cached.at < SELECTIVITY_TTL_MS) return cached.selective;
     const params = new SqlParams();
     const sql = compileFilterToSql(filter, params);
-    const { fraction } = await estimateFilterFraction(client, this.#table, sql, params.values);
+    const { fraction } = await estimateFilterFraction(this.#pool, this.#table, sql, params.values);
     const selective = fraction <= EXACT_FILTER_FRACTION;
+    this.#selectivity.delete(key);
     if (this.#selectivity.size >= SELECTIVITY_CACHE_SIZE) this.#selectivity.delete(this.#selectivity.keys().next().value!);
-    this.#selectivity.set(key, { seq, selective });
+    this.#selectivity.set(key, { at: performance.now(), selective });
     return selective;
   }
+}
+
+/** The name of partition i's HNSW index (63 characters at most for a 48-character collection name). */
+function partitionIndexName(table: string, i: number): string {
+  return `${partitionName(table, i)}_h`;
 }

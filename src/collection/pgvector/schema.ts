@@ -8,6 +8,19 @@
  *       the documents; `embedding` is halfvec(d) when the index spec's quantization is f16
  *   biencoder_<name>_hnsw   USING hnsw (embedding <opclass>) WITH (m, ef_construction), for kind "hnsw"
  *       (created with the table, or after a bulk load: create({ deferIndex: true }) then buildIndex())
+ *   biencoder_<name>$t(id text COLLATE "C", term text COLLATE "C", tf int, len int, PRIMARY KEY (id, term))
+ *       the keyword (BM25) postings: one row per distinct analyzed term of a document, with its term
+ *       frequency and the document's length in terms (keyword-postings.ts); the index
+ *       biencoder_<name>$ti ON (term) INCLUDE (id, tf, len) serves a query's terms by index-only scans.
+ *       doc_count and term_count in the registry row (N and the total length for BM25, and count()) are
+ *       kept by the same transactions.
+ *
+ * Partitioned collections (create({ partitions: N })) hash-partition both tables by id into N
+ * partitions, biencoder_<name>$0.. and biencoder_<name>$t$0..: the key of every unique constraint
+ * (id; id, term) holds the partition key, so PRIMARY KEY and ON CONFLICT work across partitions, a
+ * document and its postings land in partitions with the same remainder, and the HNSW and term indexes
+ * are created on the parent (one per partition). The same schema is Citus's distributed layout:
+ * docs/pgvector.md shows create_distributed_table on id, colocated.
  *
  * ids use the "C" collation, so id order is byte order of UTF-8 (as SQLite's BINARY in the embedded
  * store): migrations page through both stores in the same order. Identifiers are built only from
@@ -29,14 +42,33 @@ export type VectorType = 'vector' | 'halfvec';
 export interface TableNames {
   readonly table: string;
   readonly index: string;
+  /** The keyword postings table and its index on term. */
+  readonly terms: string;
+  readonly termsIndex: string;
 }
+
+/**
+ * At most this many hash partitions: the partitions' names (biencoder_<name>$t$63, 63 characters
+ * for a 48-character name) must fit PostgreSQL's 63-byte identifiers, which it would silently truncate.
+ */
+export const MAX_PARTITIONS = 64;
 
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/**
+ * Names of a collection's relations. The keyword ones carry a `$`, which collection names cannot hold,
+ * so they never meet another collection's table (collection "x_terms" vs the postings of "x").
+ */
 export function tableNames(collection: string): TableNames {
-  return { table: `biencoder_${collection}`, index: `biencoder_${collection}_hnsw` };
+  const table = `biencoder_${collection}`;
+  return { table, index: `${table}_hnsw`, terms: `${table}$t`, termsIndex: `${table}$ti` };
+}
+
+/** The name of partition `i` of a partitioned table. */
+export function partitionName(table: string, i: number): string {
+  return `${table}$${i}`;
 }
 
 /** The column type for an index spec: halfvec for f16, vector for f32 and flat; i8 and b1 are not offered. */
@@ -86,29 +118,75 @@ export const REGISTRY_DDL = `CREATE TABLE IF NOT EXISTS ${REGISTRY_TABLE} (
   table_name text NOT NULL UNIQUE,
   manifest jsonb NOT NULL,
   seq bigint NOT NULL DEFAULT 0,
+  doc_count bigint,
+  term_count bigint,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now()
 )`;
 
-/** The statement creating a collection's HNSW index (IF NOT EXISTS: building it twice is a no-op). */
-export function hnswIndexDdl(names: TableNames, type: VectorType, metric: IndexMetric, spec: IndexSpec & { kind: 'hnsw' }): string {
+/**
+ * The statement creating an HNSW index (IF NOT EXISTS: building it twice is a no-op): a collection's
+ * on its table, or a partition's; CONCURRENTLY (outside a transaction) to let writers go on, or ON ONLY
+ * a partitioned table (its partitions' indexes attached one by one).
+ */
+export function hnswIndexDdl(
+  on: { readonly index: string; readonly table: string }, type: VectorType, metric: IndexMetric, spec: IndexSpec & { kind: 'hnsw' },
+  how: { readonly concurrently?: boolean; readonly only?: boolean } = {},
+): string {
   const m = Math.trunc(spec.connectivity);
   const ef = Math.trunc(spec.expansionAdd);
-  return `CREATE INDEX IF NOT EXISTS ${quoteIdent(names.index)} ON ${quoteIdent(names.table)} USING hnsw (embedding ${type}_${metricOperator(metric).opclass}) WITH (m = ${m}, ef_construction = ${ef})`;
+  return `CREATE INDEX ${how.concurrently ? 'CONCURRENTLY ' : ''}IF NOT EXISTS ${quoteIdent(on.index)} ON ${how.only ? 'ONLY ' : ''}${quoteIdent(on.table)} USING hnsw (embedding ${type}_${metricOperator(metric).opclass}) WITH (m = ${m}, ef_construction = ${ef})`;
 }
 
-/** The statements creating a collection's table and (for hnsw, unless deferred) its index. */
-export function collectionDdl(names: TableNames, dims: number, type: VectorType, metric: IndexMetric, spec: IndexSpec, deferIndex = false): string[] {
-  const table = quoteIdent(names.table);
-  const out = [
-    `CREATE TABLE ${table} (
+/**
+ * Registries made before keyword search lack the BM25 statistics' columns (NULL in a row: the
+ * collection's postings are not built yet).
+ */
+export const REGISTRY_UPGRADE_DDL = `ALTER TABLE ${REGISTRY_TABLE} ADD COLUMN IF NOT EXISTS doc_count bigint, ADD COLUMN IF NOT EXISTS term_count bigint`;
+
+/** `CREATE TABLE name (columns)`, hash-partitioned by id into `partitions` tables when partitions > 0. */
+function tableDdl(name: string, columns: string, partitions: number): string[] {
+  if (partitions === 0) return [`CREATE TABLE ${quoteIdent(name)} (${columns})`];
+  const out = [`CREATE TABLE ${quoteIdent(name)} (${columns}) PARTITION BY HASH (id)`];
+  for (let i = 0; i < partitions; i++) {
+    out.push(`CREATE TABLE ${quoteIdent(partitionName(name, i))} PARTITION OF ${quoteIdent(name)} FOR VALUES WITH (MODULUS ${partitions}, REMAINDER ${i})`);
+  }
+  return out;
+}
+
+/** Validates a partition count: 0 (a plain table) or 2..MAX_PARTITIONS. */
+export function checkPartitions(partitions: unknown): number {
+  if (partitions === undefined) return 0;
+  if (typeof partitions !== 'number' || !Number.isInteger(partitions) || partitions < 0 || partitions === 1 || partitions > MAX_PARTITIONS) {
+    throw new BiencoderError('INVALID_ARGUMENT', `partitions must be 0 (no partitioning) or an integer in 2..${MAX_PARTITIONS}, got ${String(partitions)}`);
+  }
+  return partitions;
+}
+
+/** The statements creating the keyword postings table and its term index. */
+export function termsDdl(names: TableNames, partitions: number): string[] {
+  return [
+    ...tableDdl(names.terms, `
+      id text COLLATE "C" NOT NULL,
+      term text COLLATE "C" NOT NULL,
+      tf integer NOT NULL,
+      len integer NOT NULL,
+      PRIMARY KEY (id, term)
+    `, partitions),
+    `CREATE INDEX ${quoteIdent(names.termsIndex)} ON ${quoteIdent(names.terms)} (term) INCLUDE (id, tf, len)`,
+  ];
+}
+
+/** The statements creating a collection's tables and (for hnsw, unless deferred) its vector index. */
+export function collectionDdl(names: TableNames, dims: number, type: VectorType, metric: IndexMetric, spec: IndexSpec, deferIndex = false, partitions = 0): string[] {
+  const out = tableDdl(names.table, `
       id text COLLATE "C" PRIMARY KEY,
       text text NOT NULL,
       hash bytea NOT NULL,
       metadata jsonb NOT NULL,
       embedding ${type}(${dims}) NOT NULL
-    )`,
-  ];
+    `, partitions);
+  out.push(...termsDdl(names, partitions));
   if (spec.kind === 'hnsw' && !deferIndex) out.push(hnswIndexDdl(names, type, metric, spec));
   return out;
 }

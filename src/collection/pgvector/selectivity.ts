@@ -9,7 +9,7 @@
  * PostgreSQL's own selectivity estimate for jsonb predicates is a fixed guess without statistics on the
  * expression, so it is not used.
  */
-import type { PoolClient } from './connection.ts';
+import type { Pool, PoolClient } from './connection.ts';
 
 export const SELECTIVITY_SAMPLE_ROWS = 10_000;
 
@@ -22,7 +22,7 @@ export interface FilterFraction {
 }
 
 /** `where` is a compiled filter over the `metadata` column (filter-sql.ts) with its parameters. */
-export async function estimateFilterFraction(client: PoolClient, table: string, where: string, params: readonly unknown[]): Promise<FilterFraction> {
+export async function estimateFilterFraction(client: Pool | PoolClient, table: string, where: string, params: readonly unknown[]): Promise<FilterFraction> {
   const estimate = await client.query<{ rows: number }>('SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = $1::regclass', [table]);
   const tableRows = estimate.rows[0]?.rows ?? -1;
   const sampled = tableRows > 2 * SELECTIVITY_SAMPLE_ROWS;

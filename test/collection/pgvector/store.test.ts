@@ -44,7 +44,10 @@ test('what pgvector cannot do is refused before anything is created', async () =
   const { rows } = await server.query(`SELECT 1 FROM biencoder_collections WHERE name LIKE 'lim_%'`).catch(() => ({ rows: [] }));
   assert.equal(rows.length, 0);
   const c = await PgvectorCollection.create(server.collectionUrl('mode'), { encoder: { modelId: 'm', dims: 4 } });
-  await rejectsWith(c.search(unitVector(4, 1, 1), { mode: 'keyword' } as object), 'UNSUPPORTED', /keyword/);
+  await rejectsWith(c.search(unitVector(4, 1, 1), { mode: 'keyword' }), 'INVALID_ARGUMENT', /text queries/);
+  for (const partitions of [1, -2, 65, 2.5, '4']) {
+    await rejectsWith(PgvectorCollection.create(server.collectionUrl('lim'), { encoder: { modelId: 'm', dims: 4 }, partitions: partitions as number }), 'INVALID_ARGUMENT', /partitions/);
+  }
   await c.close();
 });
 
