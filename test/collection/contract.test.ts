@@ -13,7 +13,7 @@ import { createCollection, openCollection, readTargetManifest, type CreateTarget
 import type { IndexMetric } from '../../src/index/vector-index.ts';
 import type { Encoder } from '../../src/encoders/encoder.ts';
 import { startPgServer, type PgServer } from '../helpers/pglite-server.ts';
-import { tempDir } from '../helpers/synthetic.ts';
+import { scifactDocs, tempDir } from '../helpers/synthetic.ts';
 import { CountingEncoder, prng, rejectsWith, textDocs, tinyEncoder, unitVector } from './helpers.ts';
 
 const tmp = tempDir('contract');
@@ -33,12 +33,16 @@ interface Store {
   readonly name: string;
   /** A fresh, unused target. */
   target(): string;
+  /** Options every create() of this store adds. */
+  readonly createOptions?: Partial<CreateTargetOptions>;
 }
 
 let dirN = 0;
 const STORES: Store[] = [
   { name: 'embedded', target: () => join(tmp.dir, `c${dirN++}`) },
   { name: 'pgvector', target: () => pgServer.collectionUrl('contract') },
+  // The whole suite again on hash-partitioned tables: keys, ON CONFLICT, filters, HNSW and postings across partitions.
+  { name: 'pgvector, 3 hash partitions', target: () => pgServer.collectionUrl('contract_p'), createOptions: { partitions: 3 } },
 ];
 
 const ids = (hits: SearchHit[]): string[] => hits.map((h) => h.id);
@@ -105,7 +109,7 @@ for (const store of STORES) {
   describe(`collection contract: ${store.name}`, () => {
     const opened: CollectionApi[] = [];
     const create = async (options: CreateTargetOptions, target = store.target()): Promise<CollectionApi> => {
-      const c = await createCollection(target, options);
+      const c = await createCollection(target, { ...store.createOptions, ...options });
       opened.push(c);
       return c;
     };
@@ -310,3 +314,90 @@ for (const store of STORES) {
     });
   });
 }
+
+/**
+ * Keyword and hybrid search give the same results on both stores: the same analyzer, the same BM25
+ * formula (computed in SQL on pgvector), the same fusion. Exact dense sides (flat indexes) so that the
+ * fused scores can be compared; after updates and deletes, so that the BM25 statistics (N, the total
+ * length, document frequencies) are kept by writes, not only by a fresh load.
+ */
+describe('keyword and hybrid parity between stores', () => {
+  const TEXTS = scifactDocs(120);
+  const QUERIES = [
+    'protein folding in the cell membrane',
+    'risk of cancer in women after pregnancy',
+    'tuberculosis treatment regimen',
+    'the effect of the vaccine on children',
+    'DNA repair mechanisms mice',
+    'antibiotic resistance bacteria',
+    'the of and', // stopwords only: nothing to match (no results) unless stopwords are kept
+  ];
+  const opened: CollectionApi[] = [];
+  after(async () => {
+    for (const c of opened) await c.close();
+  });
+  const load = async (target: string, options: Partial<CreateTargetOptions> = {}): Promise<CollectionApi> => {
+    const c = await createCollection(target, { encoder: base, index: { kind: 'flat' }, ...options });
+    opened.push(c);
+    await c.upsert(TEXTS.slice(0, 100).map((text, i) => ({ id: `d${String(i).padStart(3, '0')}`, text, metadata: { i, even: i % 2 === 0 } })));
+    // texts changed, documents added and deleted: the statistics must follow
+    await c.upsert(TEXTS.slice(100, 120).map((text, i) => ({ id: `d${String(i * 3).padStart(3, '0')}`, text, metadata: { i: i * 3, even: i % 2 === 0 } })));
+    await c.upsert([{ id: 'extra', text: 'tuberculosis tuberculosis protein vaccine', metadata: { i: 1000, even: true } }]);
+    await c.delete(['d001', 'd002', 'd050']);
+    await c.deleteWhere({ i: { $gte: 90, $lt: 95 } });
+    return c;
+  };
+
+  const compare = (a: SearchHit[], b: SearchHit[], what: string): void => {
+    assert.deepEqual(ids(a), ids(b), what);
+    a.forEach((h, i) => assert.ok(Math.abs(h.score - b[i].score) <= 1e-4, `${what}: ${h.id} ${h.score} vs ${b[i].score}`));
+    assert.deepEqual(a.map((h) => [h.text, h.metadata]), b.map((h) => [h.text, h.metadata]), what);
+  };
+
+  for (const partitions of [0, 3]) {
+    test(`the same top 10 ids and scores (to 1e-4) on both stores: keyword, hybrid (convex, rrf), filters, stopwords${partitions ? `; ${partitions} partitions` : ''}`, async () => {
+      const dir = await load(join(tmp.dir, `parity${partitions}`));
+      const pg = await load(pgServer.collectionUrl('parity'), { partitions });
+      assert.deepEqual([...pg.searchModes], ['dense', 'keyword', 'hybrid']);
+      assert.equal(await pg.count(), await dir.count());
+      let nonEmpty = 0;
+      for (const q of QUERIES) {
+        for (const options of [
+          { mode: 'keyword' as const },
+          { mode: 'keyword' as const, keyword: { stopwords: 'none' as const } },
+          { mode: 'keyword' as const, filter: { even: true } },
+          { mode: 'hybrid' as const },
+          { mode: 'hybrid' as const, hybrid: { fusion: 'rrf' as const } },
+          { mode: 'hybrid' as const, hybrid: { normalization: 'zscore' as const, weight: 0.3 } },
+          { mode: 'hybrid' as const, filter: { i: { $lt: 60 } } },
+        ]) {
+          const [a, b] = [await pg.search(q, { k: 10, ...options }), await dir.search(q, { k: 10, ...options })];
+          compare(a, b, `${q} ${JSON.stringify(options)}`);
+          if (a.length > 0) nonEmpty++;
+        }
+      }
+      assert.ok(nonEmpty >= 40, `${nonEmpty} non-empty lists compared`);
+      // batches, and { text, vector } queries (the vector given instead of embedded)
+      const vectors = await base.encode(QUERIES.slice(0, 3), { role: 'query' });
+      const withVectors = QUERIES.slice(0, 3).map((text, i) => ({ text, vector: vectors.data.slice(i * base.dims, (i + 1) * base.dims) }));
+      const [pa, da] = [await pg.searchBatch(withVectors, { k: 10, mode: 'hybrid' }), await dir.searchBatch(withVectors, { k: 10, mode: 'hybrid' })];
+      pa.forEach((list, i) => compare(list, da[i], `batch ${i}`));
+      compare(pa[0], await pg.search(QUERIES[0], { k: 10, mode: 'hybrid' }), 'the given vector is the embedded query');
+    });
+  }
+
+  test('keyword and hybrid inputs are checked alike on both stores', async () => {
+    const dir = await load(join(tmp.dir, 'parity-inputs'));
+    const pg = await load(pgServer.collectionUrl('parity_inputs'));
+    for (const c of [dir, pg]) {
+      await rejectsWith(c.search(new Float32Array(base.dims).fill(1), { mode: 'keyword' }), 'INVALID_ARGUMENT', /text queries/);
+      await rejectsWith(c.search('x', { mode: 'keyword', keyword: { stopwords: 'all' as 'none' } }), 'INVALID_ARGUMENT', /stopwords/);
+      await rejectsWith(c.search('x', { mode: 'hybrid', hybrid: { weight: 2 } }), 'INVALID_ARGUMENT');
+      await rejectsWith(c.search({ text: 'x', vector: new Float32Array(3) }, { mode: 'hybrid' }), 'DIMENSION_MISMATCH');
+      await rejectsWith(c.search({ text: 'x', vector: new Float32Array(base.dims).fill(1) }), 'INVALID_ARGUMENT', /keyword and hybrid/);
+      await rejectsWith(c.search('', { mode: 'keyword' }), 'EMPTY_INPUT');
+      assert.deepEqual(await c.search('zzzqqq unknownword', { mode: 'keyword' }), []);
+      assert.deepEqual(await c.search('tuberculosis', { mode: 'keyword', k: 0 }), []);
+    }
+  });
+});

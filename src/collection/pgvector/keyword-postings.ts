@@ -15,7 +15,7 @@ import { MAX_TF } from '../../keyword/inverted-index.ts';
 import type { Manifest } from '../manifest.ts';
 import { inTransaction, storeError, type Pool, type PoolClient } from './connection.ts';
 import { lockRegistry } from './manifest-table.ts';
-import { REGISTRY_TABLE, quoteIdent, tableNames, termsDdl } from './schema.ts';
+import { REGISTRY_TABLE, metadataIndexDdl, quoteIdent, tableNames, termsDdl } from './schema.ts';
 import type { SqlParams } from './filter-sql.ts';
 import type { PgTarget } from './target.ts';
 
@@ -158,6 +158,7 @@ export async function buildKeywordPostings(pool: Pool, target: PgTarget, analyze
         length += columns.length;
         after = page.rows[page.rows.length - 1].id;
       }
+      await client.query(metadataIndexDdl(names)); // made with the postings: filters read through it
       const updated: Manifest = { ...stored, keyword: { analyzer: analyzer.spec } };
       await client.query(
         `UPDATE ${REGISTRY_TABLE} SET manifest = $2::jsonb, doc_count = $3, term_count = $4, seq = seq + 1, updated_at = now() WHERE name = $1`,

@@ -57,7 +57,7 @@ import {
   MAX_EF_SEARCH, REGISTRY_TABLE, checkPartitions, checkSpecForPgvector, collectionDdl, hnswIndexDdl, partitionName, quoteIdent, tableNames, vectorTypeFor,
   type TableNames, type VectorType,
 } from './schema.ts';
-import { SqlParams, compileFilterToSql } from './filter-sql.ts';
+import { SqlParams, compileFilterToSql, containmentHint } from './filter-sql.ts';
 import { bm25Placeholders, buildKeywordPostings, deletePostings, insertPostings, partitionCount, postingColumns, weightedTerms } from './keyword-postings.ts';
 import { denseSql, hybridCandidatesSql, keywordSql, type StatementTarget } from './search-statements.ts';
 import { estimateFilterFraction } from './selectivity.ts';
@@ -415,7 +415,7 @@ export class PgvectorCollection implements CollectionApi {
         const metadataOnly = prepared.filter((p) => !needsVector(locked, p));
         const written = await this.#writeWithVectors(client, withVector, false);
         const metadataUpdated = await this.#writeMetadata(client, metadataOnly);
-        const terms = await this.#replacePostings(client, withVector, locked);
+        const terms = await this.#replacePostings(client, withVector);
         const inserted = written.inserted;
         const updated = written.updated + metadataUpdated;
         if (inserted + updated > 0) await bumpSeq(client, this.collectionName, { docs: inserted, terms });
@@ -445,13 +445,11 @@ export class PgvectorCollection implements CollectionApi {
     if (!r.can_write) throw new BiencoderError('PERMISSION', `the database role may not insert and update ${this.#table} at ${this.url}: nothing was embedded or written`);
   }
 
-  /**
-   * Replaces the keyword postings of documents whose text is new or changed (`stored`: the hashes
-   * stored before this write); returns the change of the collection's total length in terms.
-   */
-  async #replacePostings(client: PoolClient, changed: readonly PreparedDocument[], stored: ReadonlyMap<string, Buffer>): Promise<number> {
+  /** Replaces the keyword postings of documents whose text is new or changed; returns the change of the collection's total length in terms. */
+  async #replacePostings(client: PoolClient, changed: readonly PreparedDocument[]): Promise<number> {
     if (changed.length === 0) return 0;
-    const removed = await deletePostings(client, this.#names.terms, changed.filter((p) => stored.has(p.id)).map((p) => p.id));
+    // every changed id, stored or not: a concurrent writer may have added one since `stored` was read
+    const removed = await deletePostings(client, this.#names.terms, changed.map((p) => p.id));
     const columns = postingColumns(this.#analyzer, changed);
     await insertPostings(client, this.#names.terms, columns);
     this.#selectivity.clear();
@@ -473,26 +471,35 @@ export class PgvectorCollection implements CollectionApi {
 
   /**
    * Inserts or replaces rows with their vectors. With onlyIfDifferent, a row whose hash, metadata and
-   * vector are already stored is left alone (and counted by neither).
+   * vector are already stored is left alone (and counted by neither). New rows are inserted first (in
+   * lock order, skipping ids that exist), then the others updated in a second statement: the inserted
+   * count must be exact (it moves doc_count), and `RETURNING xmax = 0`, the usual way to tell an
+   * upsert's inserts from its updates, is refused on partitioned tables. The second statement's fresh
+   * snapshot also sees a row that a concurrent writer inserted while the first waited on it.
    */
   async #writeWithVectors(client: PoolClient, docs: readonly PreparedDocument[], onlyIfDifferent: boolean): Promise<{ inserted: number; updated: number }> {
     let inserted = 0;
     let updated = 0;
     const type = this.vectorType;
+    const columns = (list: readonly PreparedDocument[]): unknown[] => [
+      list.map((d) => d.id), list.map((d) => d.text), list.map((d) => d.hash), list.map((d) => d.metadata), list.map((d) => toVectorLiteral(d.vector!)),
+    ];
+    const rows = `unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[], $5::${type}[]) AS u(id, text, hash, metadata, embedding)`;
     for (const part of chunks(docs, ROWS_PER_STATEMENT)) {
-      const { rows } = await client.query<{ inserted: boolean }>(
-        `INSERT INTO ${this.#table} AS cur (id, text, hash, metadata, embedding)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[], $5::${type}[]) AS u(id, text, hash, metadata, embedding)
-         ORDER BY u.id COLLATE "C"
-         ON CONFLICT (id) DO UPDATE SET text = EXCLUDED.text, hash = EXCLUDED.hash, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding
-         ${onlyIfDifferent ? 'WHERE (cur.hash, cur.metadata, cur.embedding) IS DISTINCT FROM (EXCLUDED.hash, EXCLUDED.metadata, EXCLUDED.embedding)' : ''}
-         RETURNING (xmax = 0) AS inserted`,
-        [part.map((d) => d.id), part.map((d) => d.text), part.map((d) => d.hash), part.map((d) => d.metadata), part.map((d) => toVectorLiteral(d.vector!))],
+      const added = await client.query<{ id: string }>(
+        `INSERT INTO ${this.#table} (id, text, hash, metadata, embedding) SELECT * FROM ${rows} ORDER BY u.id COLLATE "C" ON CONFLICT (id) DO NOTHING RETURNING id`,
+        columns(part),
       );
-      for (const r of rows) {
-        if (r.inserted) inserted++;
-        else updated++;
-      }
+      inserted += added.rows.length;
+      const addedIds = new Set(added.rows.map((r) => r.id));
+      const rest = part.filter((d) => !addedIds.has(d.id));
+      if (rest.length === 0) continue;
+      const { rowCount } = await client.query(
+        `UPDATE ${this.#table} AS cur SET text = u.text, hash = u.hash, metadata = u.metadata, embedding = u.embedding FROM ${rows}
+         WHERE cur.id = u.id ${onlyIfDifferent ? 'AND (cur.hash, cur.metadata, cur.embedding) IS DISTINCT FROM (u.hash, u.metadata, u.embedding)' : ''}`,
+        columns(rest),
+      );
+      updated += rowCount ?? 0;
     }
     return { inserted, updated };
   }
@@ -524,7 +531,7 @@ export class PgvectorCollection implements CollectionApi {
           const stored = await this.#hashes(client, prepared, true);
           const { inserted, updated } = await this.#writeWithVectors(client, prepared, true);
           const textChanged = prepared.filter((p) => !stored.get(p.id)?.equals(p.hash));
-          const terms = await this.#replacePostings(client, textChanged, stored);
+          const terms = await this.#replacePostings(client, textChanged);
           if (inserted + updated > 0) await bumpSeq(client, this.collectionName, { docs: inserted, terms });
           return { inserted, updated, unchanged: prepared.length - inserted - updated, embedded: 0 };
         }));
@@ -565,7 +572,7 @@ export class PgvectorCollection implements CollectionApi {
       this.#assertWritable();
       checkDeleteFilter(filter);
       const params = new SqlParams();
-      const where = compileFilterToSql(parseFilter(filter), params);
+      const where = this.#where(parseFilter(filter), params, true);
       return this.#exclusive(() => this.#db('deleting documents', () => inRetriedTransaction(this.#pool, async (client) => {
         await client.query(`SELECT 1 FROM ${this.#table} WHERE ${where} ORDER BY id COLLATE "C" FOR UPDATE`, params.values);
         const { rows } = await client.query<{ id: string }>(`DELETE FROM ${this.#table} WHERE ${where} RETURNING id`, params.values);
@@ -783,7 +790,7 @@ export class PgvectorCollection implements CollectionApi {
     throwIfAborted(options.signal);
     const route = await this.#db('estimating the filter', () => this.#denseRoute(k, filter, options));
     const params = new SqlParams();
-    const statement = { vector: params.add(null), limit: params.add(k), where: filter === undefined ? undefined : compileFilterToSql(filter, params), rows: true };
+    const statement = { vector: params.add(null), limit: params.add(k), where: filter === undefined ? undefined : this.#where(filter, params, route.exact), rows: true };
     return this.#db('searching', () => this.#withSession(route.ef, async (client) => {
       let exact = route.exact;
       const results: SearchHit[][] = [];
@@ -825,7 +832,7 @@ export class PgvectorCollection implements CollectionApi {
       bm25: bm25Placeholders(params), where: undefined as string | undefined, rows: hybrid === undefined,
     };
     if (hybrid === undefined || matrix === undefined) {
-      if (filter !== undefined) keyword.where = compileFilterToSql(filter, params);
+      if (filter !== undefined) keyword.where = this.#where(filter, params, true);
       const sql = keywordSql(this.#statements, keyword);
       return this.#db('searching', () => this.#withSession(undefined, async (client) => {
         const results: SearchHit[][] = [];
@@ -847,7 +854,7 @@ export class PgvectorCollection implements CollectionApi {
     const route = await this.#db('estimating the filter', () => this.#denseRoute(want, filter, options));
     const dense = { vector: params.add(null), limit: keyword.limit, where: undefined as string | undefined, exact: route.exact, rows: false };
     const vectorIndex = params.values.length - 1;
-    if (filter !== undefined) dense.where = keyword.where = compileFilterToSql(filter, params);
+    if (filter !== undefined) dense.where = keyword.where = this.#where(filter, params, route.exact);
     return this.#db('searching', () => this.#withSession(route.ef, async (client) => {
       const fused: Scored<string>[][] = [];
       for (let qi = 0; qi < queries.length; qi++) {
@@ -875,6 +882,17 @@ export class PgvectorCollection implements CollectionApi {
         return row === undefined ? [] : [{ id: h.id, score: h.score, text: row.text, metadata: row.metadata }];
       }));
     }));
+  }
+
+  /**
+   * A filter's SQL; with `indexed`, behind the condition the GIN index on metadata serves when the filter
+   * has one (containmentHint): for exact scans and deletes, which then read only the candidate rows.
+   * HNSW searches go without it, so that the planner keeps the graph for filters that match many rows.
+   */
+  #where(filter: FilterNode, params: SqlParams, indexed: boolean): string {
+    const hint = indexed ? containmentHint(filter, params) : undefined;
+    const sql = compileFilterToSql(filter, params);
+    return hint === undefined ? sql : `(${hint} AND ${sql})`;
   }
 
   /**

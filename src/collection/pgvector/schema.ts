@@ -14,6 +14,8 @@
  *       biencoder_<name>$ti ON (term) INCLUDE (id, tf, len) serves a query's terms by index-only scans.
  *       doc_count and term_count in the registry row (N and the total length for BM25, and count()) are
  *       kept by the same transactions.
+ *   biencoder_<name>$m      USING gin (metadata jsonb_path_ops): filters' equality conditions read
+ *       the matching rows through it (filter-sql.ts: containmentHint), whatever the table's size.
  *
  * Partitioned collections (create({ partitions: N })) hash-partition both tables by id into N
  * partitions, biencoder_<name>$0.. and biencoder_<name>$t$0..: the key of every unique constraint
@@ -45,6 +47,8 @@ export interface TableNames {
   /** The keyword postings table and its index on term. */
   readonly terms: string;
   readonly termsIndex: string;
+  /** The GIN index on metadata (filter-sql.ts: containmentHint). */
+  readonly metadataIndex: string;
 }
 
 /**
@@ -63,7 +67,7 @@ export function quoteIdent(name: string): string {
  */
 export function tableNames(collection: string): TableNames {
   const table = `biencoder_${collection}`;
-  return { table, index: `${table}_hnsw`, terms: `${table}$t`, termsIndex: `${table}$ti` };
+  return { table, index: `${table}_hnsw`, terms: `${table}$t`, termsIndex: `${table}$ti`, metadataIndex: `${table}$m` };
 }
 
 /** The name of partition `i` of a partitioned table. */
@@ -163,6 +167,14 @@ export function checkPartitions(partitions: unknown): number {
   return partitions;
 }
 
+/**
+ * The GIN index on metadata that serves filters' equality conditions (filter-sql.ts: containmentHint):
+ * jsonb_path_ops indexes each path-to-value once, smaller than the default opclass, and serves @>.
+ */
+export function metadataIndexDdl(names: TableNames): string {
+  return `CREATE INDEX IF NOT EXISTS ${quoteIdent(names.metadataIndex)} ON ${quoteIdent(names.table)} USING gin (metadata jsonb_path_ops)`;
+}
+
 /** The statements creating the keyword postings table and its term index. */
 export function termsDdl(names: TableNames, partitions: number): string[] {
   return [
@@ -186,7 +198,7 @@ export function collectionDdl(names: TableNames, dims: number, type: VectorType,
       metadata jsonb NOT NULL,
       embedding ${type}(${dims}) NOT NULL
     `, partitions);
-  out.push(...termsDdl(names, partitions));
+  out.push(metadataIndexDdl(names), ...termsDdl(names, partitions));
   if (spec.kind === 'hnsw' && !deferIndex) out.push(hnswIndexDdl(names, type, metric, spec));
   return out;
 }
