@@ -20,7 +20,7 @@ import { rng } from '../test/helpers/prng.ts';
 export const OVERLAP = { batches: 10, batchSize: 1000, step: 500, dims: 64 } as const;
 
 /** Document i as every writer writes it. */
-export function overlapDocument(i: number): { id: string; vector: Float32Array; metadata: { i: number } } {
+export function overlapDocument(i: number): { id: string; text: string; vector: Float32Array; metadata: { i: number } } {
   const next = rng(1_000_003 + i);
   const vector = new Float32Array(OVERLAP.dims);
   let norm = 0;
@@ -30,7 +30,8 @@ export function overlapDocument(i: number): { id: string; vector: Float32Array; 
   }
   const inv = 1 / Math.sqrt(norm);
   for (let j = 0; j < OVERLAP.dims; j++) vector[j] *= inv;
-  return { id: `doc-${i}`, vector, metadata: { i } };
+  // words shared across documents, so that both writers' batches touch the same terms' postings
+  return { id: `doc-${i}`, text: `document ${i} about topic${i % 50} and topic${i % 7}`, vector, metadata: { i } };
 }
 
 /** The document numbers of writer w's batches, in its order. */
@@ -89,11 +90,24 @@ export async function runOverlap(writers: number): Promise<Record<string, unknow
     let exact = (await c.count()) === TOTAL;
     stored.forEach((s, i) => {
       const e = expected[i];
-      if (s === undefined || s.metadata?.i !== e.metadata.i || s.vector === undefined || s.vector.length !== e.vector.length || s.vector.some((x, j) => x !== e.vector[j])) exact = false;
+      if (s === undefined || s.text !== e.text || s.metadata?.i !== e.metadata.i || s.vector === undefined || s.vector.length !== e.vector.length || s.vector.some((x, j) => x !== e.vector[j])) exact = false;
     });
+    // The BM25 statistics and postings the writers kept, against the stored rows: documents, total length, one posting list per text.
+    const name = new URL(url).searchParams.get('collection')!;
+    const table = `"biencoder_${name}"`;
+    const terms = `"biencoder_${name}$t"`;
+    const stats = (await server.query<{ doc_count: string; term_count: string; rows: string; length: string; posted: string; postings: string }>(
+      `SELECT r.doc_count::text, r.term_count::text, (SELECT count(*) FROM ${table})::text AS rows,
+              (SELECT coalesce(sum(len), 0) FROM (SELECT DISTINCT id, len FROM ${terms}) AS d)::text AS length,
+              (SELECT count(DISTINCT id) FROM ${terms})::text AS posted, (SELECT count(*) FROM ${terms})::text AS postings
+       FROM biencoder_collections AS r WHERE r.name = $1`, [name],
+    )).rows[0];
+    const expectedPostings = expected.reduce((n, d) => n + new Set(d.text.split(' ')).size, 0);
+    const statisticsExact = Number(stats.doc_count) === TOTAL && Number(stats.rows) === TOTAL && Number(stats.posted) === TOTAL
+      && Number(stats.term_count) === Number(stats.length) && Number(stats.postings) === expectedPostings;
     await c.close();
     const failed = reports.reduce((n, r) => n + r.failed, 0);
-    console.log(`overlap: ${writers} writers x ${OVERLAP.batches} batches of ${OVERLAP.batchSize} (${TOTAL} documents) on ${server.embedded ? 'PGlite (one shared session: writers never hold locks at once)' : 'BIENCODER_PG_URL'}: ${failed} failed batches, contents ${exact ? 'exact' : 'NOT exact'}, ${before === null || after === null ? '?' : after - before} deadlocks detected, ${seconds.toFixed(1)} s`);
+    console.log(`overlap: ${writers} writers x ${OVERLAP.batches} batches of ${OVERLAP.batchSize} (${TOTAL} documents) on ${server.embedded ? 'PGlite (one shared session: writers never hold locks at once)' : 'BIENCODER_PG_URL'}: ${failed} failed batches, contents ${exact ? 'exact' : 'NOT exact'}, keyword statistics ${statisticsExact ? 'exact' : `NOT exact (${JSON.stringify(stats)})`}, ${before === null || after === null ? '?' : after - before} deadlocks detected, ${seconds.toFixed(1)} s`);
     for (const [w, r] of reports.entries()) if (r.errors.length > 0) console.log(`  writer ${w}: ${r.errors.join('; ')}`);
     return {
       server: server.embedded ? 'pglite' : 'external',
@@ -103,6 +117,7 @@ export async function runOverlap(writers: number): Promise<Record<string, unknow
       documents: TOTAL,
       overlap_failed_batches: failed,
       overlap_contents_exact: exact,
+      overlap_statistics_exact: statisticsExact,
       deadlocks_detected: before === null || after === null ? null : after - before,
       seconds: Number(seconds.toFixed(2)),
     };

@@ -17,5 +17,6 @@ test('two writers, overlapping batches in opposite orders: no failed batch, exac
   const figures = await runOverlap(2);
   assert.equal(figures.overlap_failed_batches, 0);
   assert.equal(figures.overlap_contents_exact, true);
+  assert.equal(figures.overlap_statistics_exact, true, 'doc_count, term_count and the postings follow the rows');
   assert.equal(figures.documents, (OVERLAP.batches - 1) * OVERLAP.step + OVERLAP.batchSize);
 });

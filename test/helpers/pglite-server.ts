@@ -55,7 +55,7 @@ export async function startPgServer(): Promise<PgServer> {
       query: q,
       async stop(): Promise<void> {
         for (const name of created) {
-          await q(`DROP TABLE IF EXISTS "biencoder_${name}"`).catch(() => undefined);
+          await q(`DROP TABLE IF EXISTS "biencoder_${name}", "biencoder_${name}$t"`).catch(() => undefined);
           await q('DELETE FROM biencoder_collections WHERE name = $1', [name]).catch(() => undefined);
         }
       },
