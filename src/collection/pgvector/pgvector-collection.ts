@@ -771,13 +771,18 @@ export class PgvectorCollection implements CollectionApi {
   }
 
   /**
-   * How a dense search of `want` results runs: hnsw.ef_search (ef, at least want up to 1000), or an
-   * exact scan (flat collections, and selective filters: see #selective).
+   * How a dense search of `want` results runs: an HNSW scan with hnsw.ef_search = ef, or an exact scan
+   * (flat collections, and selective filters: see #selective). With iterative scans (pgvector >= 0.8)
+   * ef stays the collection's (or the search's) whatever `want` is, as the scan goes on until it has
+   * `want` rows: dense searches (k 10) and hybrid ones (1,000 candidates) then share a session
+   * setting, instead of flipping it, one more round trip, at each change. Before 0.8 an HNSW scan
+   * returns at most ef rows, so ef is raised to want (up to 1,000).
    */
   async #denseRoute(want: number, filter: FilterNode | undefined, options: SearchOptions): Promise<{ ef: number | undefined; exact: boolean }> {
     const spec = this.manifest.index;
     if (spec.kind !== 'hnsw') return { ef: undefined, exact: true };
-    const ef = Math.min(MAX_EF_SEARCH, Math.max(options.ef ?? spec.expansionSearch, Math.min(want, MAX_EF_SEARCH)));
+    const asked = options.ef ?? spec.expansionSearch;
+    const ef = Math.min(MAX_EF_SEARCH, this.#iterativeScan ? asked : Math.max(asked, Math.min(want, MAX_EF_SEARCH)));
     const exact = filter !== undefined && await this.#selective(filter, options.filter!);
     return { ef: exact ? undefined : ef, exact };
   }
