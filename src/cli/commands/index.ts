@@ -177,7 +177,7 @@ export async function indexFiles(options: IndexFilesOptions): Promise<IndexFiles
     if (wantedSpec !== undefined && !specMatches(manifest.index, wantedSpec)) {
       throw new BiencoderError('INVALID_ARGUMENT', `the collection at ${dir} has a ${describeSpec(manifest.index)} index; --index ${options.index} applies only when a collection is created`);
     }
-    if (options.language !== undefined && !postgres) {
+    if (options.language !== undefined) {
       const wanted = createAnalyzer(options.language).spec.language;
       const has = manifest.keyword?.analyzer.language ?? 'en';
       if (wanted !== has) throw new BiencoderError('INVALID_ARGUMENT', `the collection at ${dir} has keyword language ${has}; --language ${options.language} applies only when a collection is created`);

@@ -18,6 +18,7 @@ export function migrateCommand(): Command {
     .description(
       'Copy an embedded collection (a directory) into PostgreSQL + pgvector, then verify counts and checksums.\n'
       + 'Resumable: re-running skips documents already copied. Stored vectors are copied, nothing is re-embedded.\n'
+      + 'Keyword and hybrid search carry over: the target ranks with the source\'s keyword language and BM25.\n'
       + 'Exit 0 when verified, 3 when the copy differs from the source.',
     )
     .argument('<dir>', 'the embedded collection directory')
@@ -25,8 +26,9 @@ export function migrateCommand(): Command {
     .option('--collection <name>', 'the target collection name (overrides ?collection= in the URL)')
     .option('--batch-size <n>', 'documents per transaction', positiveInt, 500)
     .option('--verify-only', 'copy nothing: compare an existing target with the source')
+    .option('--partitions <n>', 'hash-partition a new target\'s tables into n partitions (2..64; see docs/pgvector.md)', positiveInt)
     .option('--json', 'print the report as JSON')
-    .action(async (dir: string, url: string, opts: { collection?: string; batchSize: number; verifyOnly?: boolean; json?: boolean }) => {
+    .action(async (dir: string, url: string, opts: { collection?: string; batchSize: number; verifyOnly?: boolean; partitions?: number; json?: boolean }) => {
       if (!isPostgresUrl(url)) throw new BiencoderError('INVALID_ARGUMENT', `the target must be a postgres:// or postgresql:// URL, got ${JSON.stringify(url)}`);
       let progress: Progress | undefined;
       const onProgress = (p: MigrateProgress): void => {
@@ -35,7 +37,7 @@ export function migrateCommand(): Command {
       };
       let report;
       try {
-        report = await migrateCollection(dir, url, { collection: opts.collection, batchSize: opts.batchSize, verifyOnly: opts.verifyOnly, onProgress });
+        report = await migrateCollection(dir, url, { collection: opts.collection, batchSize: opts.batchSize, verifyOnly: opts.verifyOnly, partitions: opts.partitions, onProgress });
       } finally {
         progress?.stop();
       }

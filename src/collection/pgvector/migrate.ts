@@ -11,6 +11,9 @@
  *   is re-embedded. Rows are copied as stored (WriteOptions.storedRows): a row an older biencoder
  *   accepted (an id of 1001-1024 characters or ending in `#<n>`, a `_chunk` or `__proto__` metadata
  *   key) is not refused by the input rules of today, which would stop the copy halfway.
+ * - Keyword and hybrid search carry over: a new target is created with the source's keyword language,
+ *   and every batch writes its documents' postings (the same analyzer and BM25 as the source's); an
+ *   existing target must rank keywords in the same language (INVALID_ARGUMENT otherwise).
  * - Resumable: a batch's rows already in the target with the same hash, metadata and vector are left
  *   alone (counted `unchanged`), so re-running after an interruption finishes the job, and re-running
  *   after source changes brings them over. Rows deleted from the source are not deleted from the target
@@ -46,6 +49,8 @@ export interface MigrateOptions {
   readonly onProgress?: (progress: MigrateProgress) => void;
   /** Copy nothing: only compare the existing target with the source (NOT_FOUND when there is no target). */
   readonly verifyOnly?: boolean;
+  /** Hash partitions of the target's tables when it is created (PgvectorCreateOptions.partitions); default none. */
+  readonly partitions?: number;
 }
 
 export interface MigrateProgress {
@@ -123,8 +128,16 @@ export async function migrateCollection(sourceDir: string, targetUrl: string, op
         metric: manifest.metric,
         index: options.index === undefined ? pgvectorSpecFor(manifest.index) : resolveIndexSpec(options.index),
         deferIndex: true, // built once after the copy: much faster than maintaining it row by row
+        // keyword search with the source's analyzer: the postings are written with the rows, so keyword and hybrid search carry over
+        language: manifest.keyword?.analyzer.language ?? 'en',
+        partitions: options.partitions,
       });
       created = true;
+    }
+    const sourceLanguage = manifest.keyword?.analyzer.language ?? 'en';
+    const targetLanguage = collection.manifest.keyword?.analyzer.language;
+    if (targetLanguage !== undefined && targetLanguage !== sourceLanguage) {
+      throw new BiencoderError('INVALID_ARGUMENT', `the target ${target.display} ranks keywords in language ${targetLanguage}, the source ${sourceDir} in ${sourceLanguage}: keyword search would not carry over; migrate into a new collection`);
     }
     const why = identityMismatch(collection.manifest.encoder, manifest.encoder);
     if (why !== undefined || collection.metric !== manifest.metric) {

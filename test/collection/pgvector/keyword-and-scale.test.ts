@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { citusDistributionStatements, distributeWithCitus } from '../../../src/collection/pgvector/citus.ts';
 import { PgvectorCollection } from '../../../src/collection/pgvector/pgvector-collection.ts';
 import { pgServerForFile } from '../../helpers/pglite-server.ts';
 import { scifactDocs } from '../../helpers/synthetic.ts';
@@ -185,5 +186,20 @@ test('a selective equality filter reads its rows through the GIN index on metada
     assert.match(plan, new RegExp(`Bitmap Index Scan on "?biencoder_${name}\\$m"?`), `${JSON.stringify(filter)}:\n${plan}`);
     assert.doesNotMatch(plan, /Seq Scan/, plan);
   }
+  await c.close();
+});
+
+test('Citus: the statements distribute the documents and their postings by id, colocated, the registry as a reference table; refused without the extension, nothing changed', async () => {
+  assert.deepEqual(citusDistributionStatements('notes', false), [
+    `SELECT create_reference_table('"biencoder_collections"')`,
+    `SELECT create_distributed_table('"biencoder_notes"', 'id')`,
+    `SELECT create_distributed_table('"biencoder_notes$t"', 'id', colocate_with => '"biencoder_notes"')`,
+  ]);
+  assert.equal(citusDistributionStatements('notes', true).length, 2, 'the registry is distributed once');
+  const url = server.collectionUrl('citus');
+  const c = await PgvectorCollection.create(url, { encoder: { modelId: 'm', dims: 4 } });
+  await c.upsertVectors([{ id: 'a', text: 'alpha', vector: unitVector(4, 1, 1) }]);
+  await rejectsWith(distributeWithCitus(url), 'UNSUPPORTED', /citus/);
+  assert.deepEqual((await c.search('alpha', { mode: 'keyword' })).map((h) => h.id), ['a']);
   await c.close();
 });

@@ -147,3 +147,36 @@ test('f16 sources become halfvec targets and verify (f16 rounding on the source 
   await assert.rejects(migrateCollection(half, otherUrl), (e: unknown) => isBiencoderError(e, 'ENCODER_MISMATCH'));
   await assert.rejects(migrateCollection(half, server.collectionUrl('none'), { verifyOnly: true }), (e: unknown) => isBiencoderError(e, 'NOT_FOUND'));
 });
+
+test('keyword search carries over: the source\'s language and BM25 scores in the target (partitioned too); a target in another language is refused', async () => {
+  const dir = join(tmp.dir, `src${dirN++}`);
+  const texts = [
+    'Les chercheurs étudient les protéines du cerveau.', 'La protéine se replie dans la cellule.', 'Le vaccin protège les enfants contre la maladie.',
+    'Les enfants du village vont à l\'école.', 'Une étude sur les maladies du cœur chez les femmes.', 'Le cerveau des souris et la mémoire.',
+  ];
+  const c = await Collection.create(dir, { encoder: { modelId: 'test/model', revision: 'abc', dims: DIMS, normalized: true }, language: 'fr' });
+  await c.upsertVectors(texts.map((text, i) => ({ id: `f${i}`, text, vector: unitVector(DIMS, 8, i) })));
+  await c.close();
+  const url = server.collectionUrl('migkw');
+  const run = await cli(['migrate', dir, url, '--partitions', '2', '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const src = await Collection.open(dir, { readOnly: true });
+  const dst = await PgvectorCollection.open(url);
+  try {
+    assert.equal(dst.manifest.keyword?.analyzer.language, 'fr');
+    assert.equal((await dst.info()).partitions, 2);
+    for (const q of ['protéines', 'les enfants', 'cerveau mémoire', 'maladie du cœur']) {
+      const a = await src.search(q, { mode: 'keyword' });
+      const b = await dst.search(q, { mode: 'keyword' });
+      assert.ok(a.length > 0, q);
+      assert.deepEqual(b.map((h) => h.id), a.map((h) => h.id), q);
+      b.forEach((h, i) => assert.ok(Math.abs(h.score - a[i].score) <= 1e-4, `${q}: ${h.score} vs ${a[i].score}`));
+    }
+  } finally {
+    await src.close();
+    await dst.close();
+  }
+  const english = server.collectionUrl('migen');
+  await (await PgvectorCollection.create(english, { encoder: { modelId: 'test/model', revision: 'abc', dims: DIMS, normalized: true } })).close();
+  await assert.rejects(migrateCollection(dir, english), (e: unknown) => isBiencoderError(e, 'INVALID_ARGUMENT') && /language en.*fr/.test((e as Error).message));
+});
