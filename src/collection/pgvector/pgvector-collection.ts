@@ -20,21 +20,23 @@
  * same rows, a third writer committing in between) is rolled back and run again after a random wait
  * (connection.ts: inRetriedTransaction); the batch stays all-or-nothing.
  *
- * Search: `ORDER BY embedding <op> $query LIMIT k` with the filter compiled to parameterized SQL
- * (filter-sql.ts), inside a transaction that sets hnsw.ef_search (ef, at least k up to 1000) and,
- * on pgvector >= 0.8, hnsw.iterative_scan = relaxed_order, so filtered HNSW scans keep going until k
- * rows match (results are re-sorted by score). Selective filters (matching at most 5% of the documents,
- * estimated from a bounded sample once per filter and cached until the next write) are searched exactly instead: HNSW recall
- * drops with them, and the exact scan evaluates the filter on every row anyway. When an HNSW search still returns fewer than k rows
- * (a very selective filter past hnsw.max_scan_tuples, or k above what the scan yields), the query is
- * re-run as an exact scan (index scans disabled for that transaction): k results whenever k match.
+ * Search (search-statements.ts): dense is one statement, `ORDER BY embedding <op> $query LIMIT k`, with the
+ * vector in binary, on a pooled connection whose session has hnsw.ef_search and, on pgvector >= 0.8,
+ * hnsw.iterative_scan = relaxed_order (set once per connection: #withSession), so filtered HNSW scans keep
+ * going until k rows match (results are re-sorted by score). Selective filters (matching at most 5% of the
+ * documents, estimated from a bounded sample and cached for a while) are searched exactly instead, their
+ * equality conditions read through the GIN index on metadata (filter-sql.ts: containmentHint). When an HNSW
+ * search still returns fewer than k rows the query is re-run as an exact scan: k results whenever k match.
+ * Keyword search is BM25 in SQL over the postings the writes keep (keyword-postings.ts), with the embedded
+ * store's analyzer and formula; hybrid fuses both candidate lists with the embedded store's fusion code.
+ * count() reads the registry's doc_count, kept by the writes.
  */
 import { BiencoderError, throwIfAborted } from '../../errors.ts';
 import type { Encoder } from '../../encoders/encoder.ts';
 import type { Matrix } from '../../matrix.ts';
 import type { IndexMetric } from '../../index/vector-index.ts';
 import { resolveIndexSpec, type IndexSpec, type IndexSpecInput } from '../index-backend.ts';
-import { checkDeleteFilter, parseFilter, type FilterNode, type Metadata, type MetadataFilter } from '../filter.ts';
+import { checkDeleteFilter, parseFilter, type Metadata, type MetadataFilter } from '../filter.ts';
 import { FORMAT_VERSION, MANIFEST_FORMAT, type Manifest } from '../manifest.ts';
 import {
   type DocumentInput, type EncoderDescriptor, type SearchHit, type SearchMode, type SearchOptions, type StoredDocument,
@@ -44,25 +46,24 @@ import type { CollectionApi, CollectionApiInfo } from '../collection-api.ts';
 import { CallQueue } from '../call-queue.ts';
 import {
   checkDenseQueries, checkEmbeddings, checkEncoderMatches, checkIds, checkTextQueries, identityOf, invalid, isEncoder, prepareTextDocuments, prepareVectorDocuments,
-  queryMatrix, searchK, type PreparedDocument, type TextWithVector,
+  searchK, type PreparedDocument, type TextWithVector,
 } from '../document-input.ts';
 import { checkSearchMode } from '../collection.ts';
 import { checkKeywordOptions } from '../keyword-query.ts';
 import { createAnalyzer, sameAnalyzerSpec, type Analyzer } from '../../analysis/index.ts';
-import { fuseRankings, resolveHybridOptions, type Scored } from '../../retriever/fusion.ts';
+import { resolveHybridOptions } from '../../retriever/fusion.ts';
 import { noNul } from './input.ts';
 import { createPool, inRetriedTransaction, inTransaction, parseVersion, sqlState, storeError, versionAtLeast, type Pool, type PoolClient } from './connection.ts';
 import { bumpSeq, insertRegistryRow, lockRegistry, readRegistryRow } from './manifest-table.ts';
 import {
-  MAX_EF_SEARCH, REGISTRY_TABLE, checkPartitions, checkSpecForPgvector, collectionDdl, hnswIndexDdl, partitionName, quoteIdent, tableNames, vectorTypeFor,
+  REGISTRY_TABLE, checkPartitions, checkSpecForPgvector, collectionDdl, hnswIndexDdl, partitionName, quoteIdent, tableNames, vectorTypeFor,
   type TableNames, type VectorType,
 } from './schema.ts';
-import { SqlParams, compileFilterToSql, containmentHint } from './filter-sql.ts';
-import { bm25Placeholders, buildKeywordPostings, deletePostings, insertPostings, partitionCount, postingColumns, weightedTerms } from './keyword-postings.ts';
-import { denseSql, hybridCandidatesSql, keywordSql, type StatementTarget } from './search-statements.ts';
-import { estimateFilterFraction } from './selectivity.ts';
+import { SqlParams, compileFilterToSql } from './filter-sql.ts';
+import { buildKeywordPostings, deletePostings, insertPostings, partitionCount, postingColumns } from './keyword-postings.ts';
+import { PgvectorSearch } from './pgvector-search.ts';
 import { parsePgTarget, type PgTarget } from './target.ts';
-import { fromVectorSend, toVectorLiteral, toVectorSend } from './vector-codec.ts';
+import { fromVectorSend, toVectorLiteral } from './vector-codec.ts';
 
 /** The default index of a new pgvector collection: HNSW over vector(d) (pgvector has no int8 vectors). */
 export const DEFAULT_PGVECTOR_INDEX: IndexSpec = resolveIndexSpec({ kind: 'hnsw' });
@@ -81,11 +82,6 @@ const MAX_UPSERT_ATTEMPTS = 4;
 const MIN_HALFVEC = [0, 7, 0] as const;
 const MIN_ITERATIVE_SCAN = [0, 8, 0] as const;
 const MIN_HNSW = [0, 5, 0] as const;
-/** Filters matching at most this fraction of the documents are searched exactly (see #selective). */
-const EXACT_FILTER_FRACTION = 0.05;
-const SELECTIVITY_CACHE_SIZE = 64;
-/** A filter's selectivity estimate is reused this long (this handle's own writes drop it at once). */
-const SELECTIVITY_TTL_MS = 30_000;
 
 export interface PgvectorOpenOptions {
   /** The encoder for upsert() and text queries; it must be the model the collection was created with. */
@@ -197,14 +193,9 @@ export class PgvectorCollection implements CollectionApi {
   readonly #pool: Pool;
   readonly #table: string;
   readonly #names: TableNames;
-  readonly #statements: StatementTarget;
   readonly #encoder: Encoder | undefined;
   readonly #analyzer: Analyzer;
-  readonly #iterativeScan: boolean;
-  /** Filter (JSON) -> whether it is selective, estimated at a time (ms). */
-  #selectivity = new Map<string, { readonly at: number; readonly selective: boolean }>();
-  /** The hnsw.ef_search each pooled connection's session has (set once, not per search). */
-  readonly #sessionEf = new WeakMap<PoolClient, number>();
+  readonly #search: PgvectorSearch;
   readonly #calls = new CallQueue();
   #closed = false;
 
@@ -220,13 +211,14 @@ export class PgvectorCollection implements CollectionApi {
     this.#pool = init.pool;
     this.#table = quoteIdent(init.table);
     this.#names = tableNames(init.target.collection);
-    this.#statements = {
-      table: this.#names.table, terms: this.#names.terms, collection: init.target.collection, dims: this.dims, vectorType: this.vectorType, metric: this.metric,
-    };
     this.#encoder = init.encoder;
     this.#analyzer = init.analyzer;
     this.searchModes = init.keyword ? ['dense', 'keyword', 'hybrid'] : ['dense'];
-    this.#iterativeScan = versionAtLeast(parseVersion(init.pgvectorVersion), MIN_ITERATIVE_SCAN);
+    this.#search = new PgvectorSearch({
+      pool: init.pool, manifest: init.manifest, url: this.url, collection: init.target.collection, vectorType: this.vectorType,
+      encoder: init.encoder, analyzer: init.analyzer, iterativeScan: versionAtLeast(parseVersion(init.pgvectorVersion), MIN_ITERATIVE_SCAN),
+      assertOpen: () => this.#assertOpen(),
+    });
   }
 
   /**
@@ -452,7 +444,7 @@ export class PgvectorCollection implements CollectionApi {
     const removed = await deletePostings(client, this.#names.terms, changed.map((p) => p.id));
     const columns = postingColumns(this.#analyzer, changed);
     await insertPostings(client, this.#names.terms, columns);
-    this.#selectivity.clear();
+    this.#search.forgetSelectivity();
     return columns.length - removed;
   }
 
@@ -558,7 +550,7 @@ export class PgvectorCollection implements CollectionApi {
           if ((rowCount ?? 0) > 0) terms += await deletePostings(client, this.#names.terms, part);
         }
         if (deleted > 0) await bumpSeq(client, this.collectionName, { docs: -deleted, terms: -terms });
-        this.#selectivity.clear();
+        this.#search.forgetSelectivity();
         return deleted;
       })));
     } catch (error) {
@@ -572,7 +564,7 @@ export class PgvectorCollection implements CollectionApi {
       this.#assertWritable();
       checkDeleteFilter(filter);
       const params = new SqlParams();
-      const where = this.#where(parseFilter(filter), params, true);
+      const where = this.#search.where(parseFilter(filter), params, true);
       return this.#exclusive(() => this.#db('deleting documents', () => inRetriedTransaction(this.#pool, async (client) => {
         await client.query(`SELECT 1 FROM ${this.#table} WHERE ${where} ORDER BY id COLLATE "C" FOR UPDATE`, params.values);
         const { rows } = await client.query<{ id: string }>(`DELETE FROM ${this.#table} WHERE ${where} RETURNING id`, params.values);
@@ -580,7 +572,7 @@ export class PgvectorCollection implements CollectionApi {
           const terms = await deletePostings(client, this.#names.terms, rows.map((r) => r.id));
           await bumpSeq(client, this.collectionName, { docs: -rows.length, terms: -terms });
         }
-        this.#selectivity.clear();
+        this.#search.forgetSelectivity();
         return rows.length;
       })));
     } catch (error) {
@@ -749,199 +741,15 @@ export class PgvectorCollection implements CollectionApi {
         const { texts, vectors } = checkTextQueries(queries, mode, this.dims, this.metric, noNul);
         checkKeywordOptions(options.keyword);
         const hybrid = mode === 'hybrid' ? resolveHybridOptions(options.hybrid, k) : undefined;
-        return this.#calls.track(this.#keywordOrHybrid(texts, vectors, k, filter, options, hybrid));
+        return this.#calls.track(this.#search.keywordOrHybrid(texts, vectors, k, filter, options, hybrid));
       }
       checkDenseQueries(queries);
-      return this.#calls.track(this.#searchBatch(queries as readonly (string | Float32Array)[] | Matrix, k, filter, options));
+      return this.#calls.track(this.#search.dense(queries as readonly (string | Float32Array)[] | Matrix, k, filter, options));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** Text queries and vectors as one matrix of query vectors. */
-  #queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, options: SearchOptions): Promise<Matrix> {
-    return queryMatrix(queries, {
-      dims: this.dims,
-      metric: this.metric,
-      encoder: this.#encoder,
-      encoderRequired: () => new BiencoderError('ENCODER_REQUIRED', `text queries need an encoder but the collection at ${this.url} was opened without one (pass { encoder } when opening, or search with vectors)`),
-      signal: options.signal,
-      rule: noNul,
-    });
-  }
-
-  /**
-   * How a dense search of `want` results runs: an HNSW scan with hnsw.ef_search = ef, or an exact scan
-   * (flat collections, and selective filters: see #selective). With iterative scans (pgvector >= 0.8)
-   * ef stays the collection's (or the search's) whatever `want` is, as the scan goes on until it has
-   * `want` rows: dense searches (k 10) and hybrid ones (1,000 candidates) then share a session
-   * setting, instead of flipping it, one more round trip, at each change. Before 0.8 an HNSW scan
-   * returns at most ef rows, so ef is raised to want (up to 1,000).
-   */
-  async #denseRoute(want: number, filter: FilterNode | undefined, options: SearchOptions): Promise<{ ef: number | undefined; exact: boolean }> {
-    const spec = this.manifest.index;
-    if (spec.kind !== 'hnsw') return { ef: undefined, exact: true };
-    const asked = options.ef ?? spec.expansionSearch;
-    const ef = Math.min(MAX_EF_SEARCH, this.#iterativeScan ? asked : Math.max(asked, Math.min(want, MAX_EF_SEARCH)));
-    const exact = filter !== undefined && await this.#selective(filter, options.filter!);
-    return { ef: exact ? undefined : ef, exact };
-  }
-
-  async #searchBatch(queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions): Promise<SearchHit[][]> {
-    const matrix = await this.#queryMatrix(queries, options);
-    this.#assertOpen();
-    if (matrix.rows === 0) return [];
-    if (k === 0) return Array.from({ length: matrix.rows }, () => []);
-    throwIfAborted(options.signal);
-    const route = await this.#db('estimating the filter', () => this.#denseRoute(k, filter, options));
-    const params = new SqlParams();
-    const statement = { vector: params.add(null), limit: params.add(k), where: filter === undefined ? undefined : this.#where(filter, params, route.exact), rows: true };
-    return this.#db('searching', () => this.#withSession(route.ef, async (client) => {
-      let exact = route.exact;
-      const results: SearchHit[][] = [];
-      for (let q = 0; q < matrix.rows; q++) {
-        throwIfAborted(options.signal);
-        params.values[0] = toVectorSend(matrix.data.subarray(q * this.dims, (q + 1) * this.dims));
-        type Row = { id: string; text: string; metadata: Metadata; score: number };
-        let { rows } = await client.query<Row>(denseSql(this.#statements, { ...statement, exact }), params.values);
-        if (rows.length < k && !exact) {
-          // The HNSW scan ended before k rows matched: exact scans for the remaining queries.
-          exact = true;
-          ({ rows } = await client.query<Row>(denseSql(this.#statements, { ...statement, exact }), params.values));
-        }
-        rows.sort((a, b) => b.score - a.score); // relaxed_order scans may return neighbours slightly out of order
-        results.push(rows.map((r) => ({ id: r.id, score: r.score, text: r.text, metadata: r.metadata })));
-      }
-      return results;
-    }));
-  }
-
-  /**
-   * Keyword search: BM25 in SQL (keyword-postings.ts), one statement a query. Hybrid: each query's
-   * dense and keyword candidates in one statement, fused here by the embedded store's code
-   * (fuseRankings), then one statement reads the rows of every query's winners.
-   */
-  async #keywordOrHybrid(
-    texts: readonly string[], vectors: readonly (Float32Array | undefined)[], k: number, filter: FilterNode | undefined, options: SearchOptions,
-    hybrid: ReturnType<typeof resolveHybridOptions> | undefined,
-  ): Promise<SearchHit[][]> {
-    throwIfAborted(options.signal);
-    if (texts.length === 0) return [];
-    if (k === 0) return texts.map(() => []);
-    const matrix = hybrid === undefined ? undefined : await this.#queryMatrix(texts.map((t, i) => vectors[i] ?? t), options);
-    this.#assertOpen();
-    const queries = texts.map((t) => weightedTerms(this.#analyzer.queryTerms(t, options.keyword)));
-    const params = new SqlParams();
-    const keyword = {
-      terms: params.add(null), weights: params.add(null), collectionName: params.add(this.collectionName), limit: params.add(hybrid?.candidates ?? k),
-      bm25: bm25Placeholders(params), where: undefined as string | undefined, rows: hybrid === undefined,
-    };
-    if (hybrid === undefined || matrix === undefined) {
-      if (filter !== undefined) keyword.where = this.#where(filter, params, true);
-      const sql = keywordSql(this.#statements, keyword);
-      return this.#db('searching', () => this.#withSession(undefined, async (client) => {
-        const results: SearchHit[][] = [];
-        for (const q of queries) {
-          throwIfAborted(options.signal);
-          if (q.terms.length === 0) {
-            results.push([]);
-            continue;
-          }
-          params.values[0] = q.terms;
-          params.values[1] = q.weights;
-          const { rows } = await client.query<{ id: string; text: string; metadata: Metadata; score: number }>(sql, params.values);
-          results.push(rows.map((r) => ({ id: r.id, score: r.score, text: r.text, metadata: r.metadata })));
-        }
-        return results;
-      }));
-    }
-    const want = hybrid.candidates;
-    const route = await this.#db('estimating the filter', () => this.#denseRoute(want, filter, options));
-    const dense = { vector: params.add(null), limit: keyword.limit, where: undefined as string | undefined, exact: route.exact, rows: false };
-    const vectorIndex = params.values.length - 1;
-    if (filter !== undefined) dense.where = keyword.where = this.#where(filter, params, route.exact);
-    return this.#db('searching', () => this.#withSession(route.ef, async (client) => {
-      const fused: Scored<string>[][] = [];
-      for (let qi = 0; qi < queries.length; qi++) {
-        throwIfAborted(options.signal);
-        params.values[0] = queries[qi].terms;
-        params.values[1] = queries[qi].weights;
-        params.values[vectorIndex] = toVectorSend(matrix.data.subarray(qi * this.dims, (qi + 1) * this.dims));
-        type Row = { side: number; id: string; score: number };
-        let { rows } = await client.query<Row>(hybridCandidatesSql(this.#statements, dense, keyword), params.values);
-        const denseCount = (list: Row[]): number => list.reduce((n, r) => n + (r.side === 0 ? 1 : 0), 0);
-        if (denseCount(rows) < k && !dense.exact) {
-          dense.exact = true; // as in dense search: exact scans once the HNSW scan comes up short
-          ({ rows } = await client.query<Row>(hybridCandidatesSql(this.#statements, dense, keyword), params.values));
-        }
-        const denseList = rows.filter((r) => r.side === 0).sort((a, b) => b.score - a.score).map((r) => ({ id: r.id, score: r.score }));
-        const keywordList = rows.filter((r) => r.side === 1).map((r) => ({ id: r.id, score: r.score }));
-        fused.push(fuseRankings(denseList, keywordList, hybrid, k));
-      }
-      const ids = [...new Set(fused.flatMap((list) => list.map((h) => h.id)))];
-      const { rows } = await client.query<{ id: string; text: string; metadata: Metadata }>(`SELECT id, text, metadata FROM ${this.#table} WHERE id = ANY($1::text[])`, [ids]);
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      // a winner deleted since its candidates were read is skipped
-      return fused.map((list) => list.flatMap((h) => {
-        const row = byId.get(h.id);
-        return row === undefined ? [] : [{ id: h.id, score: h.score, text: row.text, metadata: row.metadata }];
-      }));
-    }));
-  }
-
-  /**
-   * A filter's SQL; with `indexed`, behind the condition the GIN index on metadata serves when the filter
-   * has one (containmentHint): for exact scans and deletes, which then read only the candidate rows.
-   * HNSW searches go without it, so that the planner keeps the graph for filters that match many rows.
-   */
-  #where(filter: FilterNode, params: SqlParams, indexed: boolean): string {
-    const hint = indexed ? containmentHint(filter, params) : undefined;
-    const sql = compileFilterToSql(filter, params);
-    return hint === undefined ? sql : `(${hint} AND ${sql})`;
-  }
-
-  /**
-   * Runs searches on one pooled connection whose session has hnsw.ef_search = ef (and iterative scans
-   * on pgvector >= 0.8): set once per connection and value, so that a search is one statement, one round trip.
-   */
-  async #withSession<T>(ef: number | undefined, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    let broken = false;
-    try {
-      if (ef !== undefined && this.#sessionEf.get(client) !== ef) {
-        this.#sessionEf.delete(client);
-        await client.query(`SELECT set_config('hnsw.ef_search', $1, false)${this.#iterativeScan ? `, set_config('hnsw.iterative_scan', 'relaxed_order', false)` : ''}`, [String(ef)]);
-        this.#sessionEf.set(client, ef);
-      }
-      return await fn(client);
-    } catch (error) {
-      broken = sqlState(error) === undefined && !(error instanceof BiencoderError); // no reply from the server: do not reuse the connection
-      throw error;
-    } finally {
-      client.release(broken);
-    }
-  }
-
-  /**
-   * Whether a filter matches at most EXACT_FILTER_FRACTION of the documents. An HNSW scan with such a
-   * filter visits many neighbours for each one that passes and still misses some (recall@10 0.85 for a
-   * 1% filter over 50k clustered vectors in bench:pgvector), while an exact scan evaluates the filter
-   * on every row anyway and computes few distances. Estimated from a bounded sample (selectivity.ts),
-   * never a scan of the whole table; reused for SELECTIVITY_TTL_MS, and dropped by this handle's writes.
-   */
-  async #selective(filter: FilterNode, original: unknown): Promise<boolean> {
-    const key = JSON.stringify(original);
-    const cached = this.#selectivity.get(key);
-    if (cached !== undefined && performance.now() - cached.at < SELECTIVITY_TTL_MS) return cached.selective;
-    const params = new SqlParams();
-    const sql = compileFilterToSql(filter, params);
-    const { fraction } = await estimateFilterFraction(this.#pool, this.#table, sql, params.values);
-    const selective = fraction <= EXACT_FILTER_FRACTION;
-    this.#selectivity.delete(key);
-    if (this.#selectivity.size >= SELECTIVITY_CACHE_SIZE) this.#selectivity.delete(this.#selectivity.keys().next().value!);
-    this.#selectivity.set(key, { at: performance.now(), selective });
-    return selective;
-  }
 }
 
 /** The name of partition i's HNSW index (63 characters at most for a 48-character collection name). */
