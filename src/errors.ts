@@ -46,7 +46,7 @@ export type ErrorCode =
    * directory owned by another user or on a read-only mount. Reading such a collection works.
    */
   | 'PERMISSION'
-  /** The operation or option is not supported by this store or configuration (e.g. keyword search on pgvector). */
+  /** The operation or option is not supported by this store or configuration (e.g. int8 vectors on pgvector). */
   | 'UNSUPPORTED'
   /** A database server (PostgreSQL) could not be reached or failed a statement (the message carries its error). */
   | 'STORE_FAILED'

@@ -243,7 +243,8 @@ test('language: a collection in another language analyzes its texts and queries 
     await de.close();
   }
   await assert.rejects(Collection.create(join(root.dir, 'xx'), { encoder, language: 'xx' }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT') && /supported/.test(e.message));
-  await assert.rejects(createCollection('postgres://u@localhost:1/db?collection=c', { encoder, language: 'de' }), (e) => isBiencoderError(e, 'UNSUPPORTED'));
+  // pgvector collections take the language too; an unknown one is refused before any connection is tried
+  await assert.rejects(createCollection('postgres://u@localhost:1/db?collection=c', { encoder, language: 'xx' }), (e) => isBiencoderError(e, 'INVALID_ARGUMENT') && /xx/.test((e as Error).message));
 });
 
 test('{ text, vector } queries: hybrid without an encoder uses the given vector; dense refuses them', async () => {

@@ -1,0 +1,82 @@
+/**
+ * K-fold cross-validation of query adapters, for datasets without a train split (cranfield, cisi):
+ * the judged queries are shuffled (seeded) into K folds; for each fold an adapter is trained on the
+ * other folds (with its own validation split and early stopping, train-query-adapter.ts) and the
+ * fold's queries are searched with it — or without one, when that fold's training kept none. Every
+ * query is scored by an adapter that never saw it; nDCG@10 is the mean over all queries.
+ */
+import { BiencoderError } from '../errors.ts';
+import type { Matrix } from '../matrix.ts';
+import { meanNdcg10, trainQueryAdapter, type AdapterTrainingData, type TrainQueryAdapterOptions } from './train-query-adapter.ts';
+
+export interface CrossValidationFold {
+  readonly fold: number;
+  readonly queries: number;
+  readonly baseNdcg10: number;
+  readonly adaptedNdcg10: number;
+  /** Whether this fold's training kept an adapter (else its queries were searched without one). */
+  readonly adapted: boolean;
+  readonly reason?: string;
+  readonly seconds: number;
+}
+
+export interface CrossValidationResult {
+  readonly folds: readonly CrossValidationFold[];
+  /** Mean nDCG@10 over every judged query, without and with the adapters. */
+  readonly baseNdcg10: number;
+  readonly adaptedNdcg10: number;
+  readonly queries: number;
+}
+
+function rows(m: Matrix, picked: readonly number[]): Matrix {
+  const out = new Float32Array(picked.length * m.dims);
+  picked.forEach((r, i) => out.set(m.data.subarray(r * m.dims, (r + 1) * m.dims), i * m.dims));
+  return { data: out, rows: picked.length, dims: m.dims };
+}
+
+/** Shuffles 0..n-1 with a seeded mulberry32 stream (the folds' assignment). */
+function seededOrder(n: number, seed: number): number[] {
+  let a = seed >>> 0;
+  const random = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+export function crossValidateQueryAdapter(data: AdapterTrainingData, folds: number, options: TrainQueryAdapterOptions & { readonly onFold?: (fold: CrossValidationFold) => void } = {}): CrossValidationResult {
+  if (!Number.isInteger(folds) || folds < 2 || folds > 20) throw new BiencoderError('INVALID_ARGUMENT', `cross-validation takes 2..20 folds, got ${String(folds)}`);
+  const judged = data.queryIds.map((id, i) => ([...(data.qrels.get(id) ?? new Map<string, number>())].some(([, g]) => g > 0) ? i : -1)).filter((i) => i >= 0);
+  if (judged.length < folds * 5) throw new BiencoderError('INVALID_ARGUMENT', `${folds}-fold cross-validation needs at least ${folds * 5} judged queries, got ${judged.length}`);
+  const order = seededOrder(judged.length, (options.seed ?? 42) + 1).map((i) => judged[i]);
+  const results: CrossValidationFold[] = [];
+  let base = 0;
+  let adapted = 0;
+  for (let f = 0; f < folds; f++) {
+    const started = performance.now();
+    const held = order.filter((_, i) => i % folds === f).sort((a, b) => a - b);
+    const rest = order.filter((_, i) => i % folds !== f).sort((a, b) => a - b);
+    const trained = trainQueryAdapter({ ...data, queries: rows(data.queries, rest), queryIds: rest.map((i) => data.queryIds[i]) }, options);
+    const heldQueries = rows(data.queries, held);
+    const heldIds = held.map((i) => data.queryIds[i]);
+    const b = meanNdcg10(heldQueries, heldIds, data.documents, data.documentIds, data.qrels);
+    const a = trained.adapter === undefined ? b : meanNdcg10(trained.adapter.apply(heldQueries), heldIds, data.documents, data.documentIds, data.qrels);
+    const fold: CrossValidationFold = {
+      fold: f + 1, queries: held.length, baseNdcg10: b, adaptedNdcg10: a, adapted: trained.adapter !== undefined,
+      ...(trained.reason === undefined ? {} : { reason: trained.reason }), seconds: (performance.now() - started) / 1000,
+    };
+    options.onFold?.(fold);
+    results.push(fold);
+    base += b * held.length;
+    adapted += a * held.length;
+  }
+  return { folds: results, baseNdcg10: base / judged.length, adaptedNdcg10: adapted / judged.length, queries: judged.length };
+}
