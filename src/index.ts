@@ -53,6 +53,7 @@ export {
   type StoredDocument,
   type SearchHit,
   type SearchOptions,
+  type EmbedQueriesOptions,
   type EncoderDescriptor,
   type SearchMode,
   type TextWithVector,
@@ -83,6 +84,12 @@ export {
   type ScoreNormalization,
 } from './retriever/fusion.ts';
 export { DEFAULT_TEXT_SEARCH_MODE } from './retriever/default-mode.ts';
+// Query adapters (trained from a collection's judgements; applied to its text queries)
+export {
+  QueryAdapter, trainQueryAdapter, crossValidateQueryAdapter, tuneCollection, collectionSpace, matrixSpace, meanNdcg10,
+  type AdapterTrainingData, type DocumentSpace, type TrainQueryAdapterOptions, type TrainQueryAdapterResult, type AdapterEpoch,
+  type CrossValidationFold, type CrossValidationResult, type TuneCollectionOptions, type TuneCollectionResult, type QueryAdapterHeader,
+} from './tune/index.ts';
 export { CrossEncoder, loadCrossEncoder, type CrossEncoderOptions, type GraphChoice, type ScoreOptions, type PairScores, type RankOptions, type RankedDocument, type TextPair } from './rerank/cross-encoder.ts';
 export type { Activation } from './rerank/activation.ts';
 export type { PairTruncation } from './rerank/pair-tokenizer.ts';

@@ -116,9 +116,8 @@ export async function searchDocuments(collection: CollectionApi, query: string |
   let vector: Float32Array | string = query;
   // (keyword and hybrid searches need the text itself, and embed it inside the collection)
   if (typeof query === 'string' && (options.mode === undefined || options.mode === 'dense')) {
-    const encoder = collection.encoder;
-    if (encoder !== undefined) {
-      const m = await encoder.encode([query], { role: 'query', signal: options.signal });
+    if (collection.encoder !== undefined) {
+      const m = await collection.embedQueries([query], { adapter: options.adapter, signal: options.signal });
       vector = m.data.slice(0, m.dims);
     }
   }

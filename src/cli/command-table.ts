@@ -33,6 +33,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'Index documents into a collection; reruns skip what is already indexed.',
     load: async () => (await import('./commands/index.ts')).indexCommand(),
   },
+  tune: {
+    term: 'tune [options]',
+    summary: 'Train a query adapter from judged queries (searches improve; documents are not re-embedded).',
+    load: async () => (await import('./commands/tune.ts')).tuneCommand(),
+  },
   search: {
     term: 'search [options] <query>',
     summary: 'Search a collection with a text query.',

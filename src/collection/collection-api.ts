@@ -10,7 +10,8 @@
 import type { Encoder } from '../encoders/encoder.ts';
 import type { Matrix } from '../matrix.ts';
 import type { IndexMetric } from '../index/vector-index.ts';
-import type { DocumentInput, SearchHit, SearchMode, SearchOptions, StoredDocument, TextWithVector, VectorDocumentInput, WriteOptions, WriteResult } from './collection.ts';
+import type { DocumentInput, EmbedQueriesOptions, SearchHit, SearchMode, SearchOptions, StoredDocument, TextWithVector, VectorDocumentInput, WriteOptions, WriteResult } from './collection.ts';
+import type { QueryAdapter } from '../tune/query-adapter.ts';
 import type { Manifest } from './manifest.ts';
 import type { MetadataFilter } from './filter.ts';
 
@@ -32,6 +33,8 @@ export interface CollectionApi {
   readonly searchModes: readonly SearchMode[];
   /** The encoder given at open or create, if any. */
   readonly encoder: Encoder | undefined;
+  /** The query adapter stored with the collection (applied to every text query it embeds), if any. */
+  readonly queryAdapter: QueryAdapter | undefined;
 
   /** Inserts or replaces documents; only new or changed texts are embedded. Atomic per call. */
   upsert(docs: readonly DocumentInput[], options?: WriteOptions): Promise<WriteResult>;
@@ -53,6 +56,12 @@ export interface CollectionApi {
   search(query: string | Float32Array | TextWithVector, options?: SearchOptions): Promise<SearchHit[]>;
   /** search() for many queries at once: one result list per query. */
   searchBatch(queries: readonly (string | Float32Array | TextWithVector)[] | Matrix, options?: SearchOptions): Promise<SearchHit[][]>;
+  /** Text queries embedded as searches embed them: the encoder (as queries), then the query adapter unless `adapter: false`. */
+  embedQueries(texts: readonly string[], options?: EmbedQueriesOptions): Promise<Matrix>;
+  /** Stores a query adapter with the collection (replacing any); documents and their vectors are not touched. */
+  setQueryAdapter(adapter: QueryAdapter, options?: { readonly validation?: Readonly<Record<string, unknown>> }): Promise<void>;
+  /** Removes the collection's query adapter; resolves whether there was one. */
+  removeQueryAdapter(): Promise<boolean>;
   /** Makes pending state durable (the embedded index file); a no-op where every write is already durable. */
   flush(): Promise<void>;
   /** Releases the collection (files, locks, connections). Idempotent. */

@@ -18,7 +18,7 @@
  * to embed (or fails validation) writes nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BiencoderError, throwIfAborted } from '../errors.ts';
 import type { Encoder, Metric, Prompts } from '../encoders/encoder.ts';
@@ -26,7 +26,9 @@ import type { Matrix } from '../matrix.ts';
 import type { IndexMatches, IndexMetric, IndexSearchOptions, VectorIndex } from '../index/vector-index.ts';
 import { createIndex, resolveIndexSpec, type IndexSpec, type IndexSpecInput } from './index-backend.ts';
 import { checkDeleteFilter, parseFilter, compileFilterNode, type Metadata, type MetadataFilter, type FilterNode, type JsonValue } from './filter.ts';
-import { fsyncDir, fsyncPath } from './fs-util.ts';
+import { fsyncDir, fsyncPath, writeFileAtomic } from './fs-util.ts';
+import { adapterRecord, loadRecordedAdapter } from './query-adapter-record.ts';
+import type { QueryAdapter } from '../tune/query-adapter.ts';
 import { acquireWriterLock, WriterLock } from './lock.ts';
 import { assertCollectionWritable, isPermissionDenied, permissionError } from './permissions.ts';
 import { CurrentDatabase, type HeldDatabase } from './current-database.ts';
@@ -180,6 +182,18 @@ export interface SearchOptions {
   readonly hybrid?: HybridOptions;
   /** Keyword query analysis: { stopwords: 'default' (the collection language's, also spelled 'english') | 'none' }. */
   readonly keyword?: KeywordQueryOptions;
+  /**
+   * false: embed text queries without the collection's query adapter (to compare). Default true: a
+   * collection's adapter applies to every text query it embeds. Query vectors you pass are used as given.
+   */
+  readonly adapter?: boolean;
+}
+
+/** Options of embedQueries(). */
+export interface EmbedQueriesOptions {
+  /** false: without the collection's query adapter. Default true. */
+  readonly adapter?: boolean;
+  readonly signal?: AbortSignal;
 }
 
 export interface WriteOptions {
@@ -254,7 +268,9 @@ interface FilterBits {
 
 export class Collection {
   readonly dir: string;
-  readonly manifest: Manifest;
+  #manifest: Manifest;
+  /** The query adapter the manifest records, loaded at open. */
+  #adapter: QueryAdapter | undefined;
   readonly readOnly: boolean;
   readonly dims: number;
   readonly metric: IndexMetric;
@@ -295,10 +311,11 @@ export class Collection {
 
   private constructor(init: {
     dir: string; manifest: Manifest; readOnly: boolean; db: Db; lock: WriterLock | undefined; encoder: Encoder | undefined;
-    autoFlushChanges: number | undefined; index: VectorIndex; status: IndexOpenStatus; analyzer: Analyzer;
+    autoFlushChanges: number | undefined; index: VectorIndex; status: IndexOpenStatus; analyzer: Analyzer; adapter: QueryAdapter | undefined;
   }) {
     this.dir = init.dir;
-    this.manifest = init.manifest;
+    this.#manifest = init.manifest;
+    this.#adapter = init.adapter;
     this.readOnly = init.readOnly;
     this.dims = init.manifest.dims;
     this.metric = init.manifest.metric;
@@ -312,6 +329,82 @@ export class Collection {
     this.#analyzer = init.analyzer;
     this.#keyword = new InvertedIndex(init.analyzer);
     this.keywordStatus = init.status;
+  }
+
+  /** The encoder identity, dims, metric, index spec, analyzer and query adapter the collection was made with. */
+  get manifest(): Manifest {
+    return this.#manifest;
+  }
+
+  /** The query adapter applied to text queries (see setQueryAdapter), if any. */
+  get queryAdapter(): QueryAdapter | undefined {
+    return this.#adapter;
+  }
+
+  /**
+   * Stores a query adapter (trainQueryAdapter) with the collection: its file, then the manifest naming
+   * it by checksum (an interrupted call leaves the previous state), then the previous file is removed.
+   * From then on every text query this collection embeds goes through it (every door: library, CLI,
+   * server, integrations); documents and their vectors are not touched.
+   */
+  setQueryAdapter(adapter: QueryAdapter, options: { readonly validation?: Readonly<Record<string, unknown>> } = {}): Promise<void> {
+    try {
+      this.#assertWritable();
+      const { bytes, record } = adapterRecord(adapter, this.#manifest, options.validation);
+      return this.#exclusive(async () => {
+        const previous = this.#manifest.queryAdapter;
+        try {
+          writeFileAtomic(join(this.dir, record.file), bytes);
+          this.#writeManifest({ ...this.#manifest, queryAdapter: record });
+        } catch (error) {
+          throw this.#fsError(error);
+        }
+        this.#adapter = adapter;
+        if (previous !== undefined && previous.file !== record.file) rmSync(join(this.dir, previous.file), { force: true });
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Removes the collection's query adapter; resolves whether there was one. */
+  removeQueryAdapter(): Promise<boolean> {
+    try {
+      this.#assertWritable();
+      return this.#exclusive(async () => {
+        const previous = this.#manifest.queryAdapter;
+        if (previous === undefined) return false;
+        const { queryAdapter: _removed, ...rest } = this.#manifest;
+        void _removed;
+        try {
+          this.#writeManifest(rest);
+        } catch (error) {
+          throw this.#fsError(error);
+        }
+        this.#adapter = undefined;
+        rmSync(join(this.dir, previous.file), { force: true });
+        return true;
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #writeManifest(manifest: Manifest): void {
+    const updated = { ...manifest, updatedAt: new Date().toISOString() };
+    writeManifest(this.dir, updated);
+    this.#manifest = updated;
+  }
+
+  #fsError(error: unknown): unknown {
+    return isPermissionDenied(error) ? permissionError(this.dir, 'store the query adapter', error) : error;
+  }
+
+  /** Text queries embedded as searches embed them: the collection's encoder, then its query adapter unless adapter is false. */
+  async embedQueries(texts: readonly string[], options: EmbedQueriesOptions = {}): Promise<Matrix> {
+    this.#assertOpen();
+    if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) throw invalid('embedQueries takes an array of strings');
+    return this.#queryMatrix(texts, options);
   }
 
   /** The keyword analyzer's identity (language, name, version), as recorded in the manifest. */
@@ -465,9 +558,10 @@ export class Collection {
         writeManifest(target, manifest);
       }
       const placeholder = createIndex(manifest.index, { dims: manifest.dims, metric: manifest.metric });
+      const adapter = manifest.queryAdapter === undefined ? undefined : readAdapterFile(target, manifest);
       const c = new Collection({
         dir: target, manifest, readOnly, db, lock, encoder: options.encoder, autoFlushChanges: options.autoFlushChanges,
-        index: placeholder, status: { action: 'loaded', replayed: 0, seconds: 0 }, analyzer,
+        index: placeholder, status: { action: 'loaded', replayed: 0, seconds: 0 }, analyzer, adapter,
       });
       await c.#loadIndex();
       if (!readOnly && (c.indexStatus.action === 'rebuilt' || c.keywordStatus.action === 'rebuilt') && c.#unsaved > 0) await c.#saveIndex();
@@ -1029,8 +1123,9 @@ export class Collection {
   }
 
   /** The queries as a matrix of vectors, texts embedded as queries. */
-  async #queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, options: SearchOptions): Promise<Matrix> {
+  async #queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, options: SearchOptions | EmbedQueriesOptions): Promise<Matrix> {
     const matrix = await queryMatrix(queries, {
+      adapter: options.adapter === false ? undefined : this.#adapter,
       dims: this.dims,
       metric: this.metric,
       encoder: this.#encoder,
@@ -1127,6 +1222,18 @@ export class Collection {
     this.#filterCache.set(cacheKey, entry);
     return entry;
   }
+}
+
+/** The query adapter file a manifest names (COLLECTION_CORRUPT when missing, damaged or for another model). */
+function readAdapterFile(dir: string, manifest: Manifest): QueryAdapter {
+  const path = join(dir, manifest.queryAdapter!.file);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new BiencoderError('COLLECTION_CORRUPT', `the collection at ${dir} names the query adapter ${manifest.queryAdapter!.file}, which cannot be read (${(error as Error).message})`, { cause: error, details: { dir } });
+  }
+  return loadRecordedAdapter(bytes, manifest, path);
 }
 
 /** Dense candidates of a hybrid search rescored exactly (see IndexSearchOptions.exactScores). */

@@ -19,6 +19,7 @@ import type { Matrix } from '../matrix.ts';
 import { describeIdentity, identityMismatch, type EncoderIdentity } from './manifest.ts';
 import type { DocumentInput, EncoderDescriptor, SearchOptions, VectorDocumentInput } from './collection.ts';
 import type { Metadata } from './filter.ts';
+import type { QueryAdapter } from '../tune/query-adapter.ts';
 
 /** Longest id of a stored row, in UTF-16 code units: a document's own id, or a chunk's `parent#n`. */
 export const MAX_ID_LENGTH = 1024;
@@ -350,6 +351,8 @@ export function checkDenseQueries(queries: unknown): void {
 }
 
 interface QueryMatrixOptions {
+  /** Applied to the embeddings of text queries (not to vectors given). */
+  readonly adapter?: QueryAdapter;
   readonly dims: number;
   /** The collection's metric: a zero query vector is refused where a zero stored vector is (checkNotZero). */
   readonly metric: IndexMetric;
@@ -392,7 +395,8 @@ export async function queryMatrix(queries: readonly (string | Float32Array)[] | 
     if (encoder === undefined) throw options.encoderRequired();
     const m = await encoder.encode(texts, { role: 'query', signal });
     checkEmbeddings(m, texts.length, dims);
-    textRows.forEach((row, i) => data.set(m.data.subarray(i * dims, (i + 1) * dims), row * dims));
+    const embedded = options.adapter === undefined ? m : options.adapter.apply({ data: m.data, rows: texts.length, dims });
+    textRows.forEach((row, i) => data.set(embedded.data.subarray(i * dims, (i + 1) * dims), row * dims));
   }
   return { data, rows: list.length, dims };
 }

@@ -47,8 +47,24 @@ export interface Manifest {
    * analyzers: those are English, and get this recorded on their first writable open.
    */
   readonly keyword?: { readonly analyzer: AnalyzerSpec };
+  /** The query adapter applied to text queries' embeddings (src/tune), when one was trained and kept. */
+  readonly queryAdapter?: QueryAdapterRecord;
   readonly createdAt: string;
   readonly updatedAt: string;
+}
+
+/** A collection's query adapter as its manifest records it. */
+export interface QueryAdapterRecord {
+  /** The adapter file (embedded store: in the collection directory; pgvector: a row of biencoder_query_adapters). */
+  readonly file: string;
+  /** sha256 (hex) of the adapter file's bytes. */
+  readonly sha256: string;
+  /** The encoder whose query vectors it maps: the collection's modelId and revision. */
+  readonly baseModel: { readonly modelId: string; readonly revision: string | null };
+  readonly rank: number;
+  readonly createdAt: string;
+  /** How it did on its validation queries (nDCG@10 without and with it), and how it was trained. */
+  readonly validation?: Readonly<Record<string, unknown>>;
 }
 
 export function manifestPath(dir: string): string {
@@ -124,6 +140,13 @@ export function validateManifest(raw: unknown, path = MANIFEST_FILE): Manifest {
     }
     if (!isAnalyzerLanguage(a.language)) {
       throw new BiencoderError('UNSUPPORTED_FORMAT', `${path}: keyword language ${JSON.stringify(a.language)} is not one this biencoder knows (upgrade biencoder)`, { details: { path } });
+    }
+  }
+  if (raw.queryAdapter !== undefined) {
+    const q = raw.queryAdapter;
+    if (!isObject(q) || typeof q.file !== 'string' || !/^[\w.-]+$/.test(q.file) || typeof q.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(q.sha256)
+      || !isObject(q.baseModel) || typeof q.baseModel.modelId !== 'string' || !isDims(q.rank) || typeof q.createdAt !== 'string') {
+      throw corrupt(path, `queryAdapter ${JSON.stringify(raw.queryAdapter)} is not { file, sha256, baseModel, rank, createdAt }`);
     }
   }
   for (const t of ['createdAt', 'updatedAt'] as const) {

@@ -72,6 +72,20 @@ export function loadBeirDataset(dir: string, options: LoadBeirOptions = {}): Bei
   return { dir: root, name: root.split(/[\\/]/).pop()!, split, corpus, queries, qrels };
 }
 
+/**
+ * Queries and their judgements from two files (a dataset without BEIR's layout): queries as JSON lines
+ * ({_id, text}) and qrels as TSV (query id, document id, grade). Only judged queries are returned.
+ */
+export function loadJudgedQueries(queriesPath: string, qrelsPath: string): { readonly queries: BeirQuery[]; readonly qrels: Qrels } {
+  const qrels = readQrels(requireFile(resolve(qrelsPath), qrelsPath));
+  const all = readJsonl(requireFile(resolve(queriesPath), queriesPath), (o, where) => ({ id: idOf(o, where), text: stringField(o, 'text', where, false) }));
+  const known = new Set(all.map((q) => q.id));
+  for (const qid of qrels.keys()) {
+    if (!known.has(qid)) throw new BiencoderError('INVALID_INPUT', `${qrelsPath} judges query ${JSON.stringify(qid)}, which is not in ${queriesPath}`);
+  }
+  return { queries: all.filter((q) => qrels.has(q.id)), qrels };
+}
+
 /** Parses qrels TSV text: query id, document id, integer grade; a first line starting "query-id" is a header. */
 export function parseQrels(text: string, source = 'qrels'): Qrels {
   const qrels = new Map<string, Map<string, number>>();

@@ -70,6 +70,8 @@ export interface RetrieveOptions {
   readonly budgetMs?: number | null;
   /** false: skip the reranker for this call. Default true (with a text query; a vector query cannot be reranked). */
   readonly rerank?: boolean;
+  /** false: embed the query without the collection's query adapter (to compare). Default true. */
+  readonly adapter?: boolean;
 }
 
 export interface RetrieveRequest extends RetrieveOptions {
@@ -325,7 +327,8 @@ export class Retriever {
     throwIfAborted(options.signal);
     let searched: string | Float32Array = query;
     if (mode === 'dense' && text) {
-      const embedded = await encoder!.encode([query], { role: 'query', signal: options.signal });
+      // as the collection embeds queries: its encoder, then its query adapter unless adapter is false
+      const embedded = await this.collection.embedQueries([query], { adapter: options.adapter, signal: options.signal });
       searched = embedded.data.slice(0, embedded.dims);
     }
     return { mode, searched, afterEmbed: performance.now() };
@@ -339,6 +342,7 @@ export class Retriever {
       signal: options.signal,
       ...(options.filter === undefined ? {} : { filter: options.filter }),
       ...(options.ef === undefined ? {} : { ef: options.ef }),
+      ...(options.adapter === undefined ? {} : { adapter: options.adapter }),
       ...(mode === 'hybrid' && this.hybrid !== undefined ? { hybrid: this.hybrid } : {}),
       ...(mode !== 'dense' && this.keyword !== undefined ? { keyword: this.keyword } : {}),
     };

@@ -89,6 +89,8 @@ export const searchBody = {
     mode: { enum: ['dense', 'keyword', 'hybrid'] },
     /** Add each hit's whole document (reassembled from its chunks) as `document`. */
     document: { type: 'boolean' },
+    /** false: embed the query without the collection's query adapter (to compare). Default true. */
+    adapter: { type: 'boolean' },
     /**
      * Rerank a text query's top candidates with the server's cross-encoder (serve --rerank): true, or
      * { top (candidates reranked), budgetMs (latency budget of the search; null: none) } over the server's defaults.

@@ -7,6 +7,7 @@
  */
 import { BiencoderError } from '../errors.ts';
 import type { Matrix } from '../matrix.ts';
+import type { QueryAdapter } from './query-adapter.ts';
 import { meanNdcg10, trainQueryAdapter, type AdapterTrainingData, type TrainQueryAdapterOptions } from './train-query-adapter.ts';
 
 export interface CrossValidationFold {
@@ -52,7 +53,12 @@ function seededOrder(n: number, seed: number): number[] {
   return order;
 }
 
-export function crossValidateQueryAdapter(data: AdapterTrainingData, folds: number, options: TrainQueryAdapterOptions & { readonly onFold?: (fold: CrossValidationFold) => void } = {}): CrossValidationResult {
+export interface CrossValidationOptions extends TrainQueryAdapterOptions {
+  /** Called after each fold with its adapter (undefined when none was kept) and its held-out query rows. */
+  readonly onFold?: (fold: CrossValidationFold, detail: { readonly adapter: QueryAdapter | undefined; readonly heldOut: readonly number[] }) => void;
+}
+
+export async function crossValidateQueryAdapter(data: AdapterTrainingData, folds: number, options: CrossValidationOptions = {}): Promise<CrossValidationResult> {
   if (!Number.isInteger(folds) || folds < 2 || folds > 20) throw new BiencoderError('INVALID_ARGUMENT', `cross-validation takes 2..20 folds, got ${String(folds)}`);
   const judged = data.queryIds.map((id, i) => ([...(data.qrels.get(id) ?? new Map<string, number>())].some(([, g]) => g > 0) ? i : -1)).filter((i) => i >= 0);
   if (judged.length < folds * 5) throw new BiencoderError('INVALID_ARGUMENT', `${folds}-fold cross-validation needs at least ${folds * 5} judged queries, got ${judged.length}`);
@@ -64,16 +70,16 @@ export function crossValidateQueryAdapter(data: AdapterTrainingData, folds: numb
     const started = performance.now();
     const held = order.filter((_, i) => i % folds === f).sort((a, b) => a - b);
     const rest = order.filter((_, i) => i % folds !== f).sort((a, b) => a - b);
-    const trained = trainQueryAdapter({ ...data, queries: rows(data.queries, rest), queryIds: rest.map((i) => data.queryIds[i]) }, options);
+    const trained = await trainQueryAdapter({ ...data, queries: rows(data.queries, rest), queryIds: rest.map((i) => data.queryIds[i]) }, options);
     const heldQueries = rows(data.queries, held);
     const heldIds = held.map((i) => data.queryIds[i]);
-    const b = meanNdcg10(heldQueries, heldIds, data.documents, data.documentIds, data.qrels);
-    const a = trained.adapter === undefined ? b : meanNdcg10(trained.adapter.apply(heldQueries), heldIds, data.documents, data.documentIds, data.qrels);
+    const b = await meanNdcg10(heldQueries, heldIds, data.documents, data.qrels);
+    const a = trained.adapter === undefined ? b : await meanNdcg10(trained.adapter.apply(heldQueries), heldIds, data.documents, data.qrels);
     const fold: CrossValidationFold = {
       fold: f + 1, queries: held.length, baseNdcg10: b, adaptedNdcg10: a, adapted: trained.adapter !== undefined,
       ...(trained.reason === undefined ? {} : { reason: trained.reason }), seconds: (performance.now() - started) / 1000,
     };
-    options.onFold?.(fold);
+    options.onFold?.(fold, { adapter: trained.adapter, heldOut: held });
     results.push(fold);
     base += b * held.length;
     adapted += a * held.length;

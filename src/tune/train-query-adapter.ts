@@ -24,19 +24,28 @@ import { queryMetrics } from '../eval/metrics.ts';
 import type { Matrix } from '../matrix.ts';
 import { QueryAdapter } from './query-adapter.ts';
 
+/**
+ * The documents an adapter is trained against: their stored vectors by id, and a search of them
+ * (validation and hard negatives). A collection (collection-space.ts) or a matrix in memory (matrixSpace).
+ */
+export interface DocumentSpace {
+  /** The stored vectors of these documents, in order; rows of documents that do not exist are left out of `found`. */
+  vectors(ids: readonly string[]): Promise<{ readonly matrix: Matrix; readonly found: readonly string[] }>;
+  /** The ids of each query row's k best documents, best first. */
+  search(queries: Matrix, k: number): Promise<string[][]>;
+}
+
 export interface AdapterTrainingData {
   /** The training queries' vectors from the base model (unit length), one row per entry of queryIds. */
   readonly queries: Matrix;
   readonly queryIds: readonly string[];
-  /** Every document's stored vector (unit length): the space searched and the negatives' source. */
-  readonly documents: Matrix;
-  readonly documentIds: readonly string[];
+  readonly documents: DocumentSpace;
   /** query id -> document id -> grade; grades > 0 are relevant. */
   readonly qrels: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
 
 export interface TrainQueryAdapterOptions {
-  /** Rank of the correction; default 32. */
+  /** Rank of the correction; default 32 (at most dims). */
   readonly rank?: number;
   /** Most epochs; default 40 (early stopping usually ends sooner). */
   readonly epochs?: number;
@@ -139,16 +148,37 @@ function topIndices(scores: Float32Array, n: number): number[] {
   return top;
 }
 
-/** Mean nDCG@10 of queries (rows of a matrix) against their judgements. */
-export function meanNdcg10(queries: Matrix, queryIds: readonly string[], docs: Matrix, docIds: readonly string[], qrels: AdapterTrainingData['qrels']): number {
+/** Documents held in memory (unit vectors), searched exactly: benchmarks and tests. */
+export function matrixSpace(documents: Matrix, ids: readonly string[]): DocumentSpace {
+  const row = new Map<string, number>();
+  ids.forEach((id, i) => row.set(id, i));
+  return {
+    vectors(wanted: readonly string[]) {
+      const found = wanted.filter((id) => row.has(id));
+      const out = new Float32Array(found.length * documents.dims);
+      found.forEach((id, i) => out.set(documents.data.subarray(row.get(id)! * documents.dims, (row.get(id)! + 1) * documents.dims), i * documents.dims));
+      return Promise.resolve({ matrix: { data: out, rows: found.length, dims: documents.dims }, found });
+    },
+    search(queries: Matrix, k: number) {
+      const scores = new Float32Array(documents.rows);
+      const out: string[][] = [];
+      for (let q = 0; q < queries.rows; q++) {
+        scoresOf(queries.data, q * queries.dims, documents, scores);
+        out.push(topIndices(scores, k).map((i) => ids[i]));
+      }
+      return Promise.resolve(out);
+    },
+  };
+}
+
+/** Mean nDCG@10 of queries (rows of a matrix) against their judgements, searching the space. */
+export async function meanNdcg10(queries: Matrix, queryIds: readonly string[], space: DocumentSpace, qrels: AdapterTrainingData['qrels']): Promise<number> {
   if (queries.rows === 0) return 0;
-  const scores = new Float32Array(docs.rows);
+  const ranked = await space.search(queries, 10);
   let sum = 0;
-  for (let q = 0; q < queries.rows; q++) {
-    scoresOf(queries.data, q * queries.dims, docs, scores);
-    const ranked = topIndices(scores, 10).map((i) => docIds[i]);
-    sum += queryMetrics(ranked, qrels.get(queryIds[q]) ?? new Map(), [10])['ndcg@10'];
-  }
+  ranked.forEach((ids, q) => {
+    sum += queryMetrics(ids, qrels.get(queryIds[q]) ?? new Map(), [10])['ndcg@10'];
+  });
   return sum / queries.rows;
 }
 
@@ -195,16 +225,15 @@ function positiveNumber(value: number | undefined, fallback: number, name: strin
 }
 
 /** Trains a query adapter; see the file's opening comment. */
-export function trainQueryAdapter(data: AdapterTrainingData, options: TrainQueryAdapterOptions = {}): TrainQueryAdapterResult {
+export async function trainQueryAdapter(data: AdapterTrainingData, options: TrainQueryAdapterOptions = {}): Promise<TrainQueryAdapterResult> {
   const started = performance.now();
-  const { queries, documents } = data;
+  const { queries } = data;
   const dims = queries.dims;
-  if (documents.dims !== dims) throw new BiencoderError('DIMENSION_MISMATCH', `queries are ${dims}-d, documents ${documents.dims}-d`);
-  if (queries.rows !== data.queryIds.length || documents.rows !== data.documentIds.length) throw new BiencoderError('INVALID_ARGUMENT', 'queryIds and documentIds must name every row of their matrices');
-  const rank = positiveInt(options.rank, 32, 'rank', dims);
+  if (queries.rows !== data.queryIds.length) throw new BiencoderError('INVALID_ARGUMENT', 'queryIds must name every row of the query matrix');
+  const rank = positiveInt(options.rank, Math.min(32, dims), 'rank', dims);
   const maxEpochs = positiveInt(options.epochs, 40, 'epochs', 10_000);
   const batchSize = positiveInt(options.batchSize, 64, 'batchSize', 4096);
-  const lr = positiveNumber(options.learningRate, 0.002, 'learningRate');
+  const lr = positiveNumber(options.learningRate, 0.001, 'learningRate');
   const scale = positiveNumber(options.scale, 20, 'scale');
   const hardPerQuery = options.hardNegatives ?? 1;
   if (!Number.isInteger(hardPerQuery) || hardPerQuery < 0 || hardPerQuery > 100) throw new BiencoderError('INVALID_ARGUMENT', `hardNegatives must be an integer in 0..100, got ${String(options.hardNegatives)}`);
@@ -215,10 +244,10 @@ export function trainQueryAdapter(data: AdapterTrainingData, options: TrainQuery
   const decay = positiveNumber(options.weightDecay, 0, 'weightDecay', true);
   const random = prng(options.seed ?? 42);
 
-  // Judged queries and their relevant documents (as rows).
-  const docRow = new Map<string, number>();
-  data.documentIds.forEach((id, i) => docRow.set(id, i));
-  const relevant: number[][] = data.queryIds.map((qid) => [...(data.qrels.get(qid) ?? new Map<string, number>())].filter(([id, g]) => g > 0 && docRow.has(id)).map(([id]) => docRow.get(id)!));
+  // Judged queries and their relevant documents that the space holds.
+  const judgedIds = [...new Set(data.queryIds.flatMap((qid) => [...(data.qrels.get(qid) ?? new Map<string, number>())].filter(([, g]) => g > 0).map(([id]) => id)))];
+  const held = new Set((await data.documents.vectors(judgedIds)).found);
+  const relevant: string[][] = data.queryIds.map((qid) => [...(data.qrels.get(qid) ?? new Map<string, number>())].filter(([id, g]) => g > 0 && held.has(id)).map(([id]) => id));
   const judged = relevant.map((r, q) => (r.length > 0 ? q : -1)).filter((q) => q >= 0);
   if (judged.length < 10) throw new BiencoderError('INVALID_ARGUMENT', `training a query adapter needs at least 10 queries with a relevant document among the collection's, got ${judged.length}`);
 
@@ -227,26 +256,31 @@ export function trainQueryAdapter(data: AdapterTrainingData, options: TrainQuery
   const valCount = Math.max(5, Math.round(order.length * fraction));
   const validation = order.slice(0, valCount).sort((a, b) => a - b);
   const heldOut = new Set(validation.flatMap((q) => relevant[q]));
-  const training: { query: number; positives: number[]; relevant: Set<number> }[] = [];
+  const training: { query: number; positives: string[]; relevant: Set<string> }[] = [];
   for (const q of order.slice(valCount)) {
     const positives = relevant[q].filter((d) => !heldOut.has(d));
     if (positives.length > 0) training.push({ query: q, positives, relevant: new Set(relevant[q]) });
   }
   if (training.length < 5) throw new BiencoderError('INVALID_ARGUMENT', `only ${training.length} training queries keep a relevant document outside the validation queries' ones: too few to train on`);
   training.sort((a, b) => a.query - b.query);
+  throwIfAborted(options.signal);
 
   // Hard negatives: the base model's top `depth` for each training query, relevant and held-out documents excluded.
-  const scores = new Float32Array(documents.rows);
-  const hard = training.map((t) => {
-    scoresOf(queries.data, t.query * dims, documents, scores);
-    return topIndices(scores, depth + t.relevant.size).filter((d) => !t.relevant.has(d) && !heldOut.has(d)).slice(0, depth);
-  });
+  const trainQueries = rowsOf(queries, training.map((t) => t.query));
+  const ranked = await data.documents.search(trainQueries, depth + Math.max(...training.map((t) => t.relevant.size)));
+  const hard = training.map((t, i) => ranked[i].filter((d) => !t.relevant.has(d) && !heldOut.has(d)).slice(0, depth));
+  // The vectors of every document a step can meet: the positives and the hard negatives.
+  const local = await data.documents.vectors([...new Set([...training.flatMap((t) => t.positives), ...hard.flat()])]);
+  const row = new Map<string, number>();
+  local.found.forEach((id, i) => row.set(id, i));
+  const localRows = (ids: readonly string[]): number[] => ids.filter((id) => row.has(id)).map((id) => row.get(id)!);
+  const steps = training.map((t, i) => ({ query: t.query, positives: localRows(t.positives), relevant: new Set(localRows([...t.relevant])), hard: localRows(hard[i]) }));
 
   const valQueries = rowsOf(queries, validation);
   const valIds = validation.map((q) => data.queryIds[q]);
-  const evaluate = (adapter: QueryAdapter | undefined): number =>
-    meanNdcg10(adapter === undefined ? valQueries : adapter.apply(valQueries), valIds, documents, data.documentIds, data.qrels);
-  const baseNdcg10 = evaluate(undefined);
+  const evaluate = (adapter: QueryAdapter | undefined): Promise<number> =>
+    meanNdcg10(adapter === undefined ? valQueries : adapter.apply(valQueries), valIds, data.documents, data.qrels);
+  const baseNdcg10 = await evaluate(undefined);
 
   const adapter = QueryAdapter.identity(dims, rank, random);
   const adamA = new Adam(adapter.a.length, lr, decay);
@@ -254,17 +288,17 @@ export function trainQueryAdapter(data: AdapterTrainingData, options: TrainQuery
   const gradA = new Float64Array(adapter.a.length);
   const gradB = new Float64Array(adapter.b.length);
   let best = { ndcg: baseNdcg10, epoch: 0, a: adapter.a.slice(), b: adapter.b.slice() };
-  const stepsPerEpoch = Math.ceil(training.length / batchSize);
+  const stepsPerEpoch = Math.ceil(steps.length / batchSize);
   let epochsRun = 0;
   let step = 0;
   for (let epoch = 1; epoch <= maxEpochs; epoch++) {
     throwIfAborted(options.signal);
-    const batchOrder = shuffle(training.map((_, i) => i), random);
+    const batchOrder = shuffle(steps.map((_, i) => i), random);
     let lossSum = 0;
     for (let s = 0; s < stepsPerEpoch; s++) {
       throwIfAborted(options.signal);
-      const batch = batchOrder.slice(s * batchSize, (s + 1) * batchSize);
-      const loss = trainStep(adapter, batch.map((i) => training[i]), batch.map((i) => hard[i]), queries, documents, { scale, hardPerQuery, random, gradA, gradB });
+      const batch = batchOrder.slice(s * batchSize, (s + 1) * batchSize).map((i) => steps[i]);
+      const loss = trainStep(adapter, batch, queries, local.matrix, { scale, hardPerQuery, random, gradA, gradB });
       adamA.step(adapter.a, gradA);
       adamB.step(adapter.b, gradB);
       lossSum += loss;
@@ -272,7 +306,7 @@ export function trainQueryAdapter(data: AdapterTrainingData, options: TrainQuery
       options.onStep?.({ step, steps: stepsPerEpoch * maxEpochs, loss });
     }
     epochsRun = epoch;
-    const ndcg = evaluate(adapter);
+    const ndcg = await evaluate(adapter);
     const improved = ndcg > best.ndcg;
     if (improved) best = { ndcg, epoch, a: adapter.a.slice(), b: adapter.b.slice() };
     options.onEpoch?.({ epoch, epochs: maxEpochs, loss: lossSum / stepsPerEpoch, validationNdcg10: ndcg, best: improved });
@@ -304,7 +338,7 @@ interface StepContext {
  * Returns the batch's mean loss.
  */
 function trainStep(
-  adapter: QueryAdapter, batch: readonly { query: number; positives: number[]; relevant: Set<number> }[], hard: readonly number[][],
+  adapter: QueryAdapter, batch: readonly { query: number; positives: number[]; relevant: Set<number>; hard: number[] }[],
   queries: Matrix, documents: Matrix, ctx: StepContext,
 ): number {
   const { dims, rank, a, b } = adapter;
@@ -322,8 +356,8 @@ function trainStep(
     return c;
   };
   const target = batch.map((t) => add(t.positives[Math.floor(ctx.random() * t.positives.length)]));
-  batch.forEach((_, i) => {
-    const pool = hard[i];
+  batch.forEach((t) => {
+    const pool = t.hard;
     for (let h = 0; h < ctx.hardPerQuery && pool.length > 0; h++) add(pool[Math.floor(ctx.random() * pool.length)]);
   });
   const c = candidates.length;

@@ -57,6 +57,7 @@ export async function startPgServer(): Promise<PgServer> {
         for (const name of created) {
           await q(`DROP TABLE IF EXISTS "biencoder_${name}", "biencoder_${name}$t"`).catch(() => undefined);
           await q('DELETE FROM biencoder_collections WHERE name = $1', [name]).catch(() => undefined);
+          await q('DELETE FROM biencoder_query_adapters WHERE collection = $1', [name]).catch(() => undefined);
         }
       },
     };

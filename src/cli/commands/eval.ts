@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { adapterRows } from '../eval-adapter.ts';
 import { BiencoderError } from '../../errors.ts';
 import type { Encoder } from '../../encoders/encoder.ts';
 import { DEFAULT_MODEL, loadEncoder } from '../../encoders/load-encoder.ts';
@@ -23,6 +24,8 @@ import { DEFAULT_CONVEX_WEIGHT, DEFAULT_RRF_K, resolveHybridOptions } from '../.
 
 interface EvalCliOptions extends ModelCliOptions, RerankCliOptions {
   rerankOn?: string;
+  adapter?: string;
+  cv?: string;
   dataset?: string;
   split: string;
   index: string;
@@ -98,6 +101,8 @@ export function evalCommand(): Command {
     .addOption(new Option('--task <task>', 'beir (default), xquad or tatoeba').choices(['beir', 'xquad', 'tatoeba']).default('beir'))
     .option('--lang <code>', 'xquad: question language (default en); tatoeba: the non-English language (default deu)')
     .option('--doc-lang <code>', 'xquad: paragraph language (default: same as --lang)')
+    .option('--adapter <split>', 'add a "flat+adapter" row: dense search with a query adapter trained on this split of the dataset (e.g. train; see biencoder tune)')
+    .option('--cv <k>', 'add a "flat+adapter(cvK)" row: K-fold cross-validation of query adapters over the evaluated split (for datasets without a train split)')
     .option('--rerank-on <retriever>', 'with --rerank: the evaluated retriever whose candidates the cross-encoder reranks, as "<retriever>+rerank" (default: hybrid_convex, else the first hybrid, else flat, else bm25)');
   modelOptions(cmd);
   rerankOptions(cmd);
@@ -124,6 +129,7 @@ export function evalCommand(): Command {
     let weight = number(opts.weight, 'weight', (n) => n >= 0 && n <= 1, 'a number in [0, 1]') ?? DEFAULT_CONVEX_WEIGHT;
     if (opts.tuneOn !== undefined && opts.weight !== undefined) throw new BiencoderError('INVALID_ARGUMENT', 'give --weight or --tune-on, not both');
     if (opts.tuneOn !== undefined && opts.tuneOn === opts.split) throw new BiencoderError('INVALID_ARGUMENT', `--tune-on ${opts.tuneOn} is the evaluated split: tune on another split (e.g. train) so the figures stay honest`);
+    const folds = number(opts.cv, 'cv', (n) => Number.isInteger(n) && n >= 2 && n <= 20, 'an integer in 2..20');
     const rrfK = number(opts.rrfK, 'rrf-k', (n) => Number.isFinite(n) && n >= 0, 'a number >= 0') ?? DEFAULT_RRF_K;
     const dataset = loadBeirDataset(opts.dataset, { split: opts.split });
     if (dataset.queries.length === 0) throw new BiencoderError('INVALID_INPUT', `${dataset.dir}: no query of split ${opts.split} has a judgement`);
@@ -164,12 +170,19 @@ export function evalCommand(): Command {
           extra: `${m.total.toFixed(1)} ms/q (embed ${m.embed.toFixed(1)}, search ${m.search.toFixed(1)}, rerank ${m.rerank.toFixed(1)}; ${row.rerank.rerankedPerQuery.toFixed(0)} reranked/q)`,
         });
       }
+      const adapted = opts.adapter === undefined && folds === undefined ? [] : await adapterRows(dataset, { adapterSplit: opts.adapter, folds, datasetDir: opts.dataset }, {
+        encoder, cacheDir, k, ignoreIdenticalIds: opts.ignoreIdenticalIds, log,
+      });
+      for (const a of adapted) rows.push({ name: a.name, metrics: a.evaluation.mean, extra: '' });
       process.stdout.write(`${dataset.name} ${opts.split}: ${run.queries} queries, model ${encoder.modelId}, k ${k}\n`);
       process.stdout.write(`${formatTable(rows, TABLE_METRICS)}\n`);
       const docsPerSecond = run.corpus.docsPerSecond === null ? 'unknown' : run.corpus.docsPerSecond.toFixed(1);
       process.stdout.write(`corpus: ${run.corpus.documents} documents (${run.corpus.embedded} embedded now, encode ${docsPerSecond} docs/s); queries encoded at ${run.queryEncoding.queriesPerSecond.toFixed(1)}/s\n`);
       if (opts.out) {
-        const report = { ...buildReport(run, encoder, { perQuery: opts.perQuery, reranked }), ...(tuning ? { convexTuning: tuning } : {}) };
+        const report = {
+          ...buildReport(run, encoder, { perQuery: opts.perQuery, reranked }), ...(tuning ? { convexTuning: tuning } : {}),
+          ...(adapted.length > 0 ? { adapters: adapted.map((a) => ({ name: a.name, metrics: a.evaluation.mean, ...a.detail })) } : {}),
+        };
         writeOut(opts.out, `${JSON.stringify(report, null, 2)}\n`);
         process.stdout.write(`report: ${opts.out}\n`);
       }

@@ -20,6 +20,8 @@ interface SearchCliOptions extends Omit<ModelCliOptions, 'model'>, RerankCliOpti
   filter?: string;
   ef?: number;
   chunks?: boolean;
+  /** false with --no-adapter. */
+  adapter?: boolean;
   mode?: SearchMode;
   json?: boolean;
   snippet: number;
@@ -83,9 +85,11 @@ export function formatHits(hits: readonly CliHit[], width: number): string {
 }
 
 /** Runs a search through the retrieval pipeline: documents by best chunk (default) or chunks, reranked when the retriever has a reranker. */
-export async function searchWith(retriever: Retriever, query: string, options: { k: number; filter?: MetadataFilter; ef?: number; chunks?: boolean }): Promise<{ hits: CliHit[]; result: PipelineResult }> {
+export async function searchWith(retriever: Retriever, query: string, options: { k: number; filter?: MetadataFilter; ef?: number; chunks?: boolean; adapter?: boolean }): Promise<{ hits: CliHit[]; result: PipelineResult }> {
   const results = options.chunks ? 'chunks' : 'documents';
-  const result = await retriever.retrieve(query, { k: options.k, results, ...(options.filter ? { filter: options.filter } : {}), ...(options.ef ? { ef: options.ef } : {}) });
+  const result = await retriever.retrieve(query, {
+    k: options.k, results, ...(options.filter ? { filter: options.filter } : {}), ...(options.ef ? { ef: options.ef } : {}), ...(options.adapter === false ? { adapter: false } : {}),
+  });
   return { hits: result.hits.map((h, i) => cliHit(h, i, results, result.reranked)), result };
 }
 
@@ -112,12 +116,13 @@ Examples:
     )
     .argument('<query>', 'the query text')
     .option('--collection <dir>', 'the collection directory (this or --store)')
-    .option('--store <url>', 'a pgvector collection: postgres://user:pw@host/db?collection=NAME (this or --collection; dense search only)')
+    .option('--store <url>', 'a pgvector collection: postgres://user:pw@host/db?collection=NAME (this or --collection)')
     .option('-k, --k <n>', 'number of results', integerOption(1), 10)
     .option('--filter <json>', 'only documents whose metadata match, e.g. \'{"lang": "en", "year": {"$gte": 2020}}\' ($eq $ne $in $nin $gt $gte $lt $lte $exists $and $or)')
     .option('--ef <n>', 'HNSW search breadth (efSearch) for this query: higher is slower and more exact', integerOption(1))
     .option('--chunks', 'return chunks, not documents')
-    .addOption(new Option('--mode <mode>', `hybrid: BM25 fused with dense scores; dense: vectors only; keyword: BM25 only (default: ${DEFAULT_TEXT_SEARCH_MODE} for --collection, dense for --store, which supports only dense)`).choices([...SEARCH_MODES]))
+    .option('--no-adapter', "embed the query without the collection's query adapter (biencoder tune), to compare")
+    .addOption(new Option('--mode <mode>', `hybrid: BM25 fused with dense scores; dense: vectors only; keyword: BM25 only (default: ${DEFAULT_TEXT_SEARCH_MODE})`).choices([...SEARCH_MODES]))
     .option('--snippet <chars>', 'snippet width in the human output', integerOption(20), 160)
     .option('--json', 'print JSON: {"query", "k", "rerank"?, "hits": [{"rank", "id", "score", "text", "metadata", "chunk"?, "retrievalScore"?, "rerankScore"?}]}');
   modelFetchOptions(cmd, "ONNX weights variant (the one the collection's model was indexed with)");
@@ -134,7 +139,7 @@ Examples:
       // Without --mode: the collection's default ranking (hybrid; dense on a store without keyword search).
       const { retriever, reranker, close } = await retrieverFrom(collection, opts, opts.mode ? { mode: opts.mode } : {});
       try {
-        const { hits, result } = await searchWith(retriever, query, { k: opts.k, filter, ef: opts.ef, chunks: opts.chunks });
+        const { hits, result } = await searchWith(retriever, query, { k: opts.k, filter, ef: opts.ef, chunks: opts.chunks, adapter: opts.adapter });
         const t = result.timings;
         if (result.reranked) {
           process.stderr.write(

@@ -39,7 +39,7 @@ import { resolveIndexSpec, type IndexSpec, type IndexSpecInput } from '../index-
 import { checkDeleteFilter, parseFilter, type Metadata, type MetadataFilter } from '../filter.ts';
 import { FORMAT_VERSION, MANIFEST_FORMAT, type Manifest } from '../manifest.ts';
 import {
-  type DocumentInput, type EncoderDescriptor, type SearchHit, type SearchMode, type SearchOptions, type StoredDocument,
+  type DocumentInput, type EmbedQueriesOptions, type EncoderDescriptor, type SearchHit, type SearchMode, type SearchOptions, type StoredDocument,
   type VectorDocumentInput, type WriteOptions, type WriteResult,
 } from '../collection.ts';
 import type { CollectionApi, CollectionApiInfo } from '../collection-api.ts';
@@ -62,6 +62,8 @@ import {
 import { SqlParams, compileFilterToSql } from './filter-sql.ts';
 import { buildKeywordPostings, deletePostings, insertPostings, partitionCount, postingColumns } from './keyword-postings.ts';
 import { PgvectorSearch } from './pgvector-search.ts';
+import { adapterRecord, loadRecordedAdapter } from '../query-adapter-record.ts';
+import type { QueryAdapter } from '../../tune/query-adapter.ts';
 import { parsePgTarget, type PgTarget } from './target.ts';
 import { fromVectorSend, toVectorLiteral } from './vector-codec.ts';
 
@@ -149,6 +151,7 @@ interface PgvectorInit {
   readonly analyzer: Analyzer;
   /** Whether the keyword postings and statistics are built for this analyzer. */
   readonly keyword: boolean;
+  readonly adapter: QueryAdapter | undefined;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -177,8 +180,12 @@ async function ensurePgvector(db: Pool | PoolClient, create: boolean, where: str
   return version;
 }
 
+/** Where pgvector collections keep their query adapters' files: one row per collection that has one. */
+const ADAPTERS_TABLE = 'biencoder_query_adapters';
+
 export class PgvectorCollection implements CollectionApi {
-  readonly manifest: Manifest;
+  #manifest: Manifest;
+  #adapter: QueryAdapter | undefined;
   readonly readOnly: boolean;
   readonly dims: number;
   readonly metric: IndexMetric;
@@ -200,7 +207,8 @@ export class PgvectorCollection implements CollectionApi {
   #closed = false;
 
   private constructor(init: PgvectorInit) {
-    this.manifest = init.manifest;
+    this.#manifest = init.manifest;
+    this.#adapter = init.adapter;
     this.readOnly = init.readOnly;
     this.dims = init.manifest.dims;
     this.metric = init.manifest.metric;
@@ -218,6 +226,7 @@ export class PgvectorCollection implements CollectionApi {
       pool: init.pool, manifest: init.manifest, url: this.url, collection: init.target.collection, vectorType: this.vectorType,
       encoder: init.encoder, analyzer: init.analyzer, iterativeScan: versionAtLeast(parseVersion(init.pgvectorVersion), MIN_ITERATIVE_SCAN),
       assertOpen: () => this.#assertOpen(),
+      adapter: () => this.#adapter,
     });
   }
 
@@ -273,7 +282,7 @@ export class PgvectorCollection implements CollectionApi {
       }
       return new PgvectorCollection({
         target, pool, manifest, table: names.table, readOnly: false, encoder: isEncoder(options.encoder) ? options.encoder : undefined, pgvectorVersion: version,
-        analyzer, keyword: true,
+        analyzer, keyword: true, adapter: undefined,
       });
     } catch (error) {
       await pool.end().catch(() => undefined);
@@ -320,7 +329,16 @@ export class PgvectorCollection implements CollectionApi {
         manifest = await buildKeywordPostings(pool, target, analyzer, manifest);
         keyword = true;
       }
-      return new PgvectorCollection({ target, pool, manifest, table: row.table, readOnly, encoder: options.encoder, pgvectorVersion: version, analyzer, keyword });
+      let adapter: QueryAdapter | undefined;
+      if (manifest.queryAdapter !== undefined) {
+        const where = `${target.display} (${ADAPTERS_TABLE})`;
+        const stored = await pool.query<{ bytes: Buffer }>(`SELECT bytes FROM ${ADAPTERS_TABLE} WHERE collection = $1`, [target.collection]).catch((error: unknown) => {
+          throw storeError(error, 'reading the query adapter', target.display);
+        });
+        if (stored.rows.length === 0) throw new BiencoderError('COLLECTION_CORRUPT', `the collection at ${where} names a query adapter that is not stored`);
+        adapter = loadRecordedAdapter(stored.rows[0].bytes, manifest, where);
+      }
+      return new PgvectorCollection({ target, pool, manifest, table: row.table, readOnly, encoder: options.encoder, pgvectorVersion: version, analyzer, keyword, adapter });
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw error;
@@ -330,6 +348,76 @@ export class PgvectorCollection implements CollectionApi {
   /** The encoder given at open or create, if any. */
   get encoder(): Encoder | undefined {
     return this.#encoder;
+  }
+
+  /** The encoder identity, dims, metric, index spec, analyzer and query adapter the collection was made with. */
+  get manifest(): Manifest {
+    return this.#manifest;
+  }
+
+  /** The query adapter applied to text queries (see setQueryAdapter), if any. */
+  get queryAdapter(): QueryAdapter | undefined {
+    return this.#adapter;
+  }
+
+  /** Text queries embedded as searches embed them: the encoder, then the query adapter unless adapter is false. */
+  async embedQueries(texts: readonly string[], options: EmbedQueriesOptions = {}): Promise<Matrix> {
+    this.#assertOpen();
+    if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) throw invalid('embedQueries takes an array of strings');
+    return this.#search.queryMatrix(texts, options);
+  }
+
+  /**
+   * Stores a query adapter with the collection, in one transaction: its bytes in biencoder_query_adapters
+   * and its record in the manifest. Every text query this handle embeds goes through it from then on;
+   * other processes load it when they open the collection.
+   */
+  setQueryAdapter(adapter: QueryAdapter, options: { readonly validation?: Readonly<Record<string, unknown>> } = {}): Promise<void> {
+    try {
+      this.#assertWritable();
+      const { bytes, record } = adapterRecord(adapter, this.#manifest, options.validation);
+      return this.#exclusive(() => this.#db('storing the query adapter', async () => {
+        const manifest = { ...this.#manifest, queryAdapter: record, updatedAt: new Date().toISOString() };
+        await inTransaction(this.#pool, async (client) => {
+          await client.query(`SELECT 1 FROM ${REGISTRY_TABLE} WHERE name = $1 FOR UPDATE`, [this.collectionName]);
+          await client.query(`CREATE TABLE IF NOT EXISTS ${ADAPTERS_TABLE} (collection text PRIMARY KEY, file text NOT NULL, bytes bytea NOT NULL)`);
+          await client.query(
+            `INSERT INTO ${ADAPTERS_TABLE} (collection, file, bytes) VALUES ($1, $2, $3) ON CONFLICT (collection) DO UPDATE SET file = EXCLUDED.file, bytes = EXCLUDED.bytes`,
+            [this.collectionName, record.file, bytes],
+          );
+          await client.query(`UPDATE ${REGISTRY_TABLE} SET manifest = $2::jsonb WHERE name = $1`, [this.collectionName, JSON.stringify(manifest)]);
+          await bumpSeq(client, this.collectionName);
+        });
+        this.#manifest = manifest;
+        this.#adapter = adapter;
+      }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Removes the collection's query adapter; resolves whether there was one. */
+  removeQueryAdapter(): Promise<boolean> {
+    try {
+      this.#assertWritable();
+      return this.#exclusive(() => this.#db('removing the query adapter', async () => {
+        if (this.#manifest.queryAdapter === undefined) return false;
+        const { queryAdapter: _removed, ...rest } = this.#manifest;
+        void _removed;
+        const manifest = { ...rest, updatedAt: new Date().toISOString() };
+        await inTransaction(this.#pool, async (client) => {
+          await client.query(`SELECT 1 FROM ${REGISTRY_TABLE} WHERE name = $1 FOR UPDATE`, [this.collectionName]);
+          await client.query(`DELETE FROM ${ADAPTERS_TABLE} WHERE collection = $1`, [this.collectionName]);
+          await client.query(`UPDATE ${REGISTRY_TABLE} SET manifest = $2::jsonb WHERE name = $1`, [this.collectionName, JSON.stringify(manifest)]);
+          await bumpSeq(client, this.collectionName);
+        });
+        this.#manifest = manifest;
+        this.#adapter = undefined;
+        return true;
+      }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   // ---------------------------------------------------------------- plumbing

@@ -16,7 +16,8 @@ import type { Encoder } from '../../encoders/encoder.ts';
 import type { Matrix } from '../../matrix.ts';
 import type { IndexMetric } from '../../index/vector-index.ts';
 import { fuseRankings, type resolveHybridOptions, type Scored } from '../../retriever/fusion.ts';
-import type { SearchHit, SearchOptions } from '../collection.ts';
+import type { EmbedQueriesOptions, SearchHit, SearchOptions } from '../collection.ts';
+import type { QueryAdapter } from '../../tune/query-adapter.ts';
 import { queryMatrix } from '../document-input.ts';
 import type { FilterNode, Metadata } from '../filter.ts';
 import type { Manifest } from '../manifest.ts';
@@ -47,6 +48,8 @@ export interface PgvectorSearchInit {
   readonly iterativeScan: boolean;
   /** CLOSED when the collection was closed meanwhile. */
   readonly assertOpen: () => void;
+  /** The collection's query adapter now (it may be set or removed while the collection is open). */
+  readonly adapter: () => QueryAdapter | undefined;
 }
 
 export class PgvectorSearch {
@@ -62,6 +65,7 @@ export class PgvectorSearch {
   readonly #analyzer: Analyzer;
   readonly #iterativeScan: boolean;
   readonly #assertOpen: () => void;
+  readonly #adapter: () => QueryAdapter | undefined;
   /** Filter (JSON) -> whether it is selective, estimated at a time (ms). */
   readonly #selectivity = new Map<string, { readonly at: number; readonly selective: boolean }>();
   /** The hnsw.ef_search each pooled connection's session has (set once, not per search). */
@@ -81,6 +85,7 @@ export class PgvectorSearch {
     this.#analyzer = init.analyzer;
     this.#iterativeScan = init.iterativeScan;
     this.#assertOpen = init.assertOpen;
+    this.#adapter = init.adapter;
   }
 
   /** Drops the filters' selectivity estimates (after a write of this collection's). */
@@ -97,8 +102,9 @@ export class PgvectorSearch {
   }
 
   /** Text queries and vectors as one matrix of query vectors. */
-  #queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, options: SearchOptions): Promise<Matrix> {
+  queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, options: SearchOptions | EmbedQueriesOptions): Promise<Matrix> {
     return queryMatrix(queries, {
+      adapter: options.adapter === false ? undefined : this.#adapter(),
       dims: this.#dims,
       metric: this.#metric,
       encoder: this.#encoder,
@@ -126,7 +132,7 @@ export class PgvectorSearch {
   }
 
   async dense(queries: readonly (string | Float32Array)[] | Matrix, k: number, filter: FilterNode | undefined, options: SearchOptions): Promise<SearchHit[][]> {
-    const matrix = await this.#queryMatrix(queries, options);
+    const matrix = await this.queryMatrix(queries, options);
     this.#assertOpen();
     if (matrix.rows === 0) return [];
     if (k === 0) return Array.from({ length: matrix.rows }, () => []);
@@ -166,7 +172,7 @@ export class PgvectorSearch {
     throwIfAborted(options.signal);
     if (texts.length === 0) return [];
     if (k === 0) return texts.map(() => []);
-    const matrix = hybrid === undefined ? undefined : await this.#queryMatrix(texts.map((t, i) => vectors[i] ?? t), options);
+    const matrix = hybrid === undefined ? undefined : await this.queryMatrix(texts.map((t, i) => vectors[i] ?? t), options);
     this.#assertOpen();
     const queries = texts.map((t) => weightedTerms(this.#analyzer.queryTerms(t, options.keyword)));
     const params = new SqlParams();

@@ -38,6 +38,7 @@ interface SearchRequest {
   mode?: SearchMode;
   document?: boolean;
   rerank?: boolean | { top?: number; budgetMs?: number | null };
+  adapter?: boolean;
 }
 
 /** One search result on the wire. */
@@ -206,6 +207,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
         ...(body.mode === undefined ? {} : { mode: body.mode }),
         ...(body.filter === undefined ? {} : { filter: body.filter }),
         ...(body.ef === undefined ? {} : { ef: body.ef }),
+        ...(body.adapter === undefined ? {} : { adapter: body.adapter }),
         ...(asked.top === undefined ? {} : { candidates: asked.top }),
         ...(asked.budgetMs === undefined ? {} : { budgetMs: asked.budgetMs }),
       });

@@ -1,0 +1,212 @@
+/**
+ * A query adapter stored with a collection (both stores): applied to every text query the collection
+ * embeds, through every door (library search and searchBatch, hybrid, Retriever, searchDocuments, CLI,
+ * server), `adapter: false` to compare, removable; documents and their vectors never change.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CollectionApi } from '../../src/collection/collection-api.ts';
+import type { SearchHit } from '../../src/collection/collection.ts';
+import { createCollection, openCollection } from '../../src/collection/open-collection.ts';
+import { searchDocuments } from '../../src/chunking/group-by-document.ts';
+import type { Encoder } from '../../src/encoders/encoder.ts';
+import { loadEncoder } from '../../src/encoders/load-encoder.ts';
+import { Retriever } from '../../src/retriever/retriever.ts';
+import { createServer } from '../../src/server/app.ts';
+import { QueryAdapter } from '../../src/tune/query-adapter.ts';
+import { startPgServer, type PgServer } from '../helpers/pglite-server.ts';
+import { rng } from '../helpers/prng.ts';
+import { scifactDocs, syntheticModel, tempDir } from '../helpers/synthetic.ts';
+import { rejectsWith } from '../collection/helpers.ts';
+import { runCli } from '../cli/run-cli.ts';
+
+const tmp = tempDir('collection-adapter');
+let encoder: Encoder;
+let model: string;
+let pg: PgServer;
+const TEXTS = scifactDocs(40).map((t) => t.slice(0, 300));
+const QUERIES = ['protein structure in cells', 'cancer risk in women', 'vaccine trial in children', 'DNA repair'];
+
+before(async () => {
+  model = await syntheticModel(tmp.dir, 'bi', { tiny: true });
+  [encoder, pg] = await Promise.all([loadEncoder(model), startPgServer()]);
+});
+after(async () => {
+  await pg?.stop();
+  await encoder?.close();
+  tmp.cleanup();
+});
+
+/** A non-trivial adapter for the encoder's dims (seeded). */
+function someAdapter(seed: number): QueryAdapter {
+  const random = rng(seed);
+  const adapter = QueryAdapter.identity(encoder.dims, 4, random);
+  for (let i = 0; i < adapter.b.length; i++) adapter.b[i] = (random() * 2 - 1) * 2;
+  return adapter;
+}
+
+const ids = (hits: readonly { id: string }[]): string[] => hits.map((h) => h.id);
+function sameHits(a: readonly SearchHit[], b: readonly SearchHit[], what: string): void {
+  assert.deepEqual(ids(a), ids(b), what);
+  a.forEach((h, i) => assert.ok(Math.abs(h.score - b[i].score) < 1e-6, `${what}: ${h.score} vs ${b[i].score}`));
+}
+
+let dirN = 0;
+const STORES = [
+  { name: 'embedded', target: () => join(tmp.dir, `c${dirN++}`) },
+  { name: 'pgvector', target: () => pg.collectionUrl('adapter') },
+];
+
+for (const store of STORES) {
+  describe(`query adapter: ${store.name}`, () => {
+    test('applied to every text query the collection embeds; adapter: false compares; stored vectors untouched; reopened; removed', async () => {
+      const target = store.target();
+      const c: CollectionApi = await createCollection(target, { encoder, index: { kind: 'flat' } });
+      try {
+        await c.upsert(TEXTS.map((text, i) => ({ id: `d${i}`, text })));
+        const before = await c.get(['d0', 'd7'], { vectors: true });
+        const adapter = someAdapter(3);
+        await c.setQueryAdapter(adapter, { validation: { note: 'test' } });
+        assert.equal(c.queryAdapter, adapter);
+        assert.match(c.manifest.queryAdapter!.sha256, /^[0-9a-f]{64}$/);
+        assert.deepEqual(c.manifest.queryAdapter!.baseModel, { modelId: encoder.modelId, revision: c.manifest.encoder.revision });
+        assert.deepEqual(await c.get(['d0', 'd7'], { vectors: true }), before, 'documents and their vectors do not change');
+
+        const base = await encoder.encode(QUERIES, { role: 'query' });
+        const adapted = adapter.apply({ data: base.data, rows: base.rows, dims: base.dims });
+        const row = (m: { data: Float32Array; dims: number }, i: number): Float32Array => m.data.slice(i * m.dims, (i + 1) * m.dims);
+        assert.deepEqual([...(await c.embedQueries(QUERIES)).data], [...adapted.data]);
+        assert.deepEqual([...(await c.embedQueries(QUERIES, { adapter: false })).data], [...base.data]);
+        let differs = 0;
+        for (const [i, q] of QUERIES.entries()) {
+          const withAdapter = await c.search(q, { k: 5 });
+          sameHits(withAdapter, await c.search(row(adapted, i), { k: 5 }), `${q}: dense through the adapter`);
+          const without = await c.search(q, { k: 5, adapter: false });
+          sameHits(without, await c.search(row(base, i), { k: 5 }), `${q}: adapter false`);
+          if (ids(withAdapter).join() !== ids(without).join()) differs++;
+          sameHits(await c.search(q, { k: 5, mode: 'hybrid' }), await c.search({ text: q, vector: row(adapted, i) }, { k: 5, mode: 'hybrid' }), `${q}: hybrid's dense side`);
+          // the other doors: the Retriever (documents) and searchDocuments
+          const retrieved = await new Retriever({ collection: c, mode: 'dense' }).retrieve(q, { k: 5, results: 'chunks' });
+          assert.deepEqual(ids(retrieved.hits), ids(withAdapter), `${q}: Retriever`);
+          const retrievedBase = await new Retriever({ collection: c, mode: 'dense' }).retrieve(q, { k: 5, results: 'chunks', adapter: false });
+          assert.deepEqual(ids(retrievedBase.hits), ids(without), `${q}: Retriever, adapter false`);
+          assert.deepEqual(ids(await searchDocuments(c, q, { k: 5 })), ids(withAdapter), `${q}: searchDocuments`);
+        }
+        assert.ok(differs > 0, 'the adapter changes some ranking (the test would mean nothing otherwise)');
+        const batch = await c.searchBatch(QUERIES, { k: 5 });
+        batch.forEach((hits, i) => assert.deepEqual(ids(hits), ids(batch[i])));
+
+        const again = await openCollection(target, { encoder, readOnly: true });
+        try {
+          assert.equal(again.queryAdapter?.weightsSha256(), adapter.weightsSha256());
+          sameHits(await again.search(QUERIES[0], { k: 5 }), await c.search(QUERIES[0], { k: 5 }), 'a new handle loads it');
+        } finally {
+          await again.close();
+        }
+        await rejectsWith(c.setQueryAdapter(QueryAdapter.identity(4, 2, rng(1))), 'DIMENSION_MISMATCH');
+        assert.equal(await c.removeQueryAdapter(), true);
+        assert.equal(c.queryAdapter, undefined);
+        assert.equal(c.manifest.queryAdapter, undefined);
+        sameHits(await c.search(QUERIES[0], { k: 5 }), await c.search(row(base, 0), { k: 5 }), 'removed: the base model again');
+        assert.equal(await c.removeQueryAdapter(), false);
+        const reader = await openCollection(target, { encoder, readOnly: true });
+        try {
+          assert.equal(reader.queryAdapter, undefined);
+          await rejectsWith(reader.setQueryAdapter(adapter), 'READ_ONLY');
+        } finally {
+          await reader.close();
+        }
+      } finally {
+        await c.close();
+      }
+    });
+
+    test('a damaged adapter is COLLECTION_CORRUPT at open', async () => {
+      const target = store.target();
+      const c = await createCollection(target, { encoder, index: { kind: 'flat' } });
+      await c.setQueryAdapter(someAdapter(4));
+      const record = c.manifest.queryAdapter!;
+      await c.close();
+      if (store.name === 'embedded') {
+        const path = join(target, record.file);
+        const bytes = readFileSync(path);
+        bytes[bytes.length - 1] ^= 0xff;
+        writeFileSync(path, bytes);
+      } else {
+        await pg.query(`UPDATE biencoder_query_adapters SET bytes = overlay(bytes placing '\\x00'::bytea from length(bytes)) WHERE collection = $1`, [new URL(target).searchParams.get('collection')]);
+      }
+      await rejectsWith(openCollection(target, { encoder }), 'COLLECTION_CORRUPT', /checksum/);
+    });
+  });
+}
+
+test('doors: CLI search (--no-adapter), tune --remove and its usage errors, server "adapter": false', async () => {
+  const dir = join(tmp.dir, 'cli');
+  const c = await createCollection(dir, { encoder, index: { kind: 'flat' } });
+  await c.upsert(TEXTS.map((text, i) => ({ id: `d${i}`, text })));
+  const adapter = someAdapter(5);
+  await c.setQueryAdapter(adapter);
+  const expected = ids(await c.search(QUERIES[1], { k: 5 }));
+  const expectedBase = ids(await c.search(QUERIES[1], { k: 5, adapter: false }));
+  assert.notDeepEqual(expected, expectedBase);
+  await c.close();
+
+  const search = async (extra: string[]): Promise<string[]> => {
+    const r = await runCli(['search', QUERIES[1], '--collection', dir, '--mode', 'dense', '--chunks', '-k', '5', '--json', ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { hits: { id: string }[] }).hits.map((h) => h.id);
+  };
+  assert.deepEqual(await search([]), expected);
+  assert.deepEqual(await search(['--no-adapter']), expectedBase);
+
+  const app = await createServer({ collections: { kb: dir }, encoders: [encoder] });
+  try {
+    const post = async (payload: object): Promise<string[]> => {
+      const res = await app.inject({ method: 'POST', url: '/collections/kb/search', payload });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json<{ hits: { id: string }[] }>().hits.map((h) => h.id);
+    };
+    assert.deepEqual(await post({ query: QUERIES[1], k: 5, mode: 'dense', group: 'chunks' }), expected);
+    assert.deepEqual(await post({ query: QUERIES[1], k: 5, mode: 'dense', group: 'chunks', adapter: false }), expectedBase);
+  } finally {
+    await app.close();
+  }
+
+  const usage = await runCli(['tune', '--collection', dir]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /judged queries/);
+  const both = await runCli(['tune', '--collection', dir, '--remove', '--dataset', dir]);
+  assert.equal(both.code, 2);
+  const removed = await runCli(['tune', '--collection', dir, '--remove', '--json']);
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.deepEqual(JSON.parse(removed.stdout), { removed: true });
+  assert.deepEqual(await search([]), expectedBase, 'removed: searches use the base model');
+});
+
+test('biencoder tune trains from a dataset split and stores the adapter only when it beat the identity on validation', async () => {
+  // A BEIR-format dataset over the collection's documents: each query a fragment of its document.
+  const data = join(tmp.dir, 'data');
+  mkdirSync(join(data, 'qrels'), { recursive: true });
+  writeFileSync(join(data, 'corpus.jsonl'), TEXTS.map((text, i) => JSON.stringify({ _id: `d${i}`, title: '', text })).join('\n'));
+  writeFileSync(join(data, 'queries.jsonl'), TEXTS.map((text, i) => JSON.stringify({ _id: `q${i}`, text: text.split(' ').slice(3, 9).join(' ') })).join('\n'));
+  writeFileSync(join(data, 'qrels', 'train.tsv'), ['query-id\tcorpus-id\tscore', ...TEXTS.map((_, i) => `q${i}\td${i}\t1`)].join('\n'));
+  const dir = join(tmp.dir, 'tuned');
+  const c = await createCollection(dir, { encoder, index: { kind: 'flat' } });
+  await c.upsert(TEXTS.map((text, i) => ({ id: `d${i}`, text })));
+  await c.close();
+  const r = await runCli(['tune', '--collection', dir, '--dataset', data, '--split', 'train', '--epochs', '5', '--rank', '4', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { saved: boolean; validation: { queries: number; baseNdcg10: number; bestNdcg10: number }; trainingQueries: number; reason?: string };
+  assert.equal(out.validation.queries, 8);
+  assert.equal(out.trainingQueries, 32);
+  assert.equal(out.saved, out.validation.bestNdcg10 > out.validation.baseNdcg10, 'stored exactly when it beat the identity');
+  const reopened = await openCollection(dir, { encoder, readOnly: true });
+  try {
+    assert.equal(reopened.queryAdapter !== undefined, out.saved);
+    if (!out.saved) assert.match(out.reason!, /identity/);
+  } finally {
+    await reopened.close();
+  }
+});
