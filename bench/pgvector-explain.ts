@@ -39,6 +39,8 @@ export interface PlanSummary {
   readonly tableHeapBlocks: number | null;
   /** Shared buffers (hit + read) of the nodes on the documents table, their index scans included. */
   readonly tableBuffers: number;
+  /** Of those, the ones read from outside PostgreSQL's shared buffers (the OS cache or the disk). */
+  readonly tableBuffersRead: number;
   /** Shared buffers (hit + read) of each index scan node, by index name (a bitmap index scan's own, not its heap's). */
   readonly indexBuffers: Readonly<Record<string, number>>;
   /** The server's Execution Time (ms). */
@@ -65,6 +67,7 @@ export async function explainStatement(client: pg.Client, statement: SentStateme
     let rowsRead = 0;
     let heapBlocks: number | null = null;
     let buffers = 0;
+    let buffersRead = 0;
     const access: string[] = [];
     const indexBuffers: Record<string, number> = {};
     const onTable = (n: PlanNode): boolean => n['Relation Name'] === table || (n['Relation Name']?.startsWith(`${table}$`) === true && !n['Relation Name'].startsWith(`${table}$t`));
@@ -76,6 +79,7 @@ export async function explainStatement(client: pg.Client, statement: SentStateme
         rowsRead += ((n['Actual Rows'] ?? 0) + (n['Rows Removed by Filter'] ?? 0) + (n['Rows Removed by Index Recheck'] ?? 0)) * loops;
         if (n['Exact Heap Blocks'] !== undefined || n['Lossy Heap Blocks'] !== undefined) heapBlocks = (heapBlocks ?? 0) + (n['Exact Heap Blocks'] ?? 0) + (n['Lossy Heap Blocks'] ?? 0);
         buffers += (n['Shared Hit Blocks'] ?? 0) + (n['Shared Read Blocks'] ?? 0);
+        buffersRead += n['Shared Read Blocks'] ?? 0;
       }
       const indexName = n['Index Name'];
       if (indexName !== undefined) indexBuffers[indexName] = (indexBuffers[indexName] ?? 0) + (n['Shared Hit Blocks'] ?? 0) + (n['Shared Read Blocks'] ?? 0);
@@ -89,6 +93,7 @@ export async function explainStatement(client: pg.Client, statement: SentStateme
       tableRowsRead: Math.round(rowsRead),
       tableHeapBlocks: heapBlocks,
       tableBuffers: buffers,
+      tableBuffersRead: buffersRead,
       indexBuffers,
       executionMs: root['Execution Time'],
     };

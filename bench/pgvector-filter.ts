@@ -26,7 +26,7 @@ import { PgvectorCollection } from '../src/collection/pgvector/pgvector-collecti
 import type { PgServer } from '../test/helpers/pglite-server.ts';
 import { exactTopK, gaussianMixture, latency, recallOf, round, rowOf } from './pgvector-data.ts';
 import { explainStatement, timeStatement, type PlanSummary, type Settings } from './pgvector-explain.ts';
-import { recordStatements, statementHead, type SentStatement } from './pg-statements.ts';
+import { lastHnswSettings, recordStatements, statementHead, type SentStatement } from './pg-statements.ts';
 
 export interface FilterPhaseOptions {
   readonly sizes: readonly number[];
@@ -68,6 +68,7 @@ function planFigures(p: PlanSummary): Record<string, unknown> {
     documents_rows_read: p.tableRowsRead,
     documents_heap_blocks: p.tableHeapBlocks,
     documents_buffers: p.tableBuffers,
+    documents_buffers_read: p.tableBuffersRead,
     metadata_index_buffers: metadataIndex,
     execution_ms: round(p.executionMs, 3),
   };
@@ -143,7 +144,9 @@ export async function runFilterPhase(o: FilterPhaseOptions): Promise<Record<stri
         const statement = statements.find((s) => /ORDER BY/.test(s.text) && /LIMIT/.test(s.text));
         if (statement === undefined) throw new Error(`no search statement captured for the ${c.name} filter`);
         const exact = /\+ 0 LIMIT/.test(statement.text.replace(/\s+/g, ' '));
-        const settings: Settings = exact ? {} : { 'hnsw.ef_search': String(EF), ...(iterative ? { 'hnsw.iterative_scan': 'relaxed_order' } : {}) };
+        // the store's session settings as it last sent them (its own connection is not reachable), else what it should have set
+        const sent = lastHnswSettings();
+        const settings: Settings = exact ? {} : sent['hnsw.ef_search'] !== undefined ? sent : { 'hnsw.ef_search': String(EF), ...(iterative ? { 'hnsw.iterative_scan': 'relaxed_order' } : {}) };
         const truth = exactTopK(data, dims, queries, Math.min(o.recallQueries, o.queries), K, (i) => c.keep(i, n));
         const plan = await explainStatement(client, statement, settings, table);
         const l = latency(times);
@@ -152,13 +155,13 @@ export async function runFilterPhase(o: FilterPhaseOptions): Promise<Record<stri
           filter: c.filter, route: exact ? 'exact' : 'hnsw', p50_ms: l.p50, p99_ms: l.p99, statements_per_search: round(statements.length / o.queries, 3), recall10: recall,
           plan: planFigures(plan),
         };
-        log(`${indent}${c.name} filter ${JSON.stringify(c.filter)}: ${exact ? 'exact scan' : `HNSW scan (ef ${EF}${iterative ? ', iterative' : ''})`}, p50 ${l.p50} ms, p99 ${l.p99} ms, ${figures.statements_per_search} statements per search (warm-up: ${warm.statements.length} for 5), recall@10 ${recall}`);
+        log(`${indent}${c.name} filter ${JSON.stringify(c.filter)}: ${exact ? 'exact scan' : `HNSW scan (ef ${settings['hnsw.ef_search']}${settings['hnsw.iterative_scan'] ? `, iterative ${settings['hnsw.iterative_scan']}` : ''})`}, p50 ${l.p50} ms, p99 ${l.p99} ms, ${figures.statements_per_search} statements per search (warm-up: ${warm.statements.length} for 5), recall@10 ${recall}`);
         if (printPlan) {
           log(`${indent}  statement: ${statementHead(statement.text, 200)}`);
           log(`${indent}  plan (EXPLAIN ANALYZE, BUFFERS; ${exact ? 'no session settings' : Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join(', ')}):`);
           for (const line of plan.lines) log(`${indent}    ${line}`);
         }
-        log(`${indent}  documents table: ${plan.tableAccess.join(' > ') || '(not read)'}, ${plan.tableRowsRead} rows read${plan.tableHeapBlocks === null ? '' : `, ${plan.tableHeapBlocks} heap blocks`}, metadata index buffers ${figures.plan.metadata_index_buffers}, Seq Scan: ${plan.seqScanOnTable}, ${round(plan.executionMs, 3)} ms`);
+        log(`${indent}  documents table: ${plan.tableAccess.join(' > ') || '(not read)'}, ${plan.tableRowsRead} rows read${plan.tableHeapBlocks === null ? '' : `, ${plan.tableHeapBlocks} heap blocks`}, ${plan.tableBuffers} buffers (${plan.tableBuffersRead} read from outside shared buffers), metadata index buffers ${figures.plan.metadata_index_buffers}, Seq Scan: ${plan.seqScanOnTable}, ${round(plan.executionMs, 3)} ms`);
         return { figures, statement, settings, plan };
       };
 

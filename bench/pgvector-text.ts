@@ -17,6 +17,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { Collection } from '../src/collection/collection.ts';
 import type { SearchHit, SearchMode } from '../src/collection/collection.ts';
 import { PgvectorCollection } from '../src/collection/pgvector/pgvector-collection.ts';
@@ -26,7 +27,8 @@ import { evaluateRun, type RankedHit } from '../src/eval/metrics.ts';
 import { cacheCollectionDir, ensureCorpusCollection } from '../src/eval/runner.ts';
 import type { PgServer } from '../test/helpers/pglite-server.ts';
 import { latency, round } from './pgvector-data.ts';
-import { recordStatements, statementHead } from './pg-statements.ts';
+import { explainStatement } from './pgvector-explain.ts';
+import { lastHnswSettings, recordStatements, statementHead } from './pg-statements.ts';
 
 export interface TextPhaseOptions {
   /** A BEIR dataset directory. */
@@ -121,10 +123,21 @@ export async function runTextPhase(o: TextPhaseOptions): Promise<Record<string, 
         const buildSeconds = (performance.now() - t) / 1000;
         log(`  pgvector: loaded ${docs.length} documents with their postings in ${round(loadSeconds, 1)} s, HNSW built in ${round(buildSeconds, 1)} s`);
         const modes = await measure(store, 'pgvector');
-        // one search of each mode, its statements listed
-        for (const mode of ['keyword', 'hybrid'] as const) {
-          const { statements } = await recordStatements(() => store.search({ text: queries[0].text, vector: queries[0].vector }, { k: K, mode }));
-          log(`    ${mode} sends: ${statements.map((s) => statementHead(s.text, 70)).join(' | ')}`);
+        // one search of each mode: its statements listed, the first one's plan (EXPLAIN ANALYZE on the bench's connection, the store's session settings)
+        const client = new pg.Client({ connectionString: server.url });
+        await client.connect();
+        const plans: Record<string, unknown> = {};
+        try {
+          for (const mode of ['keyword', 'hybrid'] as const) {
+            const { statements } = await recordStatements(() => store.search({ text: queries[0].text, vector: queries[0].vector }, { k: K, mode }));
+            log(`    ${mode} sends: ${statements.map((s) => statementHead(s.text, 70)).join(' | ')}`);
+            const plan = await explainStatement(client, statements[0], mode === 'hybrid' ? lastHnswSettings() : {}, `biencoder_${store.collectionName}`);
+            plans[mode] = { execution_ms: round(plan.executionMs, 3), documents_access: plan.tableAccess.join(' > ') };
+            log(`    its first statement's plan (query ${queries[0].id}; ${mode === 'hybrid' ? Object.entries(lastHnswSettings()).map(([k, v]) => `${k} = ${v}`).join(', ') : 'no session settings'}): ${round(plan.executionMs, 3)} ms`);
+            if (mode === 'hybrid') for (const line of plan.lines) log(`      ${line}`);
+          }
+        } finally {
+          await client.end();
         }
         // dense and hybrid alternating on the one pooled connection
         const mixed = await recordStatements(async () => {
@@ -136,7 +149,7 @@ export async function runTextPhase(o: TextPhaseOptions): Promise<Record<string, 
         const setStatements = mixed.statements.filter((s) => /set_config\('hnsw\.ef_search'/.test(s.text)).length;
         const mixedPerQuery = round(mixed.statements.length / 40, 3);
         log(`  pgvector dense and hybrid alternating (40 searches): ${mixedPerQuery} statements per search, ${setStatements} of them hnsw.ef_search settings`);
-        pgFigures = { load_seconds: round(loadSeconds, 1), index_build_seconds: round(buildSeconds, 1), ...flatten(modes), alternating_dense_hybrid_statements_per_search: mixedPerQuery, alternating_ef_settings: setStatements };
+        pgFigures = { load_seconds: round(loadSeconds, 1), index_build_seconds: round(buildSeconds, 1), ...flatten(modes), first_statement_plans: plans, alternating_dense_hybrid_statements_per_search: mixedPerQuery, alternating_ef_settings: setStatements };
       } finally {
         await store.close();
       }
