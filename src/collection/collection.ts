@@ -27,7 +27,7 @@ import type { IndexMatches, IndexMetric, IndexSearchOptions, VectorIndex } from 
 import { createIndex, resolveIndexSpec, type IndexSpec, type IndexSpecInput } from './index-backend.ts';
 import { checkDeleteFilter, parseFilter, compileFilterNode, type Metadata, type MetadataFilter, type FilterNode, type JsonValue } from './filter.ts';
 import { fsyncDir, fsyncPath, writeFileAtomic } from './fs-util.ts';
-import { adapterRecord, loadRecordedAdapter } from './query-adapter-record.ts';
+import { adapterRecord, loadRecordedAdapter, loadedAdapter, type LoadedAdapter } from './query-adapter-record.ts';
 import type { QueryAdapter } from '../tune/query-adapter.ts';
 import { acquireWriterLock, WriterLock } from './lock.ts';
 import { assertCollectionWritable, isPermissionDenied, permissionError } from './permissions.ts';
@@ -269,8 +269,8 @@ interface FilterBits {
 export class Collection {
   readonly dir: string;
   #manifest: Manifest;
-  /** The query adapter the manifest records, loaded at open. */
-  #adapter: QueryAdapter | undefined;
+  /** The query adapter the manifest records, loaded at open (or the error its text queries meet). */
+  #adapter: LoadedAdapter;
   readonly readOnly: boolean;
   readonly dims: number;
   readonly metric: IndexMetric;
@@ -311,7 +311,7 @@ export class Collection {
 
   private constructor(init: {
     dir: string; manifest: Manifest; readOnly: boolean; db: Db; lock: WriterLock | undefined; encoder: Encoder | undefined;
-    autoFlushChanges: number | undefined; index: VectorIndex; status: IndexOpenStatus; analyzer: Analyzer; adapter: QueryAdapter | undefined;
+    autoFlushChanges: number | undefined; index: VectorIndex; status: IndexOpenStatus; analyzer: Analyzer; adapter: LoadedAdapter;
   }) {
     this.dir = init.dir;
     this.#manifest = init.manifest;
@@ -336,9 +336,15 @@ export class Collection {
     return this.#manifest;
   }
 
-  /** The query adapter applied to text queries (see setQueryAdapter), if any. */
+  /** The query adapter applied to text queries (see setQueryAdapter), if any (undefined too when it could not be loaded). */
   get queryAdapter(): QueryAdapter | undefined {
-    return this.#adapter;
+    return this.#adapter.adapter;
+  }
+
+  /** The adapter text queries go through; the load error when the recorded one could not be loaded. */
+  #activeAdapter(): QueryAdapter | undefined {
+    if (this.#adapter.error !== undefined) throw this.#adapter.error;
+    return this.#adapter.adapter;
   }
 
   /**
@@ -359,7 +365,7 @@ export class Collection {
         } catch (error) {
           throw this.#fsError(error);
         }
-        this.#adapter = adapter;
+        this.#adapter = { adapter };
         if (previous !== undefined && previous.file !== record.file) rmSync(join(this.dir, previous.file), { force: true });
       });
     } catch (error) {
@@ -381,7 +387,7 @@ export class Collection {
         } catch (error) {
           throw this.#fsError(error);
         }
-        this.#adapter = undefined;
+        this.#adapter = {};
         rmSync(join(this.dir, previous.file), { force: true });
         return true;
       });
@@ -558,7 +564,7 @@ export class Collection {
         writeManifest(target, manifest);
       }
       const placeholder = createIndex(manifest.index, { dims: manifest.dims, metric: manifest.metric });
-      const adapter = manifest.queryAdapter === undefined ? undefined : readAdapterFile(target, manifest);
+      const adapter: LoadedAdapter = manifest.queryAdapter === undefined ? {} : loadedAdapter(() => readAdapterFile(target, manifest));
       const c = new Collection({
         dir: target, manifest, readOnly, db, lock, encoder: options.encoder, autoFlushChanges: options.autoFlushChanges,
         index: placeholder, status: { action: 'loaded', replayed: 0, seconds: 0 }, analyzer, adapter,
@@ -1125,7 +1131,7 @@ export class Collection {
   /** The queries as a matrix of vectors, texts embedded as queries. */
   async #queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, options: SearchOptions | EmbedQueriesOptions): Promise<Matrix> {
     const matrix = await queryMatrix(queries, {
-      adapter: options.adapter === false ? undefined : this.#adapter,
+      adapter: options.adapter === false ? undefined : () => this.#activeAdapter(),
       dims: this.dims,
       metric: this.metric,
       encoder: this.#encoder,
@@ -1224,16 +1230,29 @@ export class Collection {
   }
 }
 
-/** The query adapter file a manifest names (COLLECTION_CORRUPT when missing, damaged or for another model). */
-function readAdapterFile(dir: string, manifest: Manifest): QueryAdapter {
-  const path = join(dir, manifest.queryAdapter!.file);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new BiencoderError('COLLECTION_CORRUPT', `the collection at ${dir} names the query adapter ${manifest.queryAdapter!.file}, which cannot be read (${(error as Error).message})`, { cause: error, details: { dir } });
+/**
+ * The query adapter file a manifest names (COLLECTION_CORRUPT when missing, damaged or for another
+ * model). A file missing because a writer replaced the adapter since the manifest was read is found
+ * by reading the manifest again.
+ */
+function readAdapterFile(dir: string, opened: Manifest): QueryAdapter {
+  let manifest = opened;
+  for (let attempt = 0; ; attempt++) {
+    const path = join(dir, manifest.queryAdapter!.file);
+    try {
+      return loadRecordedAdapter(readFileSync(path), manifest, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const now = attempt === 0 ? readManifest(dir) : manifest;
+      if (now.queryAdapter === undefined) return readAdapterFileGone(dir, manifest, error);
+      if (now.queryAdapter.file === manifest.queryAdapter!.file) return readAdapterFileGone(dir, manifest, error);
+      manifest = now;
+    }
   }
-  return loadRecordedAdapter(bytes, manifest, path);
+}
+
+function readAdapterFileGone(dir: string, manifest: Manifest, error: unknown): never {
+  throw new BiencoderError('COLLECTION_CORRUPT', `the collection at ${dir} names the query adapter ${manifest.queryAdapter!.file}, which cannot be read (${(error as Error).message}): text queries cannot be embedded through it (search with adapter: false, or remove it with \`biencoder tune --remove\`)`, { cause: error, details: { dir } });
 }
 
 /** Dense candidates of a hybrid search rescored exactly (see IndexSearchOptions.exactScores). */

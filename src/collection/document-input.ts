@@ -351,8 +351,8 @@ export function checkDenseQueries(queries: unknown): void {
 }
 
 interface QueryMatrixOptions {
-  /** Applied to the embeddings of text queries (not to vectors given). */
-  readonly adapter?: QueryAdapter;
+  /** The query adapter applied to the embeddings of text queries (not to vectors given); asked for only when there are texts. */
+  readonly adapter?: () => QueryAdapter | undefined;
   readonly dims: number;
   /** The collection's metric: a zero query vector is refused where a zero stored vector is (checkNotZero). */
   readonly metric: IndexMetric;
@@ -395,7 +395,8 @@ export async function queryMatrix(queries: readonly (string | Float32Array)[] | 
     if (encoder === undefined) throw options.encoderRequired();
     const m = await encoder.encode(texts, { role: 'query', signal });
     checkEmbeddings(m, texts.length, dims);
-    const embedded = options.adapter === undefined ? m : options.adapter.apply({ data: m.data, rows: texts.length, dims });
+    const adapter = options.adapter?.();
+    const embedded = adapter === undefined ? m : adapter.apply({ data: m.data, rows: texts.length, dims });
     textRows.forEach((row, i) => data.set(embedded.data.subarray(i * dims, (i + 1) * dims), row * dims));
   }
   return { data, rows: list.length, dims };

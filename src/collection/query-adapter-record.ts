@@ -32,11 +32,30 @@ export function adapterRecord(adapter: QueryAdapter, manifest: Manifest, validat
   return { bytes, record };
 }
 
+/**
+ * A collection's adapter as loaded at open: the adapter, or the error that its text queries meet (a
+ * missing or damaged adapter does not stop the collection from opening: vector queries, `adapter: false`
+ * and removeQueryAdapter() still work, so that nothing stored is out of reach and the remedy can run).
+ */
+export interface LoadedAdapter {
+  readonly adapter?: QueryAdapter;
+  readonly error?: BiencoderError;
+}
+
+export function loadedAdapter(load: () => QueryAdapter): LoadedAdapter {
+  try {
+    return { adapter: load() };
+  } catch (error) {
+    if (error instanceof BiencoderError) return { error };
+    throw error;
+  }
+}
+
 /** The adapter the manifest records, from its stored bytes, checked against the record and the collection's model. */
 export function loadRecordedAdapter(bytes: Buffer, manifest: Manifest, where: string): QueryAdapter {
   const record = manifest.queryAdapter!;
   if (sha256(bytes) !== record.sha256) {
-    throw new BiencoderError('COLLECTION_CORRUPT', `the query adapter ${where} does not match the checksum in the collection's manifest (remove it with \`biencoder tune --remove\`, or train it again)`, { details: { where } });
+    throw new BiencoderError('COLLECTION_CORRUPT', `the query adapter ${where} does not match the checksum in the collection's manifest: text queries cannot be embedded through it (search with adapter: false, remove it with \`biencoder tune --remove\`, or train it again)`, { details: { where } });
   }
   const { adapter, header } = QueryAdapter.parse(bytes, where);
   const model = manifest.encoder;

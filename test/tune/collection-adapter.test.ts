@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CollectionApi } from '../../src/collection/collection-api.ts';
 import type { SearchHit } from '../../src/collection/collection.ts';
@@ -123,22 +123,44 @@ for (const store of STORES) {
       }
     });
 
-    test('a damaged adapter is COLLECTION_CORRUPT at open', async () => {
-      const target = store.target();
-      const c = await createCollection(target, { encoder, index: { kind: 'flat' } });
-      await c.setQueryAdapter(someAdapter(4));
-      const record = c.manifest.queryAdapter!;
-      await c.close();
-      if (store.name === 'embedded') {
-        const path = join(target, record.file);
-        const bytes = readFileSync(path);
-        bytes[bytes.length - 1] ^= 0xff;
-        writeFileSync(path, bytes);
-      } else {
-        await pg.query(`UPDATE biencoder_query_adapters SET bytes = overlay(bytes placing '\\x00'::bytea from length(bytes)) WHERE collection = $1`, [new URL(target).searchParams.get('collection')]);
-      }
-      await rejectsWith(openCollection(target, { encoder }), 'COLLECTION_CORRUPT', /checksum/);
-    });
+    for (const damage of ['damaged', 'missing'] as const) {
+      test(`a ${damage} adapter: text queries through it are COLLECTION_CORRUPT; the collection still opens, vector and adapter: false searches work, and it can be removed`, async () => {
+        const target = store.target();
+        const c = await createCollection(target, { encoder, index: { kind: 'flat' } });
+        await c.upsert(TEXTS.slice(0, 10).map((text, i) => ({ id: `d${i}`, text })));
+        await c.setQueryAdapter(someAdapter(4));
+        const record = c.manifest.queryAdapter!;
+        await c.close();
+        const name = new URL(target, 'file:///').searchParams.get('collection');
+        if (store.name === 'embedded') {
+          const path = join(target, record.file);
+          if (damage === 'missing') rmSync(path);
+          else {
+            const bytes = readFileSync(path);
+            bytes[bytes.length - 1] ^= 0xff;
+            writeFileSync(path, bytes);
+          }
+        } else if (damage === 'missing') {
+          await pg.query('DELETE FROM biencoder_query_adapters WHERE collection = $1', [name]);
+        } else {
+          await pg.query(`UPDATE biencoder_query_adapters SET bytes = overlay(bytes placing '\\x00'::bytea from length(bytes)) WHERE collection = $1`, [name]);
+        }
+        const broken = await openCollection(target, { encoder });
+        try {
+          assert.equal(broken.queryAdapter, undefined);
+          await rejectsWith(broken.search(QUERIES[0]), 'COLLECTION_CORRUPT', damage === 'missing' ? /not stored|cannot be read/ : /checksum/);
+          await rejectsWith(broken.embedQueries([QUERIES[0]]), 'COLLECTION_CORRUPT');
+          assert.equal((await broken.search(QUERIES[0], { adapter: false, k: 3 })).length, 3);
+          const v = (await encoder.encode([QUERIES[0]], { role: 'query' })).data;
+          assert.equal((await broken.search(v, { k: 3 })).length, 3);
+          assert.equal(await broken.count(), 10, 'nothing stored is out of reach');
+          assert.equal(await broken.removeQueryAdapter(), true);
+          assert.equal((await broken.search(QUERIES[0], { k: 3 })).length, 3);
+        } finally {
+          await broken.close();
+        }
+      });
+    }
   });
 }
 
@@ -208,5 +230,22 @@ test('biencoder tune trains from a dataset split and stores the adapter only whe
     if (!out.saved) assert.match(out.reason!, /identity/);
   } finally {
     await reopened.close();
+  }
+});
+
+test('pgvector: set and remove act on the manifest as stored, not a handle\'s copy (two handles)', async () => {
+  const url = pg.collectionUrl('adapter_two');
+  const a = await createCollection(url, { encoder, index: { kind: 'flat' } });
+  const b = await openCollection(url, { encoder });
+  try {
+    await a.setQueryAdapter(someAdapter(6));
+    assert.equal(await b.removeQueryAdapter(), true, 'b removes what a stored, though b opened before it');
+    const name = new URL(url).searchParams.get('collection');
+    const { rows } = await pg.query<{ manifest: { queryAdapter?: unknown } }>('SELECT manifest FROM biencoder_collections WHERE name = $1', [name]);
+    assert.equal(rows[0].manifest.queryAdapter, undefined);
+    assert.equal((await pg.query('SELECT 1 FROM biencoder_query_adapters WHERE collection = $1', [name])).rows.length, 0);
+  } finally {
+    await b.close();
+    await a.close();
   }
 });

@@ -37,7 +37,7 @@ import type { Matrix } from '../../matrix.ts';
 import type { IndexMetric } from '../../index/vector-index.ts';
 import { resolveIndexSpec, type IndexSpec, type IndexSpecInput } from '../index-backend.ts';
 import { checkDeleteFilter, parseFilter, type Metadata, type MetadataFilter } from '../filter.ts';
-import { FORMAT_VERSION, MANIFEST_FORMAT, type Manifest } from '../manifest.ts';
+import { FORMAT_VERSION, MANIFEST_FORMAT, validateManifest, type Manifest } from '../manifest.ts';
 import {
   type DocumentInput, type EmbedQueriesOptions, type EncoderDescriptor, type SearchHit, type SearchMode, type SearchOptions, type StoredDocument,
   type VectorDocumentInput, type WriteOptions, type WriteResult,
@@ -62,7 +62,7 @@ import {
 import { SqlParams, compileFilterToSql } from './filter-sql.ts';
 import { buildKeywordPostings, deletePostings, insertPostings, partitionCount, postingColumns } from './keyword-postings.ts';
 import { PgvectorSearch } from './pgvector-search.ts';
-import { adapterRecord, loadRecordedAdapter } from '../query-adapter-record.ts';
+import { adapterRecord, loadRecordedAdapter, loadedAdapter, type LoadedAdapter } from '../query-adapter-record.ts';
 import type { QueryAdapter } from '../../tune/query-adapter.ts';
 import { parsePgTarget, type PgTarget } from './target.ts';
 import { fromVectorSend, toVectorLiteral } from './vector-codec.ts';
@@ -151,7 +151,7 @@ interface PgvectorInit {
   readonly analyzer: Analyzer;
   /** Whether the keyword postings and statistics are built for this analyzer. */
   readonly keyword: boolean;
-  readonly adapter: QueryAdapter | undefined;
+  readonly adapter: LoadedAdapter;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -185,7 +185,7 @@ const ADAPTERS_TABLE = 'biencoder_query_adapters';
 
 export class PgvectorCollection implements CollectionApi {
   #manifest: Manifest;
-  #adapter: QueryAdapter | undefined;
+  #adapter: LoadedAdapter;
   readonly readOnly: boolean;
   readonly dims: number;
   readonly metric: IndexMetric;
@@ -226,7 +226,10 @@ export class PgvectorCollection implements CollectionApi {
       pool: init.pool, manifest: init.manifest, url: this.url, collection: init.target.collection, vectorType: this.vectorType,
       encoder: init.encoder, analyzer: init.analyzer, iterativeScan: versionAtLeast(parseVersion(init.pgvectorVersion), MIN_ITERATIVE_SCAN),
       assertOpen: () => this.#assertOpen(),
-      adapter: () => this.#adapter,
+      adapter: () => {
+        if (this.#adapter.error !== undefined) throw this.#adapter.error;
+        return this.#adapter.adapter;
+      },
     });
   }
 
@@ -282,7 +285,7 @@ export class PgvectorCollection implements CollectionApi {
       }
       return new PgvectorCollection({
         target, pool, manifest, table: names.table, readOnly: false, encoder: isEncoder(options.encoder) ? options.encoder : undefined, pgvectorVersion: version,
-        analyzer, keyword: true, adapter: undefined,
+        analyzer, keyword: true, adapter: {},
       });
     } catch (error) {
       await pool.end().catch(() => undefined);
@@ -329,14 +332,19 @@ export class PgvectorCollection implements CollectionApi {
         manifest = await buildKeywordPostings(pool, target, analyzer, manifest);
         keyword = true;
       }
-      let adapter: QueryAdapter | undefined;
+      let adapter: LoadedAdapter = {};
       if (manifest.queryAdapter !== undefined) {
         const where = `${target.display} (${ADAPTERS_TABLE})`;
         const stored = await pool.query<{ bytes: Buffer }>(`SELECT bytes FROM ${ADAPTERS_TABLE} WHERE collection = $1`, [target.collection]).catch((error: unknown) => {
+          if (sqlState(error) === '42P01') return { rows: [] }; // the table is gone: the adapter is missing
           throw storeError(error, 'reading the query adapter', target.display);
         });
-        if (stored.rows.length === 0) throw new BiencoderError('COLLECTION_CORRUPT', `the collection at ${where} names a query adapter that is not stored`);
-        adapter = loadRecordedAdapter(stored.rows[0].bytes, manifest, where);
+        adapter = loadedAdapter(() => {
+          if (stored.rows.length === 0) {
+            throw new BiencoderError('COLLECTION_CORRUPT', `the collection at ${where} names a query adapter that is not stored: text queries cannot be embedded through it (search with adapter: false, or remove it with \`biencoder tune --remove\`)`);
+          }
+          return loadRecordedAdapter(stored.rows[0].bytes, manifest, where);
+        });
       }
       return new PgvectorCollection({ target, pool, manifest, table: row.table, readOnly, encoder: options.encoder, pgvectorVersion: version, analyzer, keyword, adapter });
     } catch (error) {
@@ -355,9 +363,19 @@ export class PgvectorCollection implements CollectionApi {
     return this.#manifest;
   }
 
-  /** The query adapter applied to text queries (see setQueryAdapter), if any. */
+  /** The query adapter applied to text queries (see setQueryAdapter), if any (undefined too when it could not be loaded). */
   get queryAdapter(): QueryAdapter | undefined {
-    return this.#adapter;
+    return this.#adapter.adapter;
+  }
+
+  /**
+   * The manifest as stored now, its registry row locked for this transaction: set and remove start from
+   * it, not from this handle's copy, which another process may have changed since the open.
+   */
+  async #lockedManifest(client: PoolClient): Promise<Manifest> {
+    const { rows } = await client.query<{ manifest: unknown }>(`SELECT manifest FROM ${REGISTRY_TABLE} WHERE name = $1 FOR UPDATE`, [this.collectionName]);
+    if (rows.length === 0) throw new BiencoderError('NOT_FOUND', `the collection ${JSON.stringify(this.collectionName)} was dropped while it was open`);
+    return validateManifest(rows[0].manifest, `${this.url} (${REGISTRY_TABLE}.manifest)`);
   }
 
   /** Text queries embedded as searches embed them: the encoder, then the query adapter unless adapter is false. */
@@ -377,19 +395,24 @@ export class PgvectorCollection implements CollectionApi {
       this.#assertWritable();
       const { bytes, record } = adapterRecord(adapter, this.#manifest, options.validation);
       return this.#exclusive(() => this.#db('storing the query adapter', async () => {
-        const manifest = { ...this.#manifest, queryAdapter: record, updatedAt: new Date().toISOString() };
-        await inTransaction(this.#pool, async (client) => {
-          await client.query(`SELECT 1 FROM ${REGISTRY_TABLE} WHERE name = $1 FOR UPDATE`, [this.collectionName]);
-          await client.query(`CREATE TABLE IF NOT EXISTS ${ADAPTERS_TABLE} (collection text PRIMARY KEY, file text NOT NULL, bytes bytea NOT NULL)`);
+        const manifest = await inTransaction(this.#pool, async (client) => {
+          const table = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [ADAPTERS_TABLE]);
+          if (table.rows[0]?.t == null) {
+            // made once per database, serialized with collection creation (CREATE TABLE IF NOT EXISTS races otherwise)
+            await lockRegistry(client);
+            await client.query(`CREATE TABLE IF NOT EXISTS ${ADAPTERS_TABLE} (collection text PRIMARY KEY, file text NOT NULL, bytes bytea NOT NULL)`);
+          }
+          const updated = { ...(await this.#lockedManifest(client)), queryAdapter: record, updatedAt: new Date().toISOString() };
           await client.query(
             `INSERT INTO ${ADAPTERS_TABLE} (collection, file, bytes) VALUES ($1, $2, $3) ON CONFLICT (collection) DO UPDATE SET file = EXCLUDED.file, bytes = EXCLUDED.bytes`,
             [this.collectionName, record.file, bytes],
           );
-          await client.query(`UPDATE ${REGISTRY_TABLE} SET manifest = $2::jsonb WHERE name = $1`, [this.collectionName, JSON.stringify(manifest)]);
+          await client.query(`UPDATE ${REGISTRY_TABLE} SET manifest = $2::jsonb WHERE name = $1`, [this.collectionName, JSON.stringify(updated)]);
           await bumpSeq(client, this.collectionName);
+          return updated;
         });
         this.#manifest = manifest;
-        this.#adapter = adapter;
+        this.#adapter = { adapter };
       }));
     } catch (error) {
       return Promise.reject(error);
@@ -401,19 +424,21 @@ export class PgvectorCollection implements CollectionApi {
     try {
       this.#assertWritable();
       return this.#exclusive(() => this.#db('removing the query adapter', async () => {
-        if (this.#manifest.queryAdapter === undefined) return false;
-        const { queryAdapter: _removed, ...rest } = this.#manifest;
-        void _removed;
-        const manifest = { ...rest, updatedAt: new Date().toISOString() };
-        await inTransaction(this.#pool, async (client) => {
-          await client.query(`SELECT 1 FROM ${REGISTRY_TABLE} WHERE name = $1 FOR UPDATE`, [this.collectionName]);
-          await client.query(`DELETE FROM ${ADAPTERS_TABLE} WHERE collection = $1`, [this.collectionName]);
+        const removed = await inTransaction(this.#pool, async (client) => {
+          const stored = await this.#lockedManifest(client);
+          if (stored.queryAdapter === undefined) return { manifest: stored, removed: false };
+          const { queryAdapter: _removed, ...rest } = stored;
+          void _removed;
+          const manifest = { ...rest, updatedAt: new Date().toISOString() };
+          const table = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [ADAPTERS_TABLE]);
+          if (table.rows[0]?.t != null) await client.query(`DELETE FROM ${ADAPTERS_TABLE} WHERE collection = $1`, [this.collectionName]);
           await client.query(`UPDATE ${REGISTRY_TABLE} SET manifest = $2::jsonb WHERE name = $1`, [this.collectionName, JSON.stringify(manifest)]);
           await bumpSeq(client, this.collectionName);
+          return { manifest, removed: true };
         });
-        this.#manifest = manifest;
-        this.#adapter = undefined;
-        return true;
+        this.#manifest = removed.manifest;
+        this.#adapter = {};
+        return removed.removed;
       }));
     } catch (error) {
       return Promise.reject(error);
@@ -552,10 +577,10 @@ export class PgvectorCollection implements CollectionApi {
   /**
    * Inserts or replaces rows with their vectors. With onlyIfDifferent, a row whose hash, metadata and
    * vector are already stored is left alone (and counted by neither). New rows are inserted first (in
-   * lock order, skipping ids that exist), then the others updated in a second statement: the inserted
-   * count must be exact (it moves doc_count), and `RETURNING xmax = 0`, the usual way to tell an
-   * upsert's inserts from its updates, is refused on partitioned tables. The second statement's fresh
-   * snapshot also sees a row that a concurrent writer inserted while the first waited on it.
+   * lock order, skipping ids that exist), the others locked, then updated: the inserted count must be
+   * exact (it moves doc_count), and `RETURNING xmax = 0`, the usual way to tell an upsert's inserts
+   * from its updates, is refused on partitioned tables. Every row of the batch is written (inserted,
+   * or locked and updated) whatever other writers do meanwhile: the postings written for it stay true.
    */
   async #writeWithVectors(client: PoolClient, docs: readonly PreparedDocument[], onlyIfDifferent: boolean): Promise<{ inserted: number; updated: number }> {
     let inserted = 0;
@@ -566,13 +591,26 @@ export class PgvectorCollection implements CollectionApi {
     ];
     const rows = `unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[], $5::${type}[]) AS u(id, text, hash, metadata, embedding)`;
     for (const part of chunks(docs, ROWS_PER_STATEMENT)) {
-      const added = await client.query<{ id: string }>(
-        `INSERT INTO ${this.#table} (id, text, hash, metadata, embedding) SELECT * FROM ${rows} ORDER BY u.id COLLATE "C" ON CONFLICT (id) DO NOTHING RETURNING id`,
-        columns(part),
-      );
-      inserted += added.rows.length;
-      const addedIds = new Set(added.rows.map((r) => r.id));
-      const rest = part.filter((d) => !addedIds.has(d.id));
+      let pending: readonly PreparedDocument[] = part;
+      let rest: PreparedDocument[] = [];
+      // Insert the new rows; lock the others. A row that a concurrent writer inserted (our insert skipped it)
+      // and a third then deleted before we locked it is missing again: insert it in the next round.
+      while (pending.length > 0) {
+        const added = await client.query<{ id: string }>(
+          `INSERT INTO ${this.#table} (id, text, hash, metadata, embedding) SELECT * FROM ${rows} ORDER BY u.id COLLATE "C" ON CONFLICT (id) DO NOTHING RETURNING id`,
+          columns(pending),
+        );
+        inserted += added.rows.length;
+        const addedIds = new Set(added.rows.map((r) => r.id));
+        const existing = pending.filter((d) => !addedIds.has(d.id));
+        if (existing.length === 0) break;
+        const locked = await client.query<{ id: string }>(
+          `SELECT id FROM ${this.#table} WHERE id = ANY($1::text[]) ORDER BY id COLLATE "C" FOR UPDATE`, [existing.map((d) => d.id)],
+        );
+        const lockedIds = new Set(locked.rows.map((r) => r.id));
+        rest = rest.concat(existing.filter((d) => lockedIds.has(d.id)));
+        pending = existing.filter((d) => !lockedIds.has(d.id));
+      }
       if (rest.length === 0) continue;
       const { rowCount } = await client.query(
         `UPDATE ${this.#table} AS cur SET text = u.text, hash = u.hash, metadata = u.metadata, embedding = u.embedding FROM ${rows}

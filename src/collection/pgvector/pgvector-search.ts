@@ -48,7 +48,7 @@ export interface PgvectorSearchInit {
   readonly iterativeScan: boolean;
   /** CLOSED when the collection was closed meanwhile. */
   readonly assertOpen: () => void;
-  /** The collection's query adapter now (it may be set or removed while the collection is open). */
+  /** The collection's query adapter now (it may be set or removed while the collection is open); throws when it could not be loaded. */
   readonly adapter: () => QueryAdapter | undefined;
 }
 
@@ -104,7 +104,7 @@ export class PgvectorSearch {
   /** Text queries and vectors as one matrix of query vectors. */
   queryMatrix(queries: readonly (string | Float32Array)[] | Matrix, options: SearchOptions | EmbedQueriesOptions): Promise<Matrix> {
     return queryMatrix(queries, {
-      adapter: options.adapter === false ? undefined : this.#adapter(),
+      adapter: options.adapter === false ? undefined : this.#adapter,
       dims: this.#dims,
       metric: this.#metric,
       encoder: this.#encoder,
