@@ -212,6 +212,12 @@ if (INLINE > 0) log(`inline upsert (index maintained): ${INLINE} rows in ${round
 if ((await store.count()) !== N) throw new Error('count mismatch');
 
 const { result: pgResult, filteredStatement } = await measure(store, truth, filteredTruth, 'pgvector');
+// autovacuum (a real server's, PGlite has none) may have vacuumed the table since the load: the GIN index's pending list is then merged
+const tableState = (await server.query<{ analyzed: boolean; vacuumed: boolean }>(
+  `SELECT coalesce(last_analyze, last_autoanalyze) IS NOT NULL AS analyzed, coalesce(last_vacuum, last_autovacuum) IS NOT NULL AS vacuumed FROM pg_stat_user_tables WHERE relid = $1::regclass`,
+  [`"biencoder_${store.collectionName}"`],
+)).rows[0] ?? { analyzed: false, vacuumed: false };
+log(`  table state after the searches: analyzed ${tableState.analyzed}, vacuumed ${tableState.vacuumed}`);
 if (filteredStatement !== undefined) log(`  the 1% filtered search sends: ${statementHead(filteredStatement.text, 400)}`);
 
 // The first searches on a fresh handle (a new pooled connection, nothing cached).
@@ -294,6 +300,7 @@ const result = {
     inline_upsert_rows_per_s: INLINE > 0 ? Math.round(INLINE / inlineSeconds) : null,
     ef: EF,
     ...pgResult,
+    table_vacuumed_at_search: tableState.vacuumed,
     first_search_statements: { dense: firstDense.length, dense_second: secondDense.length, filtered_1pct: firstFiltered.length, filtered_1pct_second: secondFiltered.length },
     exact_scan_p50_ms: exactP50,
   },
