@@ -2,8 +2,10 @@
  * K-fold cross-validation of query adapters, for datasets without a train split (cranfield, cisi):
  * the judged queries are shuffled (seeded) into K folds; for each fold an adapter is trained on the
  * other folds (with its own validation split and early stopping, train-query-adapter.ts) and the
- * fold's queries are searched with it — or without one, when that fold's training kept none. Every
- * query is scored by an adapter that never saw it; nDCG@10 is the mean over all queries.
+ * fold's queries are searched with it — or without one, when that fold's training kept none. The
+ * fold's relevant documents are kept out of the training pairs and hard negatives (excludeDocuments):
+ * a query is never scored by an adapter that saw its query or its documents, so memorizing judged
+ * documents cannot raise the figure. nDCG@10 is the mean over all queries.
  */
 import { BiencoderError } from '../errors.ts';
 import type { Matrix } from '../matrix.ts';
@@ -70,7 +72,8 @@ export async function crossValidateQueryAdapter(data: AdapterTrainingData, folds
     const started = performance.now();
     const held = order.filter((_, i) => i % folds === f).sort((a, b) => a - b);
     const rest = order.filter((_, i) => i % folds !== f).sort((a, b) => a - b);
-    const trained = await trainQueryAdapter({ ...data, queries: rows(data.queries, rest), queryIds: rest.map((i) => data.queryIds[i]) }, options);
+    const excluded = new Set(held.flatMap((i) => [...(data.qrels.get(data.queryIds[i]) ?? new Map<string, number>())].filter(([, g]) => g > 0).map(([id]) => id)));
+    const trained = await trainQueryAdapter({ ...data, queries: rows(data.queries, rest), queryIds: rest.map((i) => data.queryIds[i]) }, { ...options, excludeDocuments: excluded });
     const heldQueries = rows(data.queries, held);
     const heldIds = held.map((i) => data.queryIds[i]);
     const b = await meanNdcg10(heldQueries, heldIds, data.documents, data.qrels);

@@ -51,11 +51,11 @@ export interface TrainQueryAdapterOptions {
   readonly epochs?: number;
   /** Queries per step; default 64. */
   readonly batchSize?: number;
-  /** Adam's step size; default 0.002. */
+  /** Adam's step size; default 0.001. */
   readonly learningRate?: number;
   /** The softmax's scale on cosines; default 20 (sentence-transformers' default). */
   readonly scale?: number;
-  /** Hard negatives per query per step; default 1. */
+  /** Hard negatives per query per step; default 3 (cranfield 5-fold nDCG@10 0.2112 over 3 seeds, against 0.2067 with 1). */
   readonly hardNegatives?: number;
   /** Hard negatives come from the base model's top this many (relevant documents excluded); default 30. */
   readonly hardNegativeDepth?: number;
@@ -67,6 +67,11 @@ export interface TrainQueryAdapterOptions {
   readonly weightDecay?: number;
   /** Default 42. */
   readonly seed?: number;
+  /**
+   * Documents no training pair and no hard negative may use (beside the validation queries' own): the
+   * relevant documents of queries the adapter will be judged on (cross-validation's held-out fold).
+   */
+  readonly excludeDocuments?: ReadonlySet<string>;
   readonly signal?: AbortSignal;
   /** Called after every epoch. */
   readonly onEpoch?: (progress: AdapterEpoch) => void;
@@ -235,7 +240,7 @@ export async function trainQueryAdapter(data: AdapterTrainingData, options: Trai
   const batchSize = positiveInt(options.batchSize, 64, 'batchSize', 4096);
   const lr = positiveNumber(options.learningRate, 0.001, 'learningRate');
   const scale = positiveNumber(options.scale, 20, 'scale');
-  const hardPerQuery = options.hardNegatives ?? 1;
+  const hardPerQuery = options.hardNegatives ?? 3;
   if (!Number.isInteger(hardPerQuery) || hardPerQuery < 0 || hardPerQuery > 100) throw new BiencoderError('INVALID_ARGUMENT', `hardNegatives must be an integer in 0..100, got ${String(options.hardNegatives)}`);
   const depth = positiveInt(options.hardNegativeDepth, 30, 'hardNegativeDepth', 10_000);
   const fraction = options.validationFraction ?? 0.2;
@@ -255,7 +260,7 @@ export async function trainQueryAdapter(data: AdapterTrainingData, options: Trai
   const order = shuffle([...judged], random);
   const valCount = Math.max(5, Math.round(order.length * fraction));
   const validation = order.slice(0, valCount).sort((a, b) => a - b);
-  const heldOut = new Set(validation.flatMap((q) => relevant[q]));
+  const heldOut = new Set([...validation.flatMap((q) => relevant[q]), ...(options.excludeDocuments ?? [])]);
   const training: { query: number; positives: string[]; relevant: Set<string> }[] = [];
   for (const q of order.slice(valCount)) {
     const positives = relevant[q].filter((d) => !heldOut.has(d));

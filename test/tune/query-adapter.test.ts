@@ -143,3 +143,16 @@ test('bad training options are refused before any work', async () => {
   }
   await assert.rejects(trainQueryAdapter({ ...base, qrels: new Map() }), /at least 10 queries/);
 });
+
+test('excluded documents (cross-validation\'s held-out fold) are in no training pair and no hard negative', async () => {
+  const data = distorted(300, 16, 2, 1.5, 17);
+  const space = matrixSpace(data.docs, data.ids);
+  const calls: string[][] = [];
+  const watching = { ...space, vectors: async (ids: readonly string[]) => { calls.push([...ids]); return space.vectors(ids); } };
+  const excluded = new Set(data.ids.slice(0, 60));
+  await trainQueryAdapter({ queries: data.queries, queryIds: data.qids, documents: watching, qrels: data.qrels }, { rank: 4, seed: 5, epochs: 3, excludeDocuments: excluded });
+  assert.equal(calls.length, 2, 'the judged documents, then the vectors training uses');
+  const used = calls[1];
+  assert.ok(used.length > 150, `${used.length} documents used`);
+  assert.deepEqual(used.filter((id) => excluded.has(id)), []);
+});

@@ -134,13 +134,14 @@ export async function buildKeywordPostings(pool: Pool, target: PgTarget, analyze
   try {
     return await inTransaction(pool, async (client) => {
       await lockRegistry(client);
+      // The documents first, then the registry row: the order every writer takes them in (its rows, then bumpSeq).
+      await client.query(`LOCK TABLE ${table} IN SHARE MODE`);
       const { rows } = await client.query<{ manifest: Manifest; doc_count: string | null }>(
         `SELECT manifest, doc_count::text AS doc_count FROM ${REGISTRY_TABLE} WHERE name = $1 FOR UPDATE`, [target.collection],
       );
       const stored = rows[0]?.manifest ?? manifest;
       const built = stored.keyword?.analyzer;
       if (rows[0]?.doc_count != null && built !== undefined && built.language === analyzer.spec.language && built.name === analyzer.spec.name && built.version === analyzer.spec.version) return stored;
-      await client.query(`LOCK TABLE ${table} IN SHARE MODE`);
       const exists = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [quoteIdent(names.terms)]);
       if (exists.rows[0]?.t == null) {
         for (const ddl of termsDdl(names, await partitionCount(client, names.table))) await client.query(ddl);

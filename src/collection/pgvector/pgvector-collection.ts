@@ -791,7 +791,9 @@ export class PgvectorCollection implements CollectionApi {
    * Builds the HNSW index of a collection created with deferIndex (a no-op when it exists, or for a
    * flat collection); returns whether an index was built. The build is CONCURRENTLY: writers, in this
    * process or others, go on meanwhile (this handle's own writes wait for it). A build that failed
-   * midway leaves an invalid index, which the next call drops and builds again. PostgreSQL builds no
+   * midway leaves an invalid index, which the next call drops and builds again; builds of one collection
+   * run one at a time across processes (a session advisory lock), so a second call waits for the first
+   * and then finds the index built. PostgreSQL builds no
    * index on a partitioned table concurrently: the parent's index is made ON ONLY the parent, each
    * partition's concurrently and attached to it, and the parent's is valid once all are.
    */
@@ -806,7 +808,15 @@ export class PgvectorCollection implements CollectionApi {
       return this.#exclusive(() => this.#db('building the HNSW index', async () => {
         const client = await this.#pool.connect();
         let broken = false;
+        // Builds of one collection, from any process, run one at a time (a session lock held for the build):
+        // an invalid index seen while holding it is one a failed build left, never one another build is making.
+        const buildLock = `biencoder_build:${this.collectionName}`;
         try {
+          // Polled, not waited for inside a statement: a waiting statement holds a snapshot, which the
+          // running CREATE INDEX CONCURRENTLY would wait for in turn (a deadlock).
+          while (!(await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [buildLock])).rows[0].ok) {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
           const valid = async (index: string): Promise<boolean | undefined> => {
             const { rows } = await client.query<{ v: boolean }>('SELECT indisvalid AS v FROM pg_index WHERE indexrelid = to_regclass($1)', [quoteIdent(index)]);
             return rows[0]?.v;
@@ -838,6 +848,9 @@ export class PgvectorCollection implements CollectionApi {
         } finally {
           await client.query('RESET maintenance_work_mem').catch(() => {
             broken = true;
+          });
+          await client.query('SELECT pg_advisory_unlock(hashtext($1))', [buildLock]).catch(() => {
+            broken = true; // a session that may still hold the lock is not reused
           });
           client.release(broken);
         }

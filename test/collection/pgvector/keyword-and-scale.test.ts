@@ -204,3 +204,19 @@ test('Citus: the statements distribute the documents and their postings by id, c
   assert.deepEqual((await c.search('alpha', { mode: 'keyword' })).map((h) => h.id), ['a']);
   await c.close();
 });
+
+test('two handles build the index at once: one builds it, the other waits and finds it built (real server: sessions of their own)', { skip: process.env.BIENCODER_PG_URL === undefined && 'PGlite runs every connection in one session, where the builds cannot overlap' }, async () => {
+  const dims = 16;
+  const url = server.collectionUrl('build2');
+  const a = await PgvectorCollection.create(url, { encoder: { modelId: 'm', dims }, deferIndex: true });
+  await a.upsertVectors(Array.from({ length: 3000 }, (_, i) => ({ id: `v${i}`, vector: unitVector(dims, 13, i) })));
+  const b = await PgvectorCollection.open(url);
+  try {
+    const built = await Promise.all([a.buildIndex(), b.buildIndex()]);
+    assert.deepEqual([...built].sort(), [false, true]);
+    assert.equal((await a.info()).indexBuilt, true);
+  } finally {
+    await b.close();
+    await a.close();
+  }
+});
