@@ -4,7 +4,8 @@
  * - --adapter SPLIT: an adapter trained on another split of the dataset (e.g. train), evaluated on --split.
  * - --cv K: K-fold cross-validation over --split's judged queries (for datasets without a train split):
  *   each query is searched with the adapter of the fold that held it out (or without one, when that
- *   fold's training kept none; tune-query-adapter.ts explains when).
+ *   fold's training kept none; train-query-adapter.ts explains when); the fold's relevant documents are
+ *   kept out of the other folds' training (cross-validate.ts).
  * The documents are the eval cache's flat collection: nothing is re-embedded.
  */
 import { Collection } from '../collection/collection.ts';

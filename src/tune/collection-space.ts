@@ -38,6 +38,15 @@ export function collectionSpace(collection: CollectionApi): DocumentSpace {
       const dims = collection.dims;
       const data = new Float32Array(rows.length * dims);
       rows.forEach((v, i) => data.set(v, i * dims));
+      // Training scores cosines (the adapted query is unit length): unit document vectors make them so.
+      if (collection.metric === 'cosine') {
+        for (let r = 0; r < rows.length; r++) {
+          let s = 0;
+          for (let i = 0; i < dims; i++) s += data[r * dims + i] ** 2;
+          const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+          for (let i = 0; i < dims; i++) data[r * dims + i] *= inv;
+        }
+      }
       return { matrix: { data, rows: rows.length, dims } as Matrix, found };
     },
     async search(queries: Matrix, k: number) {

@@ -249,3 +249,26 @@ test('pgvector: set and remove act on the manifest as stored, not a handle\'s co
     await a.close();
   }
 });
+
+test('framework doors embed through the adapter: LangChain (similarity and MMR), LlamaIndex (default mode with the query text)', async () => {
+  const { BiencoderEmbeddings, BiencoderVectorStore } = await import('../../src/adapters/langchain/index.ts');
+  const { BiencoderLlamaEmbedding, BiencoderLlamaVectorStore } = await import('../../src/adapters/llamaindex/index.ts');
+  const { VectorStoreQueryMode } = await import('@llamaindex/core/vector-store');
+  const c = await createCollection(join(tmp.dir, 'frameworks'), { encoder, index: { kind: 'flat' } });
+  try {
+    await c.upsert(TEXTS.map((text, i) => ({ id: `d${i}`, text })));
+    await c.setQueryAdapter(someAdapter(8));
+    const q = QUERIES[2];
+    const expected = ids(await c.search(q, { k: 4 }));
+    assert.notDeepEqual(expected, ids(await c.search(q, { k: 4, adapter: false })));
+    const lc = new BiencoderVectorStore(new BiencoderEmbeddings({ encoder }), { collection: c, mode: 'dense' });
+    assert.deepEqual((await lc.similaritySearch(q, 4)).map((d) => d.id), expected);
+    const mmr = await lc.maxMarginalRelevanceSearch(q, { k: 1, fetchK: 4, lambda: 1 });
+    assert.equal(mmr[0].id, expected[0], 'MMR with lambda 1 (relevance only) starts from the adapted query');
+    const li = new BiencoderLlamaVectorStore({ collection: c, embeddingModel: new BiencoderLlamaEmbedding({ encoder }) });
+    const found = await li.query({ mode: VectorStoreQueryMode.DEFAULT, queryStr: q, queryEmbedding: [0], similarityTopK: 4 });
+    assert.deepEqual(found.ids, expected);
+  } finally {
+    await c.close();
+  }
+});

@@ -112,7 +112,10 @@ export class BiencoderVectorStore extends VectorStore {
     const k = options.k;
     const fetchK = options.fetchK ?? 20;
     if (!Number.isInteger(fetchK) || fetchK < k) throw new BiencoderError('INVALID_ARGUMENT', `fetchK must be an integer >= k (${k}), got ${String(options.fetchK)}`);
-    const queryVector = await this.embeddings.embedQuery(query);
+    // As the collection's searches embed it (its query adapter included) when it has an encoder.
+    const queryVector = this.collection.encoder === undefined
+      ? await this.embeddings.embedQuery(query)
+      : Array.from((await this.collection.embedQueries([query])).data);
     const found = await this.retriever.retrieve(Float32Array.from(queryVector), this.#request(fetchK, options.filter, { rerank: false }));
     if (found.hits.length === 0) return [];
     const stored = await this.collection.get(found.hits.map((h) => h.id), { vectors: true });

@@ -69,8 +69,10 @@ export class BiencoderLlamaVectorStore extends BaseVectorStore<CollectionApi> {
       searched = query.queryStr;
       mode = 'hybrid';
     } else if (query.mode === VectorStoreQueryMode.DEFAULT) {
-      if (query.queryEmbedding === undefined) throw new BiencoderError('INVALID_ARGUMENT', 'default queries need queryEmbedding');
-      searched = Float32Array.from(query.queryEmbedding);
+      // A collection with a query adapter embeds the query text itself, through the adapter; else LlamaIndex's embedding is searched.
+      const throughAdapter = query.queryStr !== undefined && this.collection.queryAdapter !== undefined && this.collection.encoder !== undefined;
+      if (!throughAdapter && query.queryEmbedding === undefined) throw new BiencoderError('INVALID_ARGUMENT', 'default queries need queryEmbedding');
+      searched = throughAdapter ? query.queryStr! : Float32Array.from(query.queryEmbedding!);
       mode = 'dense';
     } else {
       throw new BiencoderError('UNSUPPORTED', `query mode ${String(query.mode)} is not supported: use default (dense) or hybrid`);
