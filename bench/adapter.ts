@@ -419,8 +419,9 @@ async function scifact(encoder: Encoder): Promise<{ figures: Record<string, unkn
 
 async function crossValidate(encoder: Encoder, name: string): Promise<{ perSeed: (CrossValidationResult & { seed: number; seconds: number })[]; documents: number; sharing: number }> {
   const dataset = loadBeirDataset(join(DATA, name));
-  // Cross-validation does not hold a fold's relevant documents out of the other folds' training pairs:
-  // a query whose relevant document another query shares can be helped by memorization. How many there are:
+  // Queries whose relevant document another query shares: the ones memorization could help if a fold's
+  // documents were not kept out of the other folds' training (crossValidateQueryAdapter keeps them out,
+  // which also costs those folds training pairs).
   const judgedBy = new Map<string, number>();
   for (const q of dataset.queries) for (const d of relevantOf(dataset.qrels, q.id)) judgedBy.set(d, (judgedBy.get(d) ?? 0) + 1);
   const sharing = dataset.queries.filter((q) => relevantOf(dataset.qrels, q.id).some((d) => judgedBy.get(d)! > 1)).length;
@@ -436,7 +437,7 @@ async function crossValidate(encoder: Encoder, name: string): Promise<{ perSeed:
       perSeed.push({ ...r, seed, seconds });
       console.log(`${name} (${documents} documents, ${r.queries} queries), seed ${seed}: ${FOLDS}-fold dense nDCG@10 ${f4(r.baseNdcg10)} -> ${f4(r.adaptedNdcg10)} (${seconds.toFixed(1)} s); folds ${r.folds.map((f) => `${f4(f.baseNdcg10)}->${f4(f.adaptedNdcg10)}${f.adapted ? '' : ' (no adapter)'}`).join(', ')}`);
     }
-    console.log(`${name}: ${sharing} of ${dataset.queries.length} queries share a relevant document with another query (cross-validation does not hold those out of other folds' training pairs)`);
+    console.log(`${name}: ${sharing} of ${dataset.queries.length} queries share a relevant document with another query (each fold's relevant documents are kept out of the other folds' training)`);
     return { perSeed, documents, sharing };
   } finally {
     await collection.close();
@@ -522,7 +523,7 @@ try {
     commit: git.commit,
     src_uncommitted_changes: git.srcDirty,
     model: v.model,
-    options: { rank: RANK, learningRate: LEARNING_RATE, seed: SEEDS[0], seeds: SEEDS, other: 'library defaults (epochs 40, patience 4, batch 64, scale 20, 1 hard negative from the top 30, validation 0.2)' },
+    options: { rank: RANK, learningRate: LEARNING_RATE, seed: SEEDS[0], seeds: SEEDS, other: 'the library defaults of TrainQueryAdapterOptions (epochs, patience, batch, scale, hard negatives, validation share)' },
     scifact_ndcg10: h?.ndcg10,
     scifact_ndcg10_base: sci === undefined ? undefined : (sci.figures.base as { ndcg10: number }).ndcg10,
     scifact_unseen_ndcg10: h?.unseen_ndcg10,
