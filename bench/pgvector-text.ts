@@ -132,9 +132,9 @@ export async function runTextPhase(o: TextPhaseOptions): Promise<Record<string, 
             const { statements } = await recordStatements(() => store.search({ text: queries[0].text, vector: queries[0].vector }, { k: K, mode }));
             log(`    ${mode} sends: ${statements.map((s) => statementHead(s.text, 70)).join(' | ')}`);
             const plan = await explainStatement(client, statements[0], mode === 'hybrid' ? lastHnswSettings() : {}, `biencoder_${store.collectionName}`);
-            plans[mode] = { execution_ms: round(plan.executionMs, 3), documents_access: plan.tableAccess.join(' > ') };
+            plans[mode] = { execution_ms: round(plan.executionMs, 3), documents_access: plan.tableAccess.join(' > '), documents_rows_read: plan.tableRowsRead, seq_scan_on_documents: plan.seqScanOnTable };
             log(`    its first statement's plan (query ${queries[0].id}; ${mode === 'hybrid' ? Object.entries(lastHnswSettings()).map(([k, v]) => `${k} = ${v}`).join(', ') : 'no session settings'}): ${round(plan.executionMs, 3)} ms`);
-            if (mode === 'hybrid') for (const line of plan.lines) log(`      ${line}`);
+            for (const line of plan.lines) log(`      ${line}`);
           }
         } finally {
           await client.end();
