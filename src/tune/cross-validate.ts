@@ -10,6 +10,7 @@
 import { BiencoderError } from '../errors.ts';
 import type { Matrix } from '../matrix.ts';
 import type { QueryAdapter } from './query-adapter.ts';
+import { mulberry32, shuffle } from './seeded-random.ts';
 import { meanNdcg10, trainQueryAdapter, type AdapterTrainingData, type TrainQueryAdapterOptions } from './train-query-adapter.ts';
 
 export interface CrossValidationFold {
@@ -37,22 +38,9 @@ function rows(m: Matrix, picked: readonly number[]): Matrix {
   return { data: out, rows: picked.length, dims: m.dims };
 }
 
-/** Shuffles 0..n-1 with a seeded mulberry32 stream (the folds' assignment). */
+/** 0..n-1 shuffled by a seeded stream (the folds' assignment). */
 function seededOrder(n: number, seed: number): number[] {
-  let a = seed >>> 0;
-  const random = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
+  return shuffle(Array.from({ length: n }, (_, i) => i), mulberry32(seed));
 }
 
 export interface CrossValidationOptions extends TrainQueryAdapterOptions {

@@ -23,6 +23,7 @@ import { BiencoderError, throwIfAborted } from '../errors.ts';
 import { queryMetrics } from '../eval/metrics.ts';
 import type { Matrix } from '../matrix.ts';
 import { QueryAdapter } from './query-adapter.ts';
+import { mulberry32, shuffle } from './seeded-random.ts';
 
 /**
  * The documents an adapter is trained against: their stored vectors by id, and a search of them
@@ -105,25 +106,6 @@ export interface TrainQueryAdapterResult {
   readonly seconds: number;
 }
 
-/** mulberry32: the one random stream of a training run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle<T>(items: T[], random: () => number): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
-  return items;
-}
 
 /** Dot products of one query row with every document row. */
 function scoresOf(query: Float32Array, offset: number, docs: Matrix, out: Float32Array): void {
@@ -247,7 +229,7 @@ export async function trainQueryAdapter(data: AdapterTrainingData, options: Trai
   if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1)) throw new BiencoderError('INVALID_ARGUMENT', `validationFraction must be in (0, 1), got ${String(options.validationFraction)}`);
   const patience = positiveInt(options.patience, 4, 'patience', 1000);
   const decay = positiveNumber(options.weightDecay, 0, 'weightDecay', true);
-  const random = prng(options.seed ?? 42);
+  const random = mulberry32(options.seed ?? 42);
 
   // Judged queries and their relevant documents that the space holds.
   const judgedIds = [...new Set(data.queryIds.flatMap((qid) => [...(data.qrels.get(qid) ?? new Map<string, number>())].filter(([, g]) => g > 0).map(([id]) => id)))];
