@@ -95,6 +95,8 @@ export interface TrainQueryAdapterResult {
   readonly reason?: string;
   readonly validation: {
     readonly queries: number;
+    /** The held-out queries (their relevant documents were in no training pair), in queryIds order. */
+    readonly queryIds: readonly string[];
     /** nDCG@10 of the validation queries without an adapter, and with the best epoch's. */
     readonly baseNdcg10: number;
     readonly bestNdcg10: number;
@@ -300,7 +302,7 @@ export async function trainQueryAdapter(data: AdapterTrainingData, options: Trai
     if (epoch - best.epoch >= patience) break;
   }
   const result = {
-    validation: { queries: validation.length, baseNdcg10, bestNdcg10: best.ndcg, bestEpoch: best.epoch },
+    validation: { queries: validation.length, queryIds: valIds, baseNdcg10, bestNdcg10: best.ndcg, bestEpoch: best.epoch },
     trainingQueries: training.length,
     trainingPairs: training.reduce((n, t) => n + t.positives.length, 0),
     epochs: epochsRun,
