@@ -1,4 +1,4 @@
-export { loadBeirDataset, parseQrels, documentText, type BeirDataset, type BeirDocument, type BeirQuery, type LoadBeirOptions } from './beir.ts';
+export { loadBeirDataset, loadJudgedQueries, parseQrels, documentText, type BeirDataset, type BeirDocument, type BeirQuery, type LoadBeirOptions } from './beir.ts';
 export {
   evaluateRun, queryMetrics, trecOrder, metricKey, METRIC_NAMES, DEFAULT_CUTOFFS,
   type Qrels, type Run, type RankedHit, type MetricName, type MetricValues, type Evaluation, type EvaluateOptions,
