@@ -6,7 +6,7 @@
  * first chunk (`id#0`) stands for it as a training positive.
  */
 import type { CollectionApi } from '../collection/collection-api.ts';
-import type { Matrix } from '../matrix.ts';
+import { normalizeRows, type Matrix } from '../matrix.ts';
 import type { DocumentSpace } from './train-query-adapter.ts';
 
 const GET_BATCH = 1000;
@@ -38,16 +38,10 @@ export function collectionSpace(collection: CollectionApi): DocumentSpace {
       const dims = collection.dims;
       const data = new Float32Array(rows.length * dims);
       rows.forEach((v, i) => data.set(v, i * dims));
+      const matrix: Matrix = { data, rows: rows.length, dims };
       // Training scores cosines (the adapted query is unit length): unit document vectors make them so.
-      if (collection.metric === 'cosine') {
-        for (let r = 0; r < rows.length; r++) {
-          let s = 0;
-          for (let i = 0; i < dims; i++) s += data[r * dims + i] ** 2;
-          const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-          for (let i = 0; i < dims; i++) data[r * dims + i] *= inv;
-        }
-      }
-      return { matrix: { data, rows: rows.length, dims } as Matrix, found };
+      if (collection.metric === 'cosine') normalizeRows(matrix);
+      return { matrix, found };
     },
     async search(queries: Matrix, k: number) {
       // chunks of one document share it: fetch more, keep each document once
