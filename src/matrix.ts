@@ -46,6 +46,13 @@ export function matrixRow(m: Matrix, i: number): Float32Array {
   return m.data.subarray(i * m.dims, (i + 1) * m.dims);
 }
 
+/** A new matrix holding copies of these rows, in this order. */
+export function pickRows(m: Matrix, picked: readonly number[]): Matrix {
+  const out = new Float32Array(picked.length * m.dims);
+  picked.forEach((r, i) => out.set(m.data.subarray(r * m.dims, (r + 1) * m.dims), i * m.dims));
+  return { data: out, rows: picked.length, dims: m.dims };
+}
+
 /** Views of every row. */
 export function matrixRows(m: Matrix): Float32Array[] {
   const out: Float32Array[] = [];

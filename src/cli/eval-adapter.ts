@@ -14,7 +14,7 @@ import type { Encoder } from '../encoders/encoder.ts';
 import { loadBeirDataset, type BeirDataset } from '../eval/beir.ts';
 import { evaluateRun, type Evaluation, type RankedHit, type Run } from '../eval/metrics.ts';
 import { cacheCollectionDir, encodeQueries } from '../eval/runner.ts';
-import type { Matrix } from '../matrix.ts';
+import { pickRows, type Matrix } from '../matrix.ts';
 import { collectionSpace } from '../tune/collection-space.ts';
 import { crossValidateQueryAdapter, type CrossValidationResult } from '../tune/cross-validate.ts';
 import { trainQueryAdapter, type TrainQueryAdapterResult } from '../tune/train-query-adapter.ts';
@@ -26,11 +26,6 @@ export interface AdapterEvalRow {
   readonly detail: Readonly<Record<string, unknown>>;
 }
 
-function rows(m: Matrix, picked: readonly number[]): Matrix {
-  const out = new Float32Array(picked.length * m.dims);
-  picked.forEach((r, i) => out.set(m.data.subarray(r * m.dims, (r + 1) * m.dims), i * m.dims));
-  return { data: out, rows: picked.length, dims: m.dims };
-}
 
 export async function adapterRows(
   dataset: BeirDataset, options: { adapterSplit?: string; folds?: number; datasetDir: string; seed?: number },
@@ -68,14 +63,14 @@ export async function adapterRows(
         seed: options.seed,
         onFold: (fold, detail) => {
           run.log(`fold ${fold.fold}/${options.folds}: ${fold.queries} queries, nDCG@10 ${fold.baseNdcg10.toFixed(4)} -> ${fold.adaptedNdcg10.toFixed(4)}${fold.adapted ? '' : ' (no adapter kept)'}`);
-          const held = rows(matrix, detail.heldOut);
+          const held = pickRows(matrix, detail.heldOut);
           searches.push(search(detail.adapter === undefined ? held : detail.adapter.apply(held), detail.heldOut.map((i) => ids[i]), ranked));
         },
       });
       await Promise.all(searches);
       // queries without a judgement were in no fold: searched without an adapter
       const rest = ids.map((id, i) => (ranked.has(id) ? -1 : i)).filter((i) => i >= 0);
-      if (rest.length > 0) await search(rows(matrix, rest), rest.map((i) => ids[i]), ranked);
+      if (rest.length > 0) await search(pickRows(matrix, rest), rest.map((i) => ids[i]), ranked);
       out.push({ name: `flat+adapter(cv${options.folds})`, evaluation: evaluate(ranked), detail: { folds: cv.folds, baseNdcg10: cv.baseNdcg10, adaptedNdcg10: cv.adaptedNdcg10 } });
     }
     return out;

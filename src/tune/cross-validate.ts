@@ -8,7 +8,7 @@
  * documents cannot raise the figure. nDCG@10 is the mean over all queries.
  */
 import { BiencoderError } from '../errors.ts';
-import type { Matrix } from '../matrix.ts';
+import { pickRows } from '../matrix.ts';
 import type { QueryAdapter } from './query-adapter.ts';
 import { mulberry32, shuffle } from './seeded-random.ts';
 import { meanNdcg10, trainQueryAdapter, type AdapterTrainingData, type TrainQueryAdapterOptions } from './train-query-adapter.ts';
@@ -32,11 +32,6 @@ export interface CrossValidationResult {
   readonly queries: number;
 }
 
-function rows(m: Matrix, picked: readonly number[]): Matrix {
-  const out = new Float32Array(picked.length * m.dims);
-  picked.forEach((r, i) => out.set(m.data.subarray(r * m.dims, (r + 1) * m.dims), i * m.dims));
-  return { data: out, rows: picked.length, dims: m.dims };
-}
 
 /** 0..n-1 shuffled by a seeded stream (the folds' assignment). */
 function seededOrder(n: number, seed: number): number[] {
@@ -61,8 +56,8 @@ export async function crossValidateQueryAdapter(data: AdapterTrainingData, folds
     const held = order.filter((_, i) => i % folds === f).sort((a, b) => a - b);
     const rest = order.filter((_, i) => i % folds !== f).sort((a, b) => a - b);
     const excluded = new Set(held.flatMap((i) => [...(data.qrels.get(data.queryIds[i]) ?? new Map<string, number>())].filter(([, g]) => g > 0).map(([id]) => id)));
-    const trained = await trainQueryAdapter({ ...data, queries: rows(data.queries, rest), queryIds: rest.map((i) => data.queryIds[i]) }, { ...options, excludeDocuments: excluded });
-    const heldQueries = rows(data.queries, held);
+    const trained = await trainQueryAdapter({ ...data, queries: pickRows(data.queries, rest), queryIds: rest.map((i) => data.queryIds[i]) }, { ...options, excludeDocuments: excluded });
+    const heldQueries = pickRows(data.queries, held);
     const heldIds = held.map((i) => data.queryIds[i]);
     const b = await meanNdcg10(heldQueries, heldIds, data.documents, data.qrels);
     const a = trained.adapter === undefined ? b : await meanNdcg10(trained.adapter.apply(heldQueries), heldIds, data.documents, data.qrels);

@@ -21,7 +21,7 @@
  */
 import { BiencoderError, throwIfAborted } from '../errors.ts';
 import { queryMetrics } from '../eval/metrics.ts';
-import type { Matrix } from '../matrix.ts';
+import { pickRows, type Matrix } from '../matrix.ts';
 import { QueryAdapter } from './query-adapter.ts';
 import { mulberry32, shuffle } from './seeded-random.ts';
 
@@ -171,11 +171,6 @@ export async function meanNdcg10(queries: Matrix, queryIds: readonly string[], s
   return sum / queries.rows;
 }
 
-function rowsOf(m: Matrix, rows: readonly number[]): Matrix {
-  const out = new Float32Array(rows.length * m.dims);
-  rows.forEach((r, i) => out.set(m.data.subarray(r * m.dims, (r + 1) * m.dims), i * m.dims));
-  return { data: out, rows: rows.length, dims: m.dims };
-}
 
 /** Adam over one parameter array. */
 class Adam {
@@ -255,7 +250,7 @@ export async function trainQueryAdapter(data: AdapterTrainingData, options: Trai
   throwIfAborted(options.signal);
 
   // Hard negatives: the base model's top `depth` for each training query, relevant and held-out documents excluded.
-  const trainQueries = rowsOf(queries, training.map((t) => t.query));
+  const trainQueries = pickRows(queries, training.map((t) => t.query));
   const ranked = await data.documents.search(trainQueries, depth + Math.max(...training.map((t) => t.relevant.size)));
   const hard = training.map((t, i) => ranked[i].filter((d) => !t.relevant.has(d) && !heldOut.has(d)).slice(0, depth));
   // The vectors of every document a step can meet: the positives and the hard negatives.
@@ -265,7 +260,7 @@ export async function trainQueryAdapter(data: AdapterTrainingData, options: Trai
   const localRows = (ids: readonly string[]): number[] => ids.filter((id) => row.has(id)).map((id) => row.get(id)!);
   const steps = training.map((t, i) => ({ query: t.query, positives: localRows(t.positives), relevant: new Set(localRows([...t.relevant])), hard: localRows(hard[i]) }));
 
-  const valQueries = rowsOf(queries, validation);
+  const valQueries = pickRows(queries, validation);
   const valIds = validation.map((q) => data.queryIds[q]);
   const evaluate = (adapter: QueryAdapter | undefined): Promise<number> =>
     meanNdcg10(adapter === undefined ? valQueries : adapter.apply(valQueries), valIds, data.documents, data.qrels);
