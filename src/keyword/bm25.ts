@@ -19,6 +19,16 @@ export interface Bm25Parameters {
 
 export const DEFAULT_BM25: Bm25Parameters = { k1: 1.2, b: 0.75 };
 
+/**
+ * A query's distinct terms with how often it gives each: a term given twice counts twice (FTS5 sums a
+ * query's phrases: "computer computers" is the stem twice). Both stores weight idf by it.
+ */
+export function queryTermWeights(terms: readonly string[]): Map<string, number> {
+  const weights = new Map<string, number>();
+  for (const term of terms) weights.set(term, (weights.get(term) ?? 0) + 1);
+  return weights;
+}
+
 /** FTS5's idf: ln((N - n + 0.5) / (n + 0.5)), at least 1e-6. */
 export function bm25Idf(docs: number, docFrequency: number): number {
   const idf = Math.log((docs - docFrequency + 0.5) / (docFrequency + 0.5));

@@ -4,7 +4,7 @@
  * score on it (from its postings' block bounds), ordered by that bound, lowest first. Both strategies
  * sum a document's score over the terms in this order, so they give bit-identical scores.
  */
-import { bm25Idf, lengthNorm, type LengthNorm } from './bm25.ts';
+import { bm25Idf, lengthNorm, queryTermWeights, type LengthNorm } from './bm25.ts';
 import type { InvertedIndex, PostingSegment } from './inverted-index.ts';
 
 /** Bounds carry a relative slack of 1e-9 so that a score summed in another order can never exceed its bound. */
@@ -43,10 +43,7 @@ export function prepareQuery(index: InvertedIndex, terms: readonly string[]): Pr
   const norm = lengthNorm(index.params, index.totalLength / n);
   const prepared: PreparedTerm[] = [];
   let postings = 0;
-  // A term given twice counts twice (FTS5 sums a query's phrases: "computer computers" is the stem twice).
-  const weights = new Map<string, number>();
-  for (const term of terms) weights.set(term, (weights.get(term) ?? 0) + 1);
-  for (const [term, weight] of weights) {
+  for (const [term, weight] of queryTermWeights(terms)) {
     const id = index.termId(term);
     if (id < 0) continue;
     const df = index.documentFrequency(id);

@@ -10,7 +10,7 @@
  * the query's terms' postings): keeping them in a table would make every writer update the same rows.
  */
 import type { Analyzer } from '../../analysis/index.ts';
-import { DEFAULT_BM25, type Bm25Parameters } from '../../keyword/bm25.ts';
+import { DEFAULT_BM25, queryTermWeights, type Bm25Parameters } from '../../keyword/bm25.ts';
 import { MAX_TF } from '../../keyword/inverted-index.ts';
 import type { Manifest } from '../manifest.ts';
 import { inTransaction, storeError, type Pool, type PoolClient } from './connection.ts';
@@ -78,8 +78,7 @@ export async function deletePostings(client: PoolClient, termsTable: string, ids
 
 /** The distinct query terms with how often the query gives each (a term given twice counts twice, as in the embedded engine). */
 export function weightedTerms(terms: readonly string[]): { readonly terms: string[]; readonly weights: number[] } {
-  const weights = new Map<string, number>();
-  for (const t of terms) weights.set(t, (weights.get(t) ?? 0) + 1);
+  const weights = queryTermWeights(terms);
   return { terms: [...weights.keys()], weights: [...weights.values()] };
 }
 
